@@ -1,0 +1,189 @@
+// The contracts of ARCHITECTURE.md §3–§8 as zod schemas: the one source for TypeScript types,
+// for the JSON Schemas the Python workers validate against (schemas/), and for runtime checks.
+import { z } from 'zod';
+
+export const PIPELINE_VERSION = '1';
+export const STAGES = ['template', 'detail', 'optimize'] as const;
+export const CONTAINER_STAGES = ['detail', 'optimize'] as const;
+
+export const StageName = z.enum(STAGES);
+export type StageName = z.infer<typeof StageName>;
+export const ContainerStageName = z.enum(CONTAINER_STAGES);
+export type ContainerStageName = z.infer<typeof ContainerStageName>;
+export const Tier = z.enum(['high', 'medium', 'low']);
+export type Tier = z.infer<typeof Tier>;
+
+/** Error names shared by Retry/Catch, the breakers and the Python workers (§5). */
+export const STAGE_ERRORS = [
+  'Stage.InvalidInput',
+  'Stage.ModelUnavailable',
+  'Stage.OutOfMemory',
+  'Stage.Timeout',
+  'Stage.Unavailable',
+  'Stage.Failed',
+] as const;
+export const StageErrorName = z.enum(STAGE_ERRORS);
+export type StageErrorName = z.infer<typeof StageErrorName>;
+
+/** Byte budgets per transport (§4): inline when at most this many bytes. */
+export const BUDGETS = {
+  ecsStageInput: 6 * 1024,
+  batchStageInput: 24 * 1024,
+  stageOutput: 128 * 1024,
+  cacheSvg: 300_000,
+} as const;
+
+// ---- §4 payloads ----------------------------------------------------------------------------
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex digits');
+const MediaType = z.string().min(1).max(100);
+const Bytes = z.number().int().nonnegative();
+
+export const PayloadEncoding = z.enum(['utf8', 'base64', 'gzip+base64']);
+export type PayloadEncoding = z.infer<typeof PayloadEncoding>;
+
+export const InlinePayloadRef = z
+  .object({ inline: z.string(), encoding: PayloadEncoding, mediaType: MediaType, bytes: Bytes, sha256: Sha256 })
+  .strict();
+export const S3PayloadRef = z
+  .object({
+    s3: z.object({ bucket: z.string().min(1), key: z.string().min(1) }).strict(),
+    mediaType: MediaType,
+    bytes: Bytes,
+    sha256: Sha256,
+  })
+  .strict();
+export const PayloadRef = z.union([InlinePayloadRef, S3PayloadRef]);
+export type PayloadRef = z.infer<typeof PayloadRef>;
+export type InlinePayloadRef = z.infer<typeof InlinePayloadRef>;
+export type S3PayloadRef = z.infer<typeof S3PayloadRef>;
+
+// ---- §6 stage configs -----------------------------------------------------------------------
+export const TemplateConfig = z
+  .object({ useLargerModel: z.boolean(), rectifyRounds: z.number().int().min(0).max(5) })
+  .strict();
+export const DetailConfig = z
+  .object({
+    numInferenceSteps: z.number().int().min(1).max(200),
+    strength: z.number().min(0).max(1),
+    guidanceScale: z.number().min(0).max(30),
+    samPointsPerSide: z.number().int().min(1).max(128),
+  })
+  .strict();
+export const OptimizeConfig = z
+  .object({
+    iterations: z.number().int().min(0).max(10_000),
+    learningRate: z.number().positive().max(1),
+    optForSize: z.boolean(),
+    optForQuality: z.boolean(),
+    resolution: z.number().int().min(32).max(2048).optional(),
+  })
+  .strict();
+export type TemplateConfig = z.infer<typeof TemplateConfig>;
+export type DetailConfig = z.infer<typeof DetailConfig>;
+export type OptimizeConfig = z.infer<typeof OptimizeConfig>;
+
+// ---- §5 stage I/O ---------------------------------------------------------------------------
+export const StageInput = z
+  .object({
+    schemaVersion: z.literal(1),
+    requestId: z.string().min(1).max(128),
+    stage: ContainerStageName,
+    prompt: z.string().min(1).max(2000),
+    style: z.string().max(200),
+    seed: z.number().int().nonnegative(),
+    config: z.record(z.string(), z.unknown()),
+    svg: PayloadRef,
+    target: PayloadRef.optional(),
+  })
+  .strict();
+export type StageInput = z.infer<typeof StageInput>;
+
+export const StageMetrics = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
+export const StageOutput = z
+  .object({
+    schemaVersion: z.literal(1),
+    stage: StageName,
+    svg: PayloadRef,
+    target: PayloadRef.optional(),
+    metrics: StageMetrics,
+    durationMs: z.number().nonnegative(),
+  })
+  .strict();
+export type StageOutput = z.infer<typeof StageOutput>;
+
+/** What a worker writes to stderr (run-local) or sends as SendTaskFailure. */
+export const StageFailure = z.object({ error: StageErrorName, cause: z.string() }).strict();
+export type StageFailure = z.infer<typeof StageFailure>;
+
+// ---- §1/§3 request --------------------------------------------------------------------------
+export const LlmProvider = z.enum(['offline', 'bedrock', 'anthropic', 'openai']);
+export type LlmProvider = z.infer<typeof LlmProvider>;
+
+export const GenerationRequest = z
+  .object({
+    prompt: z
+      .string()
+      .trim()
+      .min(1, 'prompt must not be empty')
+      .max(2000, 'prompt must be at most 2000 characters'),
+    style: z.string().trim().max(200).default(''),
+    tier: z.enum(['auto', 'high', 'medium', 'low']).default('auto'),
+    seed: z.number().int().min(0).max(2_147_483_647).default(0),
+    /** Wall-clock budget the caller allows; the assessment picks a cheaper tier to meet it. */
+    deadlineSeconds: z.number().int().positive().max(3600).optional(),
+    /** Template provider; absent means the deployment's default. */
+    llm: LlmProvider.optional(),
+  })
+  .strict();
+export type GenerationRequest = z.infer<typeof GenerationRequest>;
+
+// ---- §3 plan --------------------------------------------------------------------------------
+const StagePlanBase = z.object({
+  run: z.boolean(),
+  reason: z.string(),
+  /** Upper bound of a half-open probe lease taken by this execution (ISO-8601, ms precision). */
+  probeLeaseUntil: z.string(),
+});
+export const PipelinePlan = z
+  .object({
+    tier: Tier,
+    reasons: z.array(z.string()),
+    stages: z
+      .object({
+        template: StagePlanBase.extend({ config: TemplateConfig, provider: LlmProvider }).strict(),
+        detail: StagePlanBase.extend({ config: DetailConfig }).strict(),
+        optimize: StagePlanBase.extend({ config: OptimizeConfig }).strict(),
+      })
+      .strict(),
+  })
+  .strict();
+export type PipelinePlan = z.infer<typeof PipelinePlan>;
+
+// ---- §7 breakers ----------------------------------------------------------------------------
+export const BreakerState = z.enum(['CLOSED', 'OPEN', 'HALF_OPEN']);
+export type BreakerState = z.infer<typeof BreakerState>;
+
+// ---- §8 run report --------------------------------------------------------------------------
+export const StageStatus = z.enum(['ran', 'skipped', 'degraded', 'failed']);
+export type StageStatus = z.infer<typeof StageStatus>;
+export const StageReport = z.object({
+  name: StageName,
+  status: StageStatus,
+  reason: z.string(),
+  durationMs: z.number().nonnegative(),
+  metrics: StageMetrics.optional(),
+  objects: z.array(z.string()).optional(),
+});
+export type StageReport = z.infer<typeof StageReport>;
+
+export const RunReport = z.object({
+  requestId: z.string(),
+  cache: z.enum(['hit', 'miss']),
+  tier: Tier,
+  degraded: z.boolean(),
+  stages: z.array(StageReport),
+  timings: z.object({ totalMs: z.number(), orchestrationMs: z.number() }),
+  output: z.object({ bytes: z.number().int(), elements: z.number().int() }),
+  objectsWritten: z.number().int().nonnegative(),
+});
+export type RunReport = z.infer<typeof RunReport>;
