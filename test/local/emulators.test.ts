@@ -1,0 +1,54 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEmulators } from '#local/emulators';
+
+const breakersTable = {
+  KeySchema: [{ AttributeName: 'stage', KeyType: 'HASH' as const }],
+  AttributeDefinitions: [{ AttributeName: 'stage', AttributeType: 'S' as const }],
+};
+
+describe('startEmulators', () => {
+  const home = mkdtempSync(join(tmpdir(), 'chat2svg-emu-'));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('keeps tables, items and objects under its home across restarts', async () => {
+    const first = await startEmulators({ home });
+    await first.ensureTable('breakers', breakersTable);
+    await first.ensureBucket('payloads');
+    await first.dynamodb.send(
+      new PutItemCommand({ TableName: 'breakers', Item: { stage: { S: 'optimize' }, state: { S: 'OPEN' } } }),
+    );
+    await first.s3.send(new PutObjectCommand({ Bucket: 'payloads', Key: 'runs/r1/a.json', Body: '{}' }));
+    await first.stop();
+
+    const second = await startEmulators({ home });
+    await second.ensureTable('breakers', breakersTable);
+    await second.ensureBucket('payloads');
+    const item = await second.dynamodb.send(
+      new GetItemCommand({ TableName: 'breakers', Key: { stage: { S: 'optimize' } } }),
+    );
+    const object = await second.s3.send(new GetObjectCommand({ Bucket: 'payloads', Key: 'runs/r1/a.json' }));
+    const body = await object.Body?.transformToString();
+    await second.stop();
+
+    expect(item.Item?.state?.S).toBe('OPEN');
+    expect(body).toBe('{}');
+  });
+
+  it('refuses a second runtime on the same home with a clear message', async () => {
+    const first = await startEmulators({ home });
+    await expect(startEmulators({ home })).rejects.toThrow(/in use by process/);
+    await first.stop();
+  });
+
+  it('leaves nothing behind when ephemeral', async () => {
+    const emulators = await startEmulators({ ephemeral: true });
+    await emulators.ensureTable('cache', breakersTable);
+    await emulators.stop();
+    expect(existsSync(emulators.home)).toBe(false);
+  });
+});
