@@ -1,0 +1,1 @@
+from worker_support import fake_sfn, s3rver  # noqa: F401 - fixtures
