@@ -1,0 +1,265 @@
+// The one SVG sanitizer (finalize and the template stage both use it): parse with a strict XML
+// parser, keep an allow-list of drawing elements and attributes, re-serialize from scratch.
+// Anything the allow-list does not name is dropped, so new attack tricks fail closed.
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+
+export class SvgInvalidError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Svg.Invalid';
+  }
+}
+
+export interface SanitizeLimits {
+  /** @default 2_000_000 (UTF-8 bytes of the input) */
+  maxBytes?: number;
+  /** @default 10_000 (elements in the input, kept or not) */
+  maxElements?: number;
+}
+
+export interface SanitizedSvg {
+  svg: string;
+  /** Elements in the output. */
+  elements: number;
+  /** What was dropped, once per kind: `<script>`, `@onload`, `style:behavior`, `doctype`… */
+  removed: string[];
+}
+
+const DEFAULT_LIMITS = { maxBytes: 2_000_000, maxElements: 10_000 };
+const MAX_DEPTH = 200;
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const XLINK_NS = 'http://www.w3.org/1999/xlink';
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+
+// biome-ignore format: packed lists read better
+const ELEMENTS = new Set([
+  'svg', 'g', 'defs', 'title', 'desc', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon',
+  'text', 'tspan', 'linearGradient', 'radialGradient', 'stop', 'clipPath', 'mask', 'image', 'use',
+  // Filter primitives that only compute on pixels already drawn (no feImage: it fetches).
+  'filter', 'feBlend', 'feColorMatrix', 'feComposite', 'feFlood', 'feGaussianBlur', 'feMerge', 'feMergeNode',
+  'feOffset',
+]);
+/** Elements whose text children are content; elsewhere text is only whitespace between tags. */
+const TEXT_ELEMENTS = new Set(['title', 'desc', 'text', 'tspan']);
+/** Harmless wrappers whose own semantics are unsafe (links): keep the children, drop the tag. */
+const UNWRAP = new Set(['a']);
+
+// Presentation properties: allowed both as attributes and inside `style`.
+// biome-ignore format: packed lists read better
+const PRESENTATION = new Set([
+  'fill', 'fill-opacity', 'fill-rule', 'stroke', 'stroke-width', 'stroke-opacity', 'stroke-linecap',
+  'stroke-linejoin', 'stroke-miterlimit', 'stroke-dasharray', 'stroke-dashoffset', 'opacity', 'clip-path',
+  'clip-rule', 'mask', 'visibility', 'display', 'color', 'stop-color', 'stop-opacity', 'font-family',
+  'font-size', 'font-weight', 'font-style', 'font-variant', 'text-anchor', 'dominant-baseline',
+  'alignment-baseline', 'baseline-shift', 'letter-spacing', 'word-spacing', 'text-decoration',
+  'vector-effect', 'shape-rendering', 'paint-order', 'mix-blend-mode', 'isolation', 'color-interpolation',
+  'filter', 'color-interpolation-filters', 'flood-color', 'flood-opacity',
+]);
+// biome-ignore format: packed lists read better
+const GEOMETRY = new Set([
+  'id', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'cx', 'cy', 'r', 'rx', 'ry', 'fx', 'fy', 'fr', 'width', 'height',
+  'd', 'points', 'transform', 'viewBox', 'preserveAspectRatio', 'version', 'offset', 'gradientUnits',
+  'gradientTransform', 'spreadMethod', 'clipPathUnits', 'maskUnits', 'maskContentUnits', 'dx', 'dy', 'rotate',
+  'textLength', 'lengthAdjust', 'pathLength', 'style', 'filterUnits', 'primitiveUnits', 'result', 'in', 'in2',
+  'values', 'type', 'mode', 'operator', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'edgeMode',
+]);
+/** Elements allowed to carry a local `#id` reference in `href` (reuse, gradient inheritance). */
+const LOCAL_HREF = new Set(['use', 'linearGradient', 'radialGradient']);
+
+const ID = /^[A-Za-z_][\w.-]{0,127}$/;
+const LOCAL_URL = /^url\(\s*(['"]?)#[A-Za-z_][\w.-]{0,127}\1\s*\)/i;
+const RASTER_DATA = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$/i;
+
+interface Node {
+  name: string;
+  attrs: [string, string][];
+  children: (Node | string)[];
+}
+
+export function sanitizeSvg(svg: string, limits: SanitizeLimits = {}): SanitizedSvg {
+  const { maxBytes, maxElements } = { ...DEFAULT_LIMITS, ...limits };
+  if (typeof svg !== 'string' || svg.trim() === '') throw new SvgInvalidError('SVG is empty');
+  const bytes = Buffer.byteLength(svg, 'utf8');
+  if (bytes > maxBytes) throw new SvgInvalidError(`SVG is ${bytes} bytes, over the ${maxBytes} byte limit`);
+  // Entity expansion (billion laughs, XXE) is refused before the parser sees the document.
+  if (/<!ENTITY/i.test(svg)) throw new SvgInvalidError('entity declarations are not allowed');
+
+  const removed = new Set<string>();
+  const root: Node = { name: '#root', attrs: [], children: [] };
+  // One frame per open input tag; `node` is null while inside a dropped subtree.
+  const stack: { node: Node | null; local: string }[] = [{ node: root, local: '#root' }];
+  let seen = 0;
+  let kept = 0;
+  let usesXlink = false;
+
+  const parser = new SaxesParser({ xmlns: true, position: false });
+  parser.on('doctype', (text) => {
+    if (text.includes('[')) throw new SvgInvalidError('DOCTYPE internal subsets are not allowed');
+    removed.add('doctype');
+  });
+  parser.on('processinginstruction', () => removed.add('processing-instruction'));
+  parser.on('opentag', (tag) => {
+    seen += 1;
+    if (seen > maxElements) throw new SvgInvalidError(`SVG has more than ${maxElements} elements`);
+    if (stack.length > MAX_DEPTH) throw new SvgInvalidError(`SVG nests deeper than ${MAX_DEPTH} elements`);
+    const parent = stack[stack.length - 1];
+    const local = tag.local ?? tag.name;
+    // A document without xmlns is common in model output; treat it as SVG.
+    const isSvg = tag.uri === SVG_NS || tag.uri === '';
+    if (stack.length === 1 && !(isSvg && local === 'svg')) {
+      throw new SvgInvalidError(`root element is <${tag.name}>, not <svg>`);
+    }
+    if (parent.node === null || !isSvg || !(ELEMENTS.has(local) || UNWRAP.has(local))) {
+      if (parent.node !== null) removed.add(`<${isSvg ? local : tag.name}>`);
+      stack.push({ node: null, local });
+      return;
+    }
+    if (UNWRAP.has(local)) {
+      removed.add(`<${local}>`);
+      stack.push({ node: parent.node, local });
+      return;
+    }
+    const node: Node = { name: local, attrs: keepAttributes(local, tag, removed), children: [] };
+    if (node.attrs.some(([name]) => name === 'xlink:href')) usesXlink = true;
+    if (local === 'image' && !node.attrs.some(([name]) => name === 'href' || name === 'xlink:href')) {
+      removed.add('<image>'); // an image without a safe source draws nothing
+      stack.push({ node: null, local });
+      return;
+    }
+    kept += 1;
+    parent.node.children.push(node);
+    stack.push({ node, local });
+  });
+  parser.on('closetag', () => {
+    stack.pop();
+  });
+  const onText = (text: string) => {
+    const top = stack[stack.length - 1];
+    if (top.node !== null && TEXT_ELEMENTS.has(top.node.name)) top.node.children.push(text);
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+
+  try {
+    parser.write(svg).close();
+  } catch (err) {
+    if (err instanceof SvgInvalidError) throw err;
+    throw new SvgInvalidError(`SVG does not parse: ${(err as Error).message.slice(0, 200)}`);
+  }
+  const top = root.children[0];
+  if (top === undefined || typeof top === 'string') throw new SvgInvalidError('no <svg> root element');
+  checkReuse(top, maxElements);
+  top.attrs = top.attrs.filter(([name]) => !name.startsWith('xmlns'));
+  top.attrs.unshift(
+    ['xmlns', SVG_NS],
+    ...(usesXlink ? ([['xmlns:xlink', XLINK_NS]] as [string, string][]) : []),
+  );
+  return { svg: serialize(top), elements: kept, removed: [...removed] };
+}
+
+/**
+ * `<use>` can multiply a drawing exponentially (each level reusing the previous twice) or loop;
+ * count elements as a renderer would expand them and refuse cycles and blow-ups.
+ */
+function checkReuse(top: Node, maxElements: number): void {
+  const byId = new Map<string, Node>();
+  const index = (node: Node) => {
+    const id = node.attrs.find(([name]) => name === 'id');
+    if (id !== undefined && !byId.has(id[1])) byId.set(id[1], node);
+    for (const c of node.children) if (typeof c !== 'string') index(c);
+  };
+  index(top);
+  if (!byId.size) return;
+  const expanded = new Map<Node, number>();
+  const visiting = new Set<Node>();
+  const count = (node: Node): number => {
+    const known = expanded.get(node);
+    if (known !== undefined) return known;
+    if (visiting.has(node)) throw new SvgInvalidError('<use> references form a cycle');
+    visiting.add(node);
+    let total = 1;
+    for (const c of node.children) if (typeof c !== 'string') total += count(c);
+    const href = node.name === 'use' ? node.attrs.find(([name]) => name.endsWith('href')) : undefined;
+    const target = href === undefined ? undefined : byId.get(href[1].slice(1));
+    if (target !== undefined) total += count(target);
+    if (total > maxElements) throw new SvgInvalidError(`<use> expands to more than ${maxElements} elements`);
+    visiting.delete(node);
+    expanded.set(node, total);
+    return total;
+  };
+  count(top);
+}
+
+function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>): [string, string][] {
+  const kept: [string, string][] = [];
+  for (const attr of Object.values(tag.attributes)) {
+    const { uri, local, value } = attr;
+    if (attr.prefix === 'xmlns' || attr.name === 'xmlns') continue; // re-declared on output
+    let name: string | null = null;
+    if (uri === '' && (GEOMETRY.has(local) || PRESENTATION.has(local))) name = local;
+    else if (uri === XML_NS && local === 'space') name = 'xml:space';
+    else if ((uri === '' || uri === XLINK_NS) && local === 'href') name = uri === '' ? 'href' : 'xlink:href';
+    if (name === null) {
+      removed.add(`@${attr.name}`);
+      continue;
+    }
+    const safe = name.endsWith('href') ? safeHref(element, value) : safeValue(name, value, removed);
+    if (safe === null) {
+      removed.add(`@${attr.name}`);
+      continue;
+    }
+    kept.push([name, safe]);
+  }
+  return kept;
+}
+
+function safeHref(element: string, value: string): string | null {
+  const v = value.trim();
+  if (LOCAL_HREF.has(element) && ID.test(v.slice(1)) && v.startsWith('#')) return v;
+  if (element === 'image' && RASTER_DATA.test(v)) return v.replace(/\s+/g, '');
+  return null;
+}
+
+function safeValue(name: string, value: string, removed: Set<string>): string | null {
+  if (name === 'id') return ID.test(value) ? value : null;
+  if (name === 'style') {
+    const style = safeStyle(value, removed);
+    return style === '' ? null : style;
+  }
+  return safeCssValue(value) ? value : null;
+}
+
+/** A value is safe when every url() in it is a local reference and nothing else can fetch or run. */
+function safeCssValue(value: string): boolean {
+  // Backslash escapes and comments are how filters get dodged (`u\72l(`, `ur/**/l(`).
+  if (/[\\<>{}@]|\/\*/.test(value)) return false;
+  if (/expression\s*\(|javascript:|vbscript:|data:|-moz-binding|behavior/i.test(value)) return false;
+  for (const match of value.matchAll(/url\s*\(/gi)) {
+    if (!LOCAL_URL.test(value.slice(match.index))) return false;
+  }
+  return true;
+}
+
+function safeStyle(style: string, removed: Set<string>): string {
+  const kept: string[] = [];
+  for (const declaration of style.split(';')) {
+    if (declaration.trim() === '') continue;
+    const colon = declaration.indexOf(':');
+    const property = (colon < 0 ? declaration : declaration.slice(0, colon)).trim().toLowerCase();
+    const value = colon < 0 ? '' : declaration.slice(colon + 1).trim();
+    if (PRESENTATION.has(property) && value !== '' && safeCssValue(value)) kept.push(`${property}:${value}`);
+    else removed.add(`style:${property.slice(0, 40)}`);
+  }
+  return kept.join(';');
+}
+
+const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeAttr = (s: string) => escapeText(s).replace(/"/g, '&quot;');
+
+function serialize(node: Node): string {
+  const attrs = node.attrs.map(([name, value]) => ` ${name}="${escapeAttr(value)}"`).join('');
+  if (node.children.length === 0) return `<${node.name}${attrs}/>`;
+  const inner = node.children.map((c) => (typeof c === 'string' ? escapeText(c) : serialize(c))).join('');
+  return `<${node.name}${attrs}>${inner}</${node.name}>`;
+}

@@ -1,0 +1,155 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import { SaxesParser } from 'saxes';
+import { describe, expect, it } from 'vitest';
+import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/svg-xss');
+const read = (dir: string) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.svg'))
+    .map((f) => [f, readFileSync(join(FIXTURES, dir, f), 'utf8')] as const);
+
+// An independent check of the output, written without reusing the sanitizer's own lists.
+const SAFE_ELEMENTS = new Set(
+  'svg g defs title desc path rect circle ellipse line polyline polygon text tspan linearGradient radialGradient stop clipPath mask image use filter feBlend feColorMatrix feComposite feFlood feGaussianBlur feMerge feMergeNode feOffset'.split(
+    ' ',
+  ),
+);
+function assertNeutral(svg: string): void {
+  expect(svg).not.toMatch(/<!|<\?/); // no doctype, comment, CDATA or processing instruction
+  const parser = new SaxesParser({ xmlns: true });
+  parser.on('opentag', (tag) => {
+    expect(tag.uri).toBe('http://www.w3.org/2000/svg');
+    expect(SAFE_ELEMENTS.has(tag.local)).toBe(true);
+    for (const attr of Object.values(tag.attributes)) {
+      expect(attr.local.toLowerCase().startsWith('on')).toBe(false);
+      if (attr.prefix === 'xmlns' || attr.name === 'xmlns') continue;
+      expect(['', 'http://www.w3.org/1999/xlink', 'http://www.w3.org/XML/1998/namespace']).toContain(
+        attr.uri,
+      );
+      // Browsers ignore control characters and whitespace inside a scheme.
+      const flat = [...attr.value]
+        .filter((c) => c.charCodeAt(0) > 0x20)
+        .join('')
+        .toLowerCase();
+      expect(flat).not.toMatch(/javascript:|vbscript:|expression\(|@import|-moz-binding|behavior/);
+      for (const m of flat.matchAll(/data:[^,;]*/g))
+        expect(m[0]).toMatch(/^data:image\/(png|jpeg|gif|webp)$/);
+      for (const m of flat.matchAll(/url\(([^)]*)\)/g)) expect(m[1]).toMatch(/^['"]?#/);
+      if (attr.local === 'href') expect(flat).toMatch(/^#|^data:image\/(png|jpeg|gif|webp);base64,/);
+    }
+  });
+  parser.write(svg).close();
+}
+
+function render(svg: string): Uint8Array {
+  return new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: true } }).render().pixels;
+}
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return 0;
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return se === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / (se / a.length));
+}
+
+describe('sanitizeSvg on the XSS corpus', () => {
+  const vectors = read('vectors');
+
+  it('has at least 40 vectors', () => {
+    expect(vectors.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(vectors)('neutralizes %s', (_name, source) => {
+    let out: ReturnType<typeof sanitizeSvg>;
+    try {
+      out = sanitizeSvg(source);
+    } catch (err) {
+      expect(err).toBeInstanceOf(SvgInvalidError);
+      expect((err as Error).name).toBe('Svg.Invalid');
+      return;
+    }
+    assertNeutral(out.svg);
+    // Markup smuggled in as text must stay escaped text, never become tags again.
+    expect(out.svg).not.toMatch(/<(script|iframe|foreignObject|style|a)[\s>/]/i);
+  });
+
+  it('refuses entity declarations before expanding anything', () => {
+    const bomb = vectors.find(([n]) => n.includes('billion-laughs'))?.[1] ?? '';
+    expect(() => sanitizeSvg(bomb)).toThrow(/entity declarations/);
+  });
+
+  it('refuses an exponential <use> chain and a <use> cycle', () => {
+    const get = (part: string) => vectors.find(([n]) => n.includes(part))?.[1] ?? '';
+    expect(() => sanitizeSvg(get('use-bomb'))).toThrow(/expands to more than/);
+    expect(() => sanitizeSvg(get('use-cycle'))).toThrow(/cycle/);
+  });
+});
+
+describe('sanitizeSvg limits and errors', () => {
+  it('rejects empty input', () => {
+    expect(() => sanitizeSvg('  ')).toThrow(SvgInvalidError);
+  });
+
+  it('rejects input over the byte limit', () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg">${'<rect width="1" height="1"/>'.repeat(100)}</svg>`;
+    expect(() => sanitizeSvg(svg, { maxBytes: 1000 })).toThrow(/byte limit/);
+  });
+
+  it('rejects input over the element limit', () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg">${'<rect width="1" height="1"/>'.repeat(50)}</svg>`;
+    expect(() => sanitizeSvg(svg, { maxElements: 20 })).toThrow(/more than 20 elements/);
+    expect(sanitizeSvg(svg, { maxElements: 51 }).elements).toBe(51);
+  });
+
+  it('rejects a document that does not parse or is not an svg', () => {
+    expect(() => sanitizeSvg('<svg><rect></svg>')).toThrow(/does not parse/);
+    expect(() => sanitizeSvg('<html xmlns="http://www.w3.org/1999/xhtml"/>')).toThrow(/not <svg>/);
+    expect(() => sanitizeSvg('just words')).toThrow(SvgInvalidError);
+  });
+
+  it('adds the SVG namespace to model output that lacks it', () => {
+    const out = sanitizeSvg(
+      '<svg viewBox="0 0 10 10"><circle id="path_0" cx="5" cy="5" r="4" fill="#E53935"/></svg>',
+    );
+    expect(out.svg).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle id="path_0" cx="5" cy="5" r="4" fill="#E53935"/></svg>',
+    );
+    expect(render(out.svg).some((v) => v !== 0)).toBe(true);
+  });
+
+  it('keeps escaped markup in text as text', () => {
+    const out = sanitizeSvg(
+      '<svg xmlns="http://www.w3.org/2000/svg"><title>a &lt;b&gt; &amp; c</title></svg>',
+    );
+    expect(out.svg).toContain('<title>a &lt;b&gt; &amp; c</title>');
+  });
+});
+
+describe('sanitizeSvg on legitimate drawings', () => {
+  it.each(read('legit'))('renders %s the same before and after', (_name, source) => {
+    const out = sanitizeSvg(source);
+    expect(psnr(render(source), render(out.svg))).toBeGreaterThanOrEqual(50);
+    assertNeutral(out.svg);
+  });
+
+  it('renders 60 Fluent emoji icons the same before and after', () => {
+    const require = createRequire(import.meta.url);
+    const set = require('@iconify-json/fluent-emoji-flat/icons.json') as {
+      icons: Record<string, { body: string }>;
+    };
+    const names = Object.keys(set.icons);
+    // Every 53rd icon plus all that use filters or <use>, so the corpus covers those paths.
+    const picked = names
+      .filter((n, i) => i % 53 === 0 || /<filter|<use/.test(set.icons[n].body))
+      .slice(0, 60);
+    expect(picked.length).toBe(60);
+    for (const name of picked) {
+      const source = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="128" height="128" viewBox="0 0 32 32">${set.icons[name].body}</svg>`;
+      const out = sanitizeSvg(source);
+      expect({ name, psnr: psnr(render(source), render(out.svg)) >= 50 }).toEqual({ name, psnr: true });
+    }
+  });
+});
