@@ -1,0 +1,93 @@
+// Thin adapters that gather the assessment's signals: environment, breakers table.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Signals } from './assess.ts';
+import { getBreakers } from './breaker-store.ts';
+import {
+  CONTAINER_STAGES,
+  type ContainerStageName,
+  LlmProvider,
+  STAGES,
+  type StageName,
+} from './contracts.ts';
+import { InvalidEnvError, listEnv, optionalEnv } from './env.ts';
+
+export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
+  template: 120,
+  detail: 900,
+  optimize: 600,
+};
+
+/** `template=120,detail=900` over the defaults. */
+export function parseTimeouts(raw: string | undefined): Record<StageName, number> {
+  const out = { ...DEFAULT_TIMEOUTS_SECONDS };
+  for (const pair of (raw ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [name, value] = pair.split('=').map((part) => part.trim());
+    const seconds = Number(value);
+    if (!(STAGES as readonly string[]).includes(name) || !Number.isInteger(seconds) || seconds <= 0) {
+      throw new InvalidEnvError('STAGE_TIMEOUTS_SECONDS', `"${pair}" is not <stage>=<positive seconds>`);
+    }
+    out[name as StageName] = seconds;
+  }
+  return out;
+}
+
+export function parseCapabilities(names: string[]): ContainerStageName[] {
+  for (const name of names) {
+    if (!(CONTAINER_STAGES as readonly string[]).includes(name)) {
+      throw new InvalidEnvError(
+        'STAGE_CAPABILITIES',
+        `unknown stage "${name}" (expected ${CONTAINER_STAGES.join(', ')})`,
+      );
+    }
+  }
+  return names as ContainerStageName[];
+}
+
+function optionalCount(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = optionalEnv(name, env);
+  if (raw === undefined || raw === 'unknown') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new InvalidEnvError(name, `expected a count or "unknown", got "${raw}"`);
+  return value;
+}
+
+/** The signals that come from configuration; read once per cold start. */
+export function staticSignals(env: NodeJS.ProcessEnv = process.env): Omit<Signals, 'breakers'> {
+  const llm = optionalEnv('CHAT2SVG_LLM', env) ?? optionalEnv('DEFAULT_LLM_PROVIDER', env);
+  const parsedLlm = llm === undefined ? undefined : LlmProvider.safeParse(llm);
+  if (parsedLlm && !parsedLlm.success) {
+    throw new InvalidEnvError(
+      'CHAT2SVG_LLM',
+      `unknown provider "${llm}" (expected ${LlmProvider.options.join(', ')})`,
+    );
+  }
+  return {
+    containerStages: parseCapabilities(listEnv('STAGE_CAPABILITIES', env)),
+    defaultLlm: parsedLlm?.data,
+    // GPU load comes from whoever runs the backend (a scheduled metric copy, the local runtime);
+    // unset means unknown and the assessment stays at the medium tier.
+    gpu: {
+      freeSlots: optionalCount('GPU_FREE_SLOTS', env),
+      queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
+    },
+    timeoutsSeconds: parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env)),
+  };
+}
+
+/** Breaker states and recent durations; an unreachable table degrades to "no signal", never fails the run. */
+export async function breakerSignals(
+  ddb: DynamoDBClient,
+  table: string,
+  onError: (error: unknown) => void,
+): Promise<Signals['breakers']> {
+  try {
+    return await getBreakers(ddb, table);
+  } catch (error) {
+    onError(error);
+    return {};
+  }
+}

@@ -1,0 +1,121 @@
+// Finalize's building blocks: minify, the result document, the cache item, the completion event.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { optimize } from 'svgo';
+import { z } from 'zod';
+import { addSeconds, toIso } from './clock.ts';
+import { BUDGETS, GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from './contracts.ts';
+import { encodeInline } from './payload.ts';
+
+export const FinalizeInput = z
+  .object({
+    request: GenerationRequest,
+    requestId: z.string().min(1),
+    cacheKey: z.string().min(1),
+    plan: z.object({ tier: Tier }).loose(),
+    current: z.object({ svg: PayloadRef }).loose(),
+    reports: z.record(z.string(), StageReport.loose()).optional(),
+  })
+  .loose();
+export type FinalizeInput = z.infer<typeof FinalizeInput>;
+
+export const GenerationResult = z.object({
+  cacheKey: z.string(),
+  tier: Tier,
+  degraded: z.boolean(),
+  svg: PayloadRef,
+  stages: z.array(StageReport),
+  output: z.object({ bytes: z.number().int(), elements: z.number().int() }),
+  objectsWritten: z.number().int().nonnegative(),
+});
+export type GenerationResult = z.infer<typeof GenerationResult>;
+
+export interface Minified {
+  svg: string;
+  /** Elements in the minified document, the root <svg> included (as the sanitizer counts). */
+  elements: number;
+}
+
+/**
+ * svgo with the default preset, except: ids stay (path_N names the shapes a later edit or the
+ * report refers to), paths stay separate (merging would fuse shapes), the viewBox stays (svgo 4's
+ * preset keeps it; scaling depends on it).
+ */
+export function minifySvg(svg: string): Minified {
+  let elements = 0;
+  const { data } = optimize(svg, {
+    multipass: true,
+    plugins: [
+      { name: 'preset-default', params: { overrides: { cleanupIds: false, mergePaths: false } } },
+      {
+        name: 'countElements',
+        fn: () => ({
+          root: {
+            enter: () => {
+              elements = 0;
+            },
+          },
+          element: {
+            enter: () => {
+              elements += 1;
+            },
+          },
+        }),
+      },
+    ],
+  });
+  return { svg: data, elements };
+}
+
+/** The three stage reports in pipeline order; a missing one (should not happen) says so. */
+export function orderedReports(reports: FinalizeInput['reports']): StageReport[] {
+  return STAGES.map((name) => {
+    const report = reports?.[name];
+    if (!report)
+      return { name, status: 'degraded', reason: 'no report recorded for this stage', durationMs: 0 };
+    const { name: _name, status, reason, durationMs, metrics, objects } = report;
+    return {
+      name,
+      status,
+      reason,
+      durationMs,
+      ...(metrics ? { metrics } : {}),
+      ...(objects ? { objects } : {}),
+    };
+  });
+}
+
+export function isDegraded(stages: StageReport[]): boolean {
+  return stages.some((stage) => stage.status === 'degraded' || stage.status === 'failed');
+}
+
+export interface CacheItemOptions {
+  svgText: string;
+  now: Date;
+  ttlSeconds: number;
+}
+
+/**
+ * The cache item: `result` is what ReturnCached emits. When the result's SVG went to S3 (over the
+ * state-data budget) and the SVG fits BUDGETS.cacheSvg, the item also keeps it inline in `svg`
+ * (a PayloadRef JSON string), so the cached copy does not depend on the run's S3 object.
+ */
+export function cacheItem(
+  result: GenerationResult,
+  options: CacheItemOptions,
+): Record<string, AttributeValue> {
+  const expires = addSeconds(options.now, options.ttlSeconds);
+  const item: Record<string, AttributeValue> = {
+    cacheKey: { S: result.cacheKey },
+    result: { S: JSON.stringify(result) },
+    tier: { S: result.tier },
+    degraded: { BOOL: result.degraded },
+    expiresAt: { N: String(Math.floor(expires.getTime() / 1000)) },
+    expiresAtIso: { S: toIso(expires) },
+    createdAt: { S: toIso(options.now) },
+  };
+  if ('s3' in result.svg) {
+    const inline = encodeInline(options.svgText, 'image/svg+xml', BUDGETS.cacheSvg);
+    if (inline) item.svg = { S: JSON.stringify(inline) };
+  }
+  return item;
+}

@@ -1,0 +1,46 @@
+// The default config matrix of ARCHITECTURE.md §6, one place for every consumer.
+import type { DetailConfig, OptimizeConfig, StageName, TemplateConfig, Tier } from './contracts.ts';
+
+export interface TierConfig {
+  template: TemplateConfig;
+  detail: DetailConfig;
+  optimize: OptimizeConfig;
+}
+
+export const TIERS: Record<Tier, TierConfig> = {
+  high: {
+    template: { useLargerModel: true, rectifyRounds: 2 },
+    detail: { numInferenceSteps: 30, strength: 1.0, guidanceScale: 7.0, samPointsPerSide: 64 },
+    optimize: { iterations: 1000, learningRate: 0.01, optForSize: false, optForQuality: true },
+  },
+  medium: {
+    template: { useLargerModel: false, rectifyRounds: 1 },
+    detail: { numInferenceSteps: 25, strength: 0.9, guidanceScale: 6.5, samPointsPerSide: 32 },
+    optimize: { iterations: 700, learningRate: 0.008, optForSize: true, optForQuality: true },
+  },
+  low: {
+    template: { useLargerModel: false, rectifyRounds: 1 },
+    detail: { numInferenceSteps: 20, strength: 0.85, guidanceScale: 6.0, samPointsPerSide: 24 },
+    optimize: { iterations: 500, learningRate: 0.005, optForSize: true, optForQuality: false },
+  },
+};
+
+/** Cheapest last: the order 'auto' steps down in. */
+export const TIER_ORDER: readonly Tier[] = ['high', 'medium', 'low'];
+
+/**
+ * Relative work of a stage at a tier (the medium tier = 1), used to scale a duration measured
+ * at one tier to another: detail scales with inference steps, optimize with iterations.
+ */
+export function workFactor(stage: StageName, tier: Tier): number {
+  const medium = TIERS.medium;
+  const config = TIERS[tier];
+  switch (stage) {
+    case 'template':
+      return config.template.useLargerModel ? 2 : 1;
+    case 'detail':
+      return config.detail.numInferenceSteps / medium.detail.numInferenceSteps;
+    case 'optimize':
+      return config.optimize.iterations / medium.optimize.iterations;
+  }
+}

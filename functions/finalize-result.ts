@@ -1,0 +1,118 @@
+// Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
+// emit the completion event (docs/state-machine.md, state Finalize).
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
+import { BUDGETS } from '#commons/contracts';
+import { intEnv, optionalEnv, requireEnv } from '#commons/env';
+import { parseOrThrow } from '#commons/errors';
+import { createLogger } from '#commons/logger';
+import { logInvocation } from '#commons/middleware';
+import { putPayload, readPayload, runPrefix } from '#commons/payload';
+import {
+  cacheItem,
+  FinalizeInput,
+  type GenerationResult,
+  isDegraded,
+  minifySvg,
+  orderedReports,
+} from '#commons/result';
+import { sanitizeSvg } from '#commons/sanitize';
+
+const cacheTable = requireEnv('CACHE_TABLE');
+const bucket = optionalEnv('PAYLOAD_BUCKET');
+const eventBus = optionalEnv('EVENT_BUS_NAME');
+const ttlSeconds = intEnv('CACHE_TTL_SECONDS', 86_400);
+// A degraded result is cached briefly: the next request after the outage should get the full pipeline.
+const degradedTtlSeconds = Math.min(ttlSeconds, intEnv('DEGRADED_CACHE_TTL_SECONDS', 300));
+const ddb = dynamoClient();
+const s3 = s3Client();
+const events = eventBridgeClient();
+const logger = createLogger('finalize-result');
+
+export interface FinalizeOutput {
+  cache: 'miss';
+  requestId: string;
+  result: GenerationResult;
+}
+
+async function countObjects(requestId: string): Promise<number> {
+  if (!bucket) return 0;
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: runPrefix(requestId), ContinuationToken: token }),
+    );
+    count += page.KeyCount ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
+export async function logic(event: unknown): Promise<FinalizeOutput> {
+  const input = parseOrThrow(FinalizeInput, event);
+  const { requestId, cacheKey } = input;
+  const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
+  const sanitized = sanitizeSvg(raw);
+  const minified = minifySvg(sanitized.svg);
+  const svg = await putPayload(minified.svg, 'image/svg+xml', BUDGETS.stageOutput, {
+    s3,
+    bucket,
+    requestId,
+    stage: 'finalize',
+    name: 'result.svg',
+  });
+  const stages = orderedReports(input.reports);
+  const result: GenerationResult = {
+    cacheKey,
+    tier: input.plan.tier,
+    degraded: isDegraded(stages),
+    svg,
+    stages,
+    output: { bytes: Buffer.byteLength(minified.svg, 'utf8'), elements: minified.elements },
+    objectsWritten: await countObjects(requestId),
+  };
+
+  const ttl = result.degraded ? degradedTtlSeconds : ttlSeconds;
+  if (ttl > 0) {
+    const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+    await ddb.send(new PutItemCommand({ TableName: cacheTable, Item }));
+  }
+  if (eventBus) {
+    // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
+    const sent = await events
+      .send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: eventBus,
+              Source: 'chat2svg',
+              DetailType: 'Generation Completed',
+              Detail: JSON.stringify({ requestId, result }),
+            },
+          ],
+        }),
+      )
+      .catch((error: unknown) => ({ FailedEntryCount: 1, error }));
+    if (sent.FailedEntryCount)
+      logger.error('completion event not delivered', {
+        requestId,
+        ...('error' in sent ? { error: sent.error } : {}),
+      });
+  }
+  logger.info('result finalized', {
+    requestId,
+    tier: result.tier,
+    degraded: result.degraded,
+    bytes: result.output.bytes,
+    elements: result.output.elements,
+    removed: sanitized.removed,
+    objectsWritten: result.objectsWritten,
+  });
+  return { cache: 'miss', requestId, result };
+}
+
+export const handler = middy(logic).use(logInvocation(logger));

@@ -1,0 +1,73 @@
+// Prepare stage input: builds the container stage's StageInput (ARCHITECTURE.md §5) and hands it
+// over as one PayloadRef — inline when it fits the RunTask/SubmitJob budget, else in S3.
+import middy from '@middy/core';
+import { z } from 'zod';
+import { s3Client } from '#commons/clients';
+import {
+  BUDGETS,
+  ContainerStageName,
+  DetailConfig,
+  GenerationRequest,
+  OptimizeConfig,
+  PayloadRef,
+  StageInput,
+} from '#commons/contracts';
+import { optionalEnv } from '#commons/env';
+import { InvalidInputError, parseOrThrow } from '#commons/errors';
+import { createLogger } from '#commons/logger';
+import { logInvocation } from '#commons/middleware';
+import { putPayload } from '#commons/payload';
+
+const bucket = optionalEnv('PAYLOAD_BUCKET');
+const s3 = s3Client();
+const logger = createLogger('prepare-stage-input');
+
+const PrepareInput = z.object({
+  stage: ContainerStageName,
+  requestId: z.string().min(1),
+  request: GenerationRequest,
+  config: z.record(z.string(), z.unknown()),
+  /** The best result so far ($.current); optimize also gets detail's target image. */
+  current: z.object({ svg: PayloadRef, target: PayloadRef.optional() }).loose(),
+  /** RunTask overrides (default) or a Batch SubmitJob, whose budget is larger. */
+  transport: z.enum(['ecs', 'batch']).default('ecs'),
+});
+
+const CONFIGS = { detail: DetailConfig, optimize: OptimizeConfig } as const;
+
+export async function logic(event: unknown): Promise<{ ref: PayloadRef }> {
+  const input = parseOrThrow(PrepareInput, event);
+  const config = parseOrThrow(CONFIGS[input.stage], input.config);
+  const stageInput: StageInput = parseOrThrow(
+    StageInput,
+    {
+      schemaVersion: 1,
+      requestId: input.requestId,
+      stage: input.stage,
+      prompt: input.request.prompt,
+      style: input.request.style,
+      seed: input.request.seed,
+      config,
+      svg: input.current.svg,
+      ...(input.current.target ? { target: input.current.target } : {}),
+    },
+    InvalidInputError,
+  );
+  const budget = input.transport === 'batch' ? BUDGETS.batchStageInput : BUDGETS.ecsStageInput;
+  const ref = await putPayload(JSON.stringify(stageInput), 'application/json', budget, {
+    s3,
+    bucket,
+    requestId: input.requestId,
+    stage: input.stage,
+    name: 'input.json',
+  });
+  logger.info('stage input prepared', {
+    requestId: input.requestId,
+    stage: input.stage,
+    bytes: ref.bytes,
+    where: 'inline' in ref ? ref.encoding : 's3',
+  });
+  return { ref };
+}
+
+export const handler = middy(logic).use(logInvocation(logger));
