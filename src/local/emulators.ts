@@ -1,6 +1,7 @@
 // Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,6 +68,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     updateTableMs: 0,
   });
   const dynamoPort = await listen(dynamo);
+  acceptAnyAccessKey();
   const s3rver = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -126,6 +128,18 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
     },
   };
+}
+
+// s3rver knows one key pair and (for SigV4) checks nothing but the key id. Code that runs with the
+// developer's own credentials (a Bedrock template, say) must still reach the emulator, so any key id
+// maps to s3rver's single account.
+function acceptAnyAccessKey(): void {
+  const AWSAccount = createRequire(import.meta.url)('s3rver/lib/models/account.js');
+  const registry: Map<string, unknown> = AWSAccount.registry;
+  if ((registry as { acceptsAny?: boolean }).acceptsAny) return;
+  const known = registry.get.bind(registry);
+  registry.get = (accessKeyId: string) => known(accessKeyId) ?? AWSAccount.DUMMY_ACCOUNT;
+  (registry as { acceptsAny?: boolean }).acceptsAny = true;
 }
 
 // LevelDB allows one process per store, and dynalite reports a second opener only by crashing

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulators } from '#local/emulators';
 
@@ -50,5 +50,21 @@ describe('startEmulators', () => {
     await emulators.ensureTable('cache', breakersTable);
     await emulators.stop();
     expect(existsSync(emulators.home)).toBe(false);
+  });
+});
+
+describe('the S3 emulator', () => {
+  it('accepts requests signed with any access key, so real credentials reach it too', async () => {
+    const emulators = await startEmulators({ ephemeral: true });
+    await emulators.ensureBucket('payloads');
+    const other = new S3Client({
+      region: 'us-east-1',
+      endpoint: emulators.s3Endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAEXAMPLEREALKEY', secretAccessKey: 'secret' },
+    });
+    await other.send(new PutObjectCommand({ Bucket: 'payloads', Key: 'runs/r/x', Body: 'x' }));
+    other.destroy();
+    await emulators.stop();
   });
 });

@@ -1,0 +1,664 @@
+// Runs the synthesized state machine on this machine (ARCHITECTURE.md §8): aws-local-stepfunctions
+// executes the definition, and every Task resource gets a local handler that does the real thing
+// against the embedded emulators: Lambda handler modules in-process, DynamoDB calls on dynalite,
+// container stages as stage-images/<stage>/run-local subprocesses.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { z } from 'zod';
+import {
+  CONTAINER_STAGES,
+  type ContainerStageName,
+  PayloadRef,
+  type RunReport,
+  STAGE_ERRORS,
+  STAGES,
+  type StageName,
+  StageReport,
+  Tier,
+} from '#commons/contracts';
+import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
+import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
+
+// aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export type StageFaults = Partial<Record<StageName, string>>;
+
+export interface LocalRuntimeOptions {
+  /** State directory. @default $CHAT2SVG_HOME or ./.chat2svg */
+  readonly home?: string;
+  /** Keep emulator state in a temporary directory removed on stop(). @default false */
+  readonly ephemeral?: boolean;
+  /** An already resolved definition. @default loadDefinition({ home, context }) */
+  readonly definition?: LocalDefinition;
+  /** CDK context for the in-process synth, e.g. `{ env: 'dev' }`. @default {} */
+  readonly context?: Record<string, string>;
+  /** Stage ⇒ error name its Run integration throws instead of running. @default from CHAT2SVG_FAULTS */
+  readonly faults?: StageFaults;
+  /** Where `<stage>/run-local` lives. @default <repo>/stage-images */
+  readonly stagesDir?: string;
+  /** Container stages this machine can run. @default detectCapabilities() */
+  readonly capabilities?: readonly ContainerStageName[];
+  /** Extra environment for the handlers and workers (after the synthesized one). @default {} */
+  readonly env?: Record<string, string>;
+  /**
+   * Keep the developer's AWS credentials (for a Bedrock template) instead of dummy keys.
+   * @default false
+   */
+  readonly ambientCredentials?: boolean;
+  /** Receives one progress line per stage event. @default none */
+  readonly progress?: (line: string) => void;
+}
+
+const StageResult = z.object({
+  cacheKey: z.string(),
+  tier: Tier,
+  degraded: z.boolean(),
+  svg: PayloadRef,
+  stages: z.array(StageReport),
+  output: z.object({ bytes: z.number().int(), elements: z.number().int() }),
+  objectsWritten: z.number().int().nonnegative(),
+});
+const ExecutionOutput = z.object({
+  cache: z.enum(['hit', 'miss']),
+  requestId: z.string(),
+  result: StageResult,
+});
+export type ExecutionOutput = z.infer<typeof ExecutionOutput>;
+
+export interface GenerateResult {
+  readonly report: RunReport;
+  readonly svg: string;
+  readonly output: ExecutionOutput;
+  /** Names of the states entered, in order. */
+  readonly statesEntered: string[];
+}
+
+export interface LocalRuntime {
+  readonly emulators: Emulators;
+  readonly definition: LocalDefinition;
+  readonly capabilities: readonly ContainerStageName[];
+  /** Run-integration calls per stage, faulted ones included. */
+  readonly calls: Record<StageName, number>;
+  generate(request: unknown): Promise<GenerateResult>;
+  stop(): Promise<void>;
+}
+
+/** A failed execution; `name` is the error the state machine ended with (e.g. `Request.Invalid`). */
+export class ExecutionFailedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** An error as Step Functions sees it: Retry/Catch match on `name`, `message` becomes the Cause. */
+function taskError(name: string, cause: string): Error {
+  const error = new Error(cause);
+  error.name = name;
+  return error;
+}
+
+/** What one execution accumulates while its handlers run. */
+interface ExecutionScope {
+  stageMs: number;
+}
+
+type TaskHandler = (input: unknown) => Promise<unknown>;
+type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+type TaskState = { Type: 'Task'; Resource: string; TimeoutSeconds?: number; Parameters?: unknown };
+type AnyState = { Type: string; [key: string]: unknown };
+type StatesContainer = { States: Record<string, AnyState> };
+
+// The template stage's Run and degrade steps and the container tasks are stage work; the rest of
+// the handlers (normalize, assess, prepare input, record outcome, finalize) are orchestration.
+const STAGE_WORK_ENTRIES: Record<string, StageName> = {
+  'functions/generate-template.ts': 'template',
+  'functions/compose-template.ts': 'template',
+};
+const RUN_ENTRY: Record<string, StageName> = { 'functions/generate-template.ts': 'template' };
+
+export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const definition =
+    options.definition ?? (await loadDefinition({ home: options.home, context: options.context }));
+  const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
+  try {
+    await Promise.all([
+      ...definition.tables.map((table) => emulators.ensureTable(table.name, table)),
+      ...definition.buckets.map((bucket) => emulators.ensureBucket(bucket)),
+    ]);
+    const capabilities = options.capabilities ?? detectCapabilities().stages;
+    const faults = options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS);
+    const calls = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<StageName, number>;
+    const scope = new AsyncLocalStorage<ExecutionScope>();
+    const progress = options.progress ?? (() => {});
+
+    const env: Record<string, string> = {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      ...emulators.env,
+      STAGE_CAPABILITIES: capabilities.join(','),
+      ...options.env,
+    };
+    if (options.ambientCredentials) {
+      delete env.AWS_ACCESS_KEY_ID;
+      delete env.AWS_SECRET_ACCESS_KEY;
+    }
+    const handlers = await buildTaskHandlers({
+      definition,
+      emulators,
+      env,
+      faults,
+      calls,
+      scope,
+      progress,
+      stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
+    });
+    const machine = new StateMachine(definition.definition as never, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
+
+    return {
+      emulators,
+      definition,
+      capabilities,
+      calls,
+      generate: (request) => execute(machine, definition, handlers, scope, emulators.s3, request, progress),
+      stop: () => emulators.stop(),
+    };
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+}
+
+async function execute(
+  machine: StateMachine,
+  definition: LocalDefinition,
+  handlers: Record<string, TaskHandler>,
+  scope: AsyncLocalStorage<ExecutionScope>,
+  s3: S3Client,
+  request: unknown,
+  progress: (line: string) => void,
+): Promise<GenerateResult> {
+  const started = performance.now();
+  const name = randomUUID();
+  const execution: ExecutionScope = { stageMs: 0 };
+  const run = scope.run(execution, () =>
+    machine.run(request as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never },
+      context: contextObject(definition, name),
+    }),
+  );
+  const statesEntered: string[] = [];
+  const watching = watch(run.eventLogs, statesEntered, progress);
+  let raw: unknown;
+  try {
+    raw = await run.result;
+  } catch (error) {
+    await watching;
+    const cause = (error as Error).cause as Error | undefined;
+    throw new ExecutionFailedError(
+      cause?.name ?? 'States.Runtime',
+      cause?.message ?? (error as Error).message,
+    );
+  }
+  await watching;
+  const output = ExecutionOutput.parse(raw);
+  const svg = (await readPayload(output.result.svg, s3)).toString('utf8');
+  const totalMs = performance.now() - started;
+  const { result } = output;
+  const report: RunReport = {
+    requestId: output.requestId,
+    cache: output.cache,
+    tier: result.tier,
+    degraded: result.degraded,
+    stages: result.stages,
+    timings: {
+      totalMs: round(totalMs),
+      orchestrationMs: round(Math.max(0, totalMs - execution.stageMs)),
+    },
+    output: result.output,
+    objectsWritten: result.objectsWritten,
+  };
+  return { report, svg, output, statesEntered };
+}
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+/** Prints one line per stage as its report appears in the state data, and records states entered. */
+async function watch(
+  events: AsyncGenerator<EventLog>,
+  statesEntered: string[],
+  progress: (line: string) => void,
+): Promise<void> {
+  const printed = new Set<string>();
+  for await (const event of events) {
+    if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+    if (event.type !== 'StateExited') continue;
+    const reports = (event.state.output as { reports?: Record<string, unknown> } | null)?.reports;
+    for (const [stage, value] of Object.entries(reports ?? {})) {
+      const report = StageReport.safeParse(value);
+      if (printed.has(stage) || !report.success) continue;
+      printed.add(stage);
+      const { status, reason, durationMs } = report.data;
+      const why = reason && status !== 'ran' ? `: ${reason}` : '';
+      progress(`[${stage}] ${status}${status === 'ran' ? ` ${Math.round(durationMs)} ms` : ''}${why}`);
+    }
+  }
+}
+
+/**
+ * The Context Object. aws-local-stepfunctions copies it one level deep, so the getters of nested
+ * objects stay live: each state step sees its own EnteredTime and task token, stable while that
+ * step's paths are evaluated (one synchronous run) and fresh for the next.
+ */
+function contextObject(definition: LocalDefinition, executionName: string): Record<string, unknown> {
+  const enteredTime = perStep(() => new Date().toISOString());
+  const token = perStep(() => randomBytes(24).toString('base64url'));
+  const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
+  return {
+    Execution: {
+      Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${definition.stateMachineName}:${executionName}`,
+      Name: executionName,
+      StartTime: new Date().toISOString(),
+    },
+    StateMachine: { Id: stateMachineArn, Name: definition.stateMachineName },
+    State: {
+      get EnteredTime() {
+        return enteredTime();
+      },
+    },
+    Task: {
+      get Token() {
+        return token();
+      },
+    },
+  };
+}
+
+function perStep<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    if (value === undefined) {
+      value = make();
+      queueMicrotask(() => {
+        value = undefined;
+      });
+    }
+    return value;
+  };
+}
+
+interface HandlerDeps {
+  readonly definition: LocalDefinition;
+  readonly emulators: Emulators;
+  readonly env: Record<string, string>;
+  readonly faults: StageFaults;
+  readonly calls: Record<StageName, number>;
+  readonly scope: AsyncLocalStorage<ExecutionScope>;
+  readonly progress: (line: string) => void;
+  readonly stagesDir: string;
+}
+
+let loadGeneration = 0;
+
+async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, TaskHandler>> {
+  const { definition } = deps;
+  // Handlers read their environment at module load, so each runtime imports its own copies.
+  const generation = ++loadGeneration;
+  Object.assign(process.env, deps.env);
+  const modules = new Map<string, Promise<LambdaHandler>>();
+  const lambdaFor = (ref: string) => {
+    const fn = definition.functions.find((f) => f.arn === stripQualifier(ref) || f.name === ref);
+    if (!fn) throw new Error(`no synthesized Lambda function matches ${ref}`);
+    if (!modules.has(fn.logicalId)) {
+      modules.set(fn.logicalId, importHandler(fn.entry, { ...fn.environment, ...deps.env }, generation));
+    }
+    return fn;
+  };
+
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [stateName, state] of taskStates(definition.definition as unknown as StatesContainer)) {
+    const resource = state.Resource;
+    const lambdaArn = resource.startsWith('arn:aws:lambda:') ? resource : undefined;
+    if (lambdaArn || resource.startsWith('arn:aws:states:::lambda:invoke')) {
+      if (resource.includes('.waitForTaskToken'))
+        throw new Error(`${stateName}: lambda:invoke.waitForTaskToken is not emulated`);
+      const fixedFn = lambdaArn ? lambdaFor(lambdaArn) : undefined;
+      handlers[stateName] = async (input) => {
+        const fn = fixedFn ?? lambdaFor(String((input as { FunctionName?: unknown }).FunctionName));
+        const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
+        const stage = RUN_ENTRY[fn.entry];
+        if (stage) {
+          deps.calls[stage] += 1;
+          const fault = deps.faults[stage];
+          if (fault) throw taskError(fault, `fault injected into ${stage}`);
+        }
+        const handler = await (modules.get(fn.logicalId) as Promise<LambdaHandler>);
+        const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
+          invokeLambda(handler, fn.name, event),
+        );
+        return lambdaArn ? payload : { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+      };
+      continue;
+    }
+    const dynamo = /^arn:aws:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/.exec(resource);
+    if (dynamo) {
+      handlers[stateName] = dynamoHandler(deps.emulators.dynamodb, dynamo[1] as DynamoAction);
+      continue;
+    }
+    if (resource === 'arn:aws:states:::ecs:runTask.waitForTaskToken') {
+      handlers[stateName] = containerHandler(stateName, state, deps);
+      continue;
+    }
+    throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
+  }
+  // Load every handler now, so a broken module fails at start-up rather than mid-run.
+  await Promise.all(modules.values());
+  return handlers;
+}
+
+function* taskStates(container: StatesContainer): Generator<[string, TaskState]> {
+  for (const [name, state] of Object.entries(container.States)) {
+    if (state.Type === 'Task') yield [name, state as unknown as TaskState];
+    if (state.Type === 'Parallel') {
+      for (const branch of state.Branches as StatesContainer[]) yield* taskStates(branch);
+    }
+    if (state.Type === 'Map') yield* taskStates((state.ItemProcessor ?? state.Iterator) as StatesContainer);
+  }
+}
+
+function stripQualifier(arn: string): string {
+  // arn:aws:lambda:region:account:function:name[:qualifier]
+  return arn.split(':').slice(0, 7).join(':');
+}
+
+async function importHandler(entry: string, env: Record<string, string>, generation: number) {
+  Object.assign(process.env, env);
+  const url = `${pathToFileURL(join(REPO_ROOT, entry)).href}?runtime=${generation}`;
+  const module = (await import(url)) as { handler?: LambdaHandler };
+  if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
+  return module.handler;
+}
+
+async function invokeLambda(handler: LambdaHandler, functionName: string, event: unknown): Promise<unknown> {
+  const deadline = Date.now() + 30_000;
+  const context = {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  try {
+    // Lambda hands the state machine JSON, never live objects.
+    return JSON.parse(JSON.stringify((await handler(structuredClone(event), context)) ?? null));
+  } catch (error) {
+    const { name, message } = error as Error;
+    // The Cause Step Functions records for a Lambda error.
+    throw taskError(name || 'Error', JSON.stringify({ errorType: name || 'Error', errorMessage: message }));
+  }
+}
+
+async function timed<T>(
+  scope: AsyncLocalStorage<ExecutionScope>,
+  stage: StageName | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!stage) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const execution = scope.getStore();
+    if (execution) execution.stageMs += performance.now() - started;
+  }
+}
+
+type DynamoAction = 'getItem' | 'putItem' | 'updateItem' | 'deleteItem';
+
+function dynamoHandler(client: DynamoDBClient, action: DynamoAction): TaskHandler {
+  // One constructor type for all four: the request is Step Functions' Parameters, passed through.
+  const Command = {
+    getItem: GetItemCommand,
+    putItem: PutItemCommand,
+    updateItem: UpdateItemCommand,
+    deleteItem: DeleteItemCommand,
+  }[action] as unknown as new (
+    input: unknown,
+  ) => GetItemCommand;
+  return async (input) => {
+    try {
+      const { $metadata: _, ...result } = await client.send(new Command(input));
+      return JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      const { name, message } = error as Error;
+      throw taskError(`DynamoDB.${name}`, message);
+    }
+  };
+}
+
+interface ContainerOverrides {
+  Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: string }[] }[] };
+}
+
+function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps): TaskHandler {
+  const taskDefinition = (state.Parameters as { TaskDefinition?: string } | undefined)?.TaskDefinition;
+  const stage = deps.definition.taskDefinitions.find((t) => t.arn === taskDefinition)?.stage;
+  if (!stage) throw new Error(`state ${stateName}: task definition ${taskDefinition} maps to no stage`);
+  const timeoutMs = (state.TimeoutSeconds ?? 900) * 1000;
+  return async (input) => {
+    deps.calls[stage] += 1;
+    const fault = deps.faults[stage];
+    if (fault) throw taskError(fault, `fault injected into ${stage}`);
+    const environment = (input as ContainerOverrides).Overrides?.ContainerOverrides?.flatMap(
+      (c) => c.Environment ?? [],
+    );
+    const stageInputRef = environment?.find((variable) => variable.Name === 'STAGE_INPUT')?.Value;
+    if (!stageInputRef)
+      throw taskError('Stage.InvalidInput', `${stateName}: no STAGE_INPUT in the container overrides`);
+    const ref = PayloadRef.parse(JSON.parse(stageInputRef));
+    const stageInput = await readPayload(ref, deps.emulators.s3);
+    deps.progress(`[${stage}] running`);
+    return timed(deps.scope, stage, () =>
+      runLocal(
+        join(deps.stagesDir, stage, 'run-local'),
+        stageInput,
+        { ...process.env, ...deps.env },
+        timeoutMs,
+      ),
+    );
+  };
+}
+
+/** Runs one container stage as a subprocess: StageInput on stdin, StageOutput on stdout. */
+export function runLocal(
+  executable: string,
+  stageInput: Buffer,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<unknown> {
+  try {
+    accessSync(executable, constants.X_OK);
+  } catch {
+    return Promise.reject(taskError('Stage.Unavailable', `${executable} is missing or not executable`));
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(executable, [], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    timer.unref();
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      // Workers log to stderr; only the end (where the failure line is) matters here.
+      stderr = (stderr + chunk.toString('utf8')).slice(-65_536);
+    });
+    child.stdin.on('error', () => {}); // a worker that exits early closes stdin; its exit code tells why
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(taskError('Stage.Unavailable', `${executable}: ${error.message}`));
+    });
+    child.on('exit', () => {
+      timedOut = timedOut || child.signalCode === 'SIGKILL';
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        try {
+          resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')));
+        } catch {
+          reject(taskError('Stage.Failed', `${executable} exited 0 without a StageOutput on stdout`));
+        }
+        return;
+      }
+      if (timedOut) {
+        reject(taskError('States.Timeout', `${executable} ran past ${timeoutMs} ms`));
+        return;
+      }
+      reject(workerFailure(stderr, code));
+    });
+    child.stdin.end(stageInput);
+  });
+}
+
+/** The `{"error": "Stage.…", "cause": "…"}` line a failing worker writes last on stderr. */
+function workerFailure(stderr: string, code: number | null): Error {
+  const lines = stderr.trim().split('\n').reverse();
+  for (const line of lines) {
+    try {
+      const parsed = JSON.parse(line) as { error?: unknown; cause?: unknown };
+      if (typeof parsed.error === 'string') {
+        const known = (STAGE_ERRORS as readonly string[]).includes(parsed.error);
+        return taskError(known ? parsed.error : 'Stage.Failed', String(parsed.cause ?? parsed.error));
+      }
+    } catch {
+      // not the failure line
+    }
+  }
+  return taskError(
+    'Stage.Failed',
+    `run-local exited with ${code}: ${lines.slice(0, 3).reverse().join(' | ')}`,
+  );
+}
+
+/** The bytes a PayloadRef stands for; S3 refs are read from the emulator. */
+export async function readPayload(ref: PayloadRef, s3: S3Client): Promise<Buffer> {
+  if ('s3' in ref) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: ref.s3.bucket, Key: ref.s3.key }));
+    return Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+  }
+  if (ref.encoding === 'utf8') return Buffer.from(ref.inline, 'utf8');
+  const bytes = Buffer.from(ref.inline, 'base64');
+  return ref.encoding === 'gzip+base64' ? gunzipSync(bytes) : bytes;
+}
+
+/** `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. */
+export function parseFaults(raw: string | undefined): StageFaults {
+  const faults: StageFaults = {};
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const [stage, error] = entry.split(':', 2).map((part) => part.trim());
+    if (!(STAGES as readonly string[]).includes(stage) || !error) {
+      throw new Error(`CHAT2SVG_FAULTS entry "${entry}" is not <template|detail|optimize>:<ErrorName>`);
+    }
+    faults[stage as StageName] = error.includes('.') ? error : `Stage.${error}`;
+  }
+  return faults;
+}
+
+export interface Capabilities {
+  readonly stages: ContainerStageName[];
+  /** Why each missing stage cannot run here. */
+  readonly missing: Partial<Record<ContainerStageName, string>>;
+}
+
+/**
+ * Which container stages this machine can run, judged by files only (importing torch to find out
+ * would cost seconds): the venv, the stage package installed in it, and for detail the weights.
+ */
+export function detectCapabilities(root = REPO_ROOT, env: NodeJS.ProcessEnv = process.env): Capabilities {
+  const stages: ContainerStageName[] = [];
+  const missing: Partial<Record<ContainerStageName, string>> = {};
+  const sitePackages = findSitePackages(join(root, '.venv'));
+  for (const stage of CONTAINER_STAGES) {
+    const reason = stageMissing(stage, root, sitePackages, env);
+    if (reason) missing[stage] = reason;
+    else stages.push(stage);
+  }
+  return { stages, missing };
+}
+
+function stageMissing(
+  stage: ContainerStageName,
+  root: string,
+  sitePackages: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  if (!sitePackages) return 'no Python venv at .venv';
+  try {
+    accessSync(join(root, 'stage-images', stage, 'run-local'), constants.X_OK);
+  } catch {
+    return `stage-images/${stage}/run-local is missing or not executable`;
+  }
+  const pkg = `chat2svg_${stage}`;
+  const installed = readdirSync(sitePackages).some(
+    (entry) => entry === pkg || (entry.startsWith(`${pkg}-`) && entry.endsWith('.dist-info')),
+  );
+  if (!installed) return `${pkg} is not installed in .venv`;
+  if (!readdirSync(sitePackages).some((entry) => entry === 'torch')) return 'torch is not installed in .venv';
+  if (stage === 'detail') {
+    const modelDir = env.MODEL_DIR;
+    if (!modelDir) return 'MODEL_DIR is not set (no SDXL/SAM weights)';
+    if (!existsSync(join(modelDir, 'model_index.json')))
+      return `MODEL_DIR ${modelDir} holds no model_index.json`;
+  }
+  return undefined;
+}
+
+function findSitePackages(venv: string): string | undefined {
+  const lib = join(venv, 'lib');
+  if (!existsSync(join(venv, 'bin', 'python')) || !existsSync(lib)) return undefined;
+  const python = readdirSync(lib).find((entry) => entry.startsWith('python'));
+  const dir = python && join(lib, python, 'site-packages');
+  return dir && existsSync(dir) ? dir : undefined;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
