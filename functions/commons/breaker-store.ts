@@ -82,8 +82,10 @@ function conditionFor(
   names: Record<string, string>,
   values: Item,
 ): string {
-  if (!before) return 'attribute_not_exists(#stage)';
-  names['#stage'] = 'stage';
+  if (!before) {
+    names['#stage'] = 'stage';
+    return 'attribute_not_exists(#stage)';
+  }
   // Everything the transition was computed from must be unchanged, including what the gate's
   // probe update sets (state, probeOwner, updatedAt) without bumping the version.
   const parts = ['#state = :prevState'];

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { decidePlan, NO_LLM_REASON, type Signals } from '#commons/assess';
+import { GenerationRequest, PipelinePlan, type Tier } from '#commons/contracts';
+import { TIERS } from '#commons/tiers';
+
+const NOW = new Date('2026-11-27T02:00:00.000Z');
+
+function signals(overrides: Partial<Signals> = {}): Signals {
+  return {
+    containerStages: ['detail', 'optimize'],
+    defaultLlm: 'bedrock',
+    breakers: {},
+    gpu: {},
+    timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
+    ...overrides,
+  };
+}
+
+function request(fields: Record<string, unknown> = {}) {
+  return GenerationRequest.parse({ prompt: 'a red fox', ...fields });
+}
+
+describe('decidePlan', () => {
+  it.each<[string, Record<string, unknown>, Partial<Signals>, Tier, RegExp]>([
+    ['medium when GPU capacity is unknown', {}, {}, 'medium', /GPU capacity unknown/],
+    [
+      'high when GPU slots are free and nothing is queued',
+      {},
+      { gpu: { freeSlots: 2, queueDepth: 0 } },
+      'high',
+      /capacity free/,
+    ],
+    [
+      'low when no slot is free and jobs are queued',
+      {},
+      { gpu: { freeSlots: 0, queueDepth: 3 } },
+      'low',
+      /saturated/,
+    ],
+    ['low when the queue is deep', {}, { gpu: { freeSlots: 1, queueDepth: 9 } }, 'low', /saturated/],
+    [
+      'medium when the GPU is busy but not saturated',
+      {},
+      { gpu: { freeSlots: 1, queueDepth: 1 } },
+      'medium',
+      /busy/,
+    ],
+    [
+      'the caller’s tier whatever the signals',
+      { tier: 'low' },
+      { gpu: { freeSlots: 4, queueDepth: 0 } },
+      'low',
+      /requested by the caller/,
+    ],
+    [
+      'medium when no GPU stage runs here but an LLM does',
+      {},
+      { containerStages: [] },
+      'medium',
+      /no GPU stage runs here/,
+    ],
+    [
+      'low when only the offline composer runs',
+      { llm: 'offline' },
+      { containerStages: [] },
+      'low',
+      /only the offline composer/,
+    ],
+    // Defaults at medium: 30 + 90 + 180 = 300 s; high = 60 + 108 + 257 = 425 s; low = 30 + 72 + 129 = 231 s.
+    [
+      'a lower tier when the deadline is tight',
+      { deadlineSeconds: 320 },
+      { gpu: { freeSlots: 2, queueDepth: 0 } },
+      'medium',
+      /stepped down to medium/,
+    ],
+    ['low when even medium misses the deadline', { deadlineSeconds: 240 }, {}, 'low', /stepped down to low/],
+    [
+      'low and a warning when no tier meets the deadline',
+      { deadlineSeconds: 60 },
+      {},
+      'low',
+      /below even the low-tier estimate/,
+    ],
+    [
+      'the starting tier when the deadline is generous',
+      { deadlineSeconds: 3600 },
+      { gpu: { freeSlots: 2, queueDepth: 0 } },
+      'high',
+      /fits the high-tier estimate/,
+    ],
+    [
+      'a lower tier when recent durations say the GPU stages are slow',
+      { deadlineSeconds: 600 },
+      { breakers: { optimize: { state: 'CLOSED', lastDurationMs: 500_000, lastTier: 'medium' } } },
+      'low',
+      /stepped down to low/,
+    ],
+  ])('picks %s', (_name, fields, overrides, tier, reason) => {
+    // Act
+    const plan = decidePlan(request(fields), signals(overrides), NOW);
+
+    // Assess
+    expect(PipelinePlan.parse(plan)).toEqual(plan);
+    expect(plan.tier).toBe(tier);
+    expect(plan.reasons.join('\n')).toMatch(reason);
+    expect(plan.stages.detail.config).toEqual(TIERS[tier].detail);
+    expect(plan.stages.optimize.config).toEqual(TIERS[tier].optimize);
+    expect(plan.stages.template.config).toEqual(TIERS[tier].template);
+  });
+
+  it('uses the tier table of ARCHITECTURE.md §6', () => {
+    expect(TIERS.high.detail).toEqual({
+      numInferenceSteps: 30,
+      strength: 1.0,
+      guidanceScale: 7.0,
+      samPointsPerSide: 64,
+    });
+    expect(TIERS.medium.detail).toEqual({
+      numInferenceSteps: 25,
+      strength: 0.9,
+      guidanceScale: 6.5,
+      samPointsPerSide: 32,
+    });
+    expect(TIERS.low.detail).toEqual({
+      numInferenceSteps: 20,
+      strength: 0.85,
+      guidanceScale: 6.0,
+      samPointsPerSide: 24,
+    });
+    expect(TIERS.high.optimize).toEqual({
+      iterations: 1000,
+      learningRate: 0.01,
+      optForSize: false,
+      optForQuality: true,
+    });
+    expect(TIERS.medium.optimize).toEqual({
+      iterations: 700,
+      learningRate: 0.008,
+      optForSize: true,
+      optForQuality: true,
+    });
+    expect(TIERS.low.optimize).toEqual({
+      iterations: 500,
+      learningRate: 0.005,
+      optForSize: true,
+      optForQuality: false,
+    });
+    expect([TIERS.high, TIERS.medium, TIERS.low].map((tier) => tier.template.useLargerModel)).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, Signals['defaultLlm'], string]>([
+    ['no provider anywhere', {}, undefined, 'offline'],
+    ['the request asks for offline', { llm: 'offline' }, 'bedrock', 'offline'],
+    ['the deployment default is offline', {}, 'offline', 'offline'],
+  ])('skips the LLM template when %s', (_name, fields, defaultLlm, provider) => {
+    const plan = decidePlan(request(fields), signals({ defaultLlm }), NOW);
+
+    expect(plan.stages.template).toMatchObject({ run: false, reason: NO_LLM_REASON, provider });
+  });
+
+  it('lets the request’s provider override the deployment default', () => {
+    const plan = decidePlan(request({ llm: 'anthropic' }), signals({ defaultLlm: 'offline' }), NOW);
+
+    expect(plan.stages.template).toMatchObject({ run: true, provider: 'anthropic' });
+  });
+
+  it.each(['high', 'low'] as const)(
+    'does not run a stage this machine cannot run, even at tier %s',
+    (tier) => {
+      const plan = decidePlan(request({ tier }), signals({ containerStages: ['optimize'] }), NOW);
+
+      expect(plan.stages.detail.run).toBe(false);
+      expect(plan.stages.detail.reason).toMatch(/cannot run here/);
+      expect(plan.stages.optimize.run).toBe(true);
+      expect(plan.stages.optimize.reason).toMatch(/size only/);
+      expect(plan.reasons).toContain(`detail: skip (${plan.stages.detail.reason})`);
+    },
+  );
+
+  it('still runs a stage whose breaker is open, and says the gate decides', () => {
+    const breakers: Signals['breakers'] = {
+      detail: { state: 'OPEN', openUntil: '2026-11-27T02:00:30.000Z' },
+    };
+
+    const plan = decidePlan(request(), signals({ breakers }), NOW);
+
+    expect(plan.stages.detail.run).toBe(true);
+    expect(plan.reasons).toContain(
+      'detail breaker OPEN until 2026-11-27T02:00:30.000Z; its gate decides at run time',
+    );
+  });
+
+  it('sets each probe lease to now plus the timeouts up to and including the stage', () => {
+    const plan = decidePlan(
+      request(),
+      signals({ timeoutsSeconds: { template: 100, detail: 200, optimize: 300 } }),
+      NOW,
+    );
+
+    expect(plan.stages.template.probeLeaseUntil).toBe('2026-11-27T02:01:40.000Z');
+    expect(plan.stages.detail.probeLeaseUntil).toBe('2026-11-27T02:05:00.000Z');
+    expect(plan.stages.optimize.probeLeaseUntil).toBe('2026-11-27T02:10:00.000Z');
+  });
+
+  it('leaves the timeouts of stages that do not run out of later leases', () => {
+    const plan = decidePlan(
+      request({ llm: 'offline' }),
+      signals({
+        containerStages: ['optimize'],
+        timeoutsSeconds: { template: 100, detail: 200, optimize: 300 },
+      }),
+      NOW,
+    );
+
+    expect(plan.stages.optimize.probeLeaseUntil).toBe('2026-11-27T02:05:00.000Z');
+  });
+
+  it('does not change the request or the signals it is given', () => {
+    const given = signals({ gpu: { freeSlots: 1, queueDepth: 0 } });
+    const copy = structuredClone(given);
+
+    decidePlan(request(), given, NOW);
+
+    expect(given).toEqual(copy);
+  });
+});
