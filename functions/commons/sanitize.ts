@@ -71,13 +71,23 @@ const ID = /^[A-Za-z_][\w.-]{0,127}$/;
 const LOCAL_URL = /^url\(\s*(['"]?)#[A-Za-z_][\w.-]{0,127}\1\s*\)/i;
 const RASTER_DATA = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$/i;
 
-interface Node {
+/** The sanitized document as a tree, for callers that reshape it before serializing. */
+export interface SvgNode {
   name: string;
   attrs: [string, string][];
-  children: (Node | string)[];
+  children: (SvgNode | string)[];
 }
+type Node = SvgNode;
 
 export function sanitizeSvg(svg: string, limits: SanitizeLimits = {}): SanitizedSvg {
+  const { root, elements, removed } = sanitizeSvgTree(svg, limits);
+  return { svg: serializeSvg(root), elements, removed };
+}
+
+export function sanitizeSvgTree(
+  svg: string,
+  limits: SanitizeLimits = {},
+): { root: SvgNode; elements: number; removed: string[] } {
   const { maxBytes, maxElements } = { ...DEFAULT_LIMITS, ...limits };
   if (typeof svg !== 'string' || svg.trim() === '') throw new SvgInvalidError('SVG is empty');
   const bytes = Buffer.byteLength(svg, 'utf8');
@@ -155,7 +165,7 @@ export function sanitizeSvg(svg: string, limits: SanitizeLimits = {}): Sanitized
     ['xmlns', SVG_NS],
     ...(usesXlink ? ([['xmlns:xlink', XLINK_NS]] as [string, string][]) : []),
   );
-  return { svg: serialize(top), elements: kept, removed: [...removed] };
+  return { root: top, elements: kept, removed: [...removed] };
 }
 
 /**
@@ -257,9 +267,10 @@ function safeStyle(style: string, removed: Set<string>): string {
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const escapeAttr = (s: string) => escapeText(s).replace(/"/g, '&quot;');
 
-function serialize(node: Node): string {
+/** Serializes a tree from sanitizeSvgTree; names and values are escaped, nothing is re-checked. */
+export function serializeSvg(node: SvgNode): string {
   const attrs = node.attrs.map(([name, value]) => ` ${name}="${escapeAttr(value)}"`).join('');
   if (node.children.length === 0) return `<${node.name}${attrs}/>`;
-  const inner = node.children.map((c) => (typeof c === 'string' ? escapeText(c) : serialize(c))).join('');
+  const inner = node.children.map((c) => (typeof c === 'string' ? escapeText(c) : serializeSvg(c))).join('');
   return `<${node.name}${attrs}>${inner}</${node.name}>`;
 }

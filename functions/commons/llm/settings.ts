@@ -1,0 +1,125 @@
+// Which model, key, endpoint and limits a template call uses, from the environment: each SDK's
+// standard variables, keys from Secrets Manager in AWS (`*_API_KEY_SECRET_ARN`), a model per tier.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { InvalidEnvError, intEnv, optionalEnv } from '../env.ts';
+import { anthropicAdapter } from './anthropic.ts';
+import { bedrockAdapter } from './bedrock.ts';
+import type { ClientSettings } from './client.ts';
+import { TemplateNotConfiguredError } from './errors.ts';
+import { openAiAdapter } from './openai.ts';
+import type { ChatAdapter, ProviderName } from './types.ts';
+
+type Env = NodeJS.ProcessEnv;
+
+/** Standard and larger model per provider; the plan's `useLargerModel` picks one. */
+const MODELS: Record<ProviderName, { variable: string; standard: string; large: string }> = {
+  bedrock: {
+    variable: 'BEDROCK',
+    standard: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+    large: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+  },
+  anthropic: { variable: 'ANTHROPIC', standard: 'claude-haiku-4-5', large: 'claude-sonnet-4-5' },
+  openai: { variable: 'OPENAI', standard: 'gpt-4o-mini', large: 'gpt-4o' },
+};
+
+/** USD per million input / output tokens, list prices; CHAT2SVG_LLM_PRICE overrides. */
+const PRICES: [RegExp, number, number][] = [
+  [/haiku-4-5|haiku-4\.5/, 1, 5],
+  [/3-5-haiku/, 0.8, 4],
+  [/3-haiku/, 0.25, 1.25],
+  [/sonnet/, 3, 15],
+  [/opus-4-[5-9]/, 5, 25],
+  [/opus/, 15, 75],
+  [/gpt-4o-mini/, 0.15, 0.6],
+  [/gpt-4o/, 2.5, 10],
+  [/gpt-4\.1-mini/, 0.4, 1.6],
+  [/gpt-4\.1/, 2, 8],
+];
+
+export function modelFor(provider: ProviderName, useLargerModel: boolean, env: Env = process.env): string {
+  const { variable, standard, large } = MODELS[provider];
+  return useLargerModel
+    ? (optionalEnv(`${variable}_LARGE_MODEL_ID`, env) ?? optionalEnv(`${variable}_MODEL_ID`, env) ?? large)
+    : (optionalEnv(`${variable}_MODEL_ID`, env) ?? standard);
+}
+
+export function priceFor(model: string, env: Env = process.env): ClientSettings['price'] {
+  const raw = optionalEnv('CHAT2SVG_LLM_PRICE', env);
+  if (raw !== undefined) {
+    const [input, output] = raw.split(',').map(Number);
+    if (!(input >= 0 && output >= 0))
+      throw new InvalidEnvError('CHAT2SVG_LLM_PRICE', 'expected "input,output" USD');
+    return { input, output };
+  }
+  const hit = PRICES.find(([pattern]) => pattern.test(model));
+  return hit && { input: hit[1], output: hit[2] };
+}
+
+export function clientSettings(model: string, env: Env = process.env): ClientSettings {
+  return {
+    timeoutMs: intEnv('CHAT2SVG_LLM_TIMEOUT_MS', 45_000, env),
+    maxAttempts: Math.max(1, intEnv('CHAT2SVG_LLM_MAX_ATTEMPTS', 3, env)),
+    backoffBaseMs: intEnv('CHAT2SVG_LLM_BACKOFF_MS', 500, env),
+    backoffCapMs: intEnv('CHAT2SVG_LLM_BACKOFF_CAP_MS', 8_000, env),
+    maxPromptChars: intEnv('CHAT2SVG_LLM_MAX_PROMPT_CHARS', 60_000, env),
+    price: priceFor(model, env),
+  };
+}
+
+export const maxOutputTokens = (env: Env = process.env) => intEnv('CHAT2SVG_LLM_MAX_TOKENS', 4096, env);
+
+let secrets: SecretsManagerClient | undefined;
+const secretCache = new Map<string, Promise<string>>();
+
+/** A secret holds the key itself or JSON with an `apiKey` (or `api_key`) field. */
+async function readSecret(arn: string): Promise<string> {
+  secrets ??= new SecretsManagerClient({});
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  const text = (out.SecretString ?? '').trim();
+  if (text.startsWith('{')) {
+    const parsed = JSON.parse(text) as { apiKey?: string; api_key?: string };
+    return parsed.apiKey ?? parsed.api_key ?? '';
+  }
+  return text;
+}
+
+async function apiKey(variable: string, env: Env): Promise<string | undefined> {
+  const direct = optionalEnv(`${variable}_API_KEY`, env);
+  if (direct !== undefined) return direct;
+  const arn = optionalEnv(`${variable}_API_KEY_SECRET_ARN`, env);
+  if (arn === undefined) return undefined;
+  let pending = secretCache.get(arn);
+  if (pending === undefined) {
+    pending = readSecret(arn);
+    secretCache.set(arn, pending);
+    pending.catch(() => secretCache.delete(arn)); // a failed read is retried on the next call
+  }
+  return (await pending) || undefined;
+}
+
+function visionFlag(env: Env, fallback: boolean): boolean {
+  const raw = optionalEnv('CHAT2SVG_LLM_VISION', env)?.toLowerCase();
+  return raw === undefined ? fallback : raw === 'true' || raw === '1';
+}
+
+export async function createAdapter(
+  provider: ProviderName,
+  useLargerModel: boolean,
+  env: Env = process.env,
+): Promise<ChatAdapter> {
+  const model = modelFor(provider, useLargerModel, env);
+  if (provider === 'bedrock') return bedrockAdapter({ model, vision: visionFlag(env, true) });
+  const variable = MODELS[provider].variable;
+  const baseURL = optionalEnv(`${variable}_BASE_URL`, env);
+  // Self-hosted OpenAI-compatible servers often need no key, but the SDK insists on one.
+  const key = (await apiKey(variable, env)) ?? (provider === 'openai' && baseURL ? 'unused' : undefined);
+  if (key === undefined) {
+    throw new TemplateNotConfiguredError(
+      `${provider}: set ${variable}_API_KEY or ${variable}_API_KEY_SECRET_ARN`,
+    );
+  }
+  if (provider === 'anthropic')
+    return anthropicAdapter({ model, vision: visionFlag(env, true), apiKey: key, baseURL });
+  // A custom endpoint may serve a text-only model: vision there is opt-in.
+  return openAiAdapter({ model, vision: visionFlag(env, baseURL === undefined), apiKey: key, baseURL });
+}
