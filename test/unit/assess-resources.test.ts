@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PipelinePlan } from '#commons/contracts';
+import { type Storage, startStorage, TABLES } from './support/storage.ts';
+
+const fixture = JSON.parse(
+  readFileSync(new URL('../events/stepfunctions/assess-input.json', import.meta.url), 'utf8'),
+);
+
+let storage: Storage;
+let logic: typeof import('#functions/assess-resources').logic;
+
+beforeAll(async () => {
+  storage = await startStorage({
+    STAGE_CAPABILITIES: 'detail, optimize',
+    CHAT2SVG_LLM: 'bedrock',
+    GPU_FREE_SLOTS: '2',
+    GPU_QUEUE_DEPTH: '0',
+    STAGE_TIMEOUTS_SECONDS: 'template=60,detail=600',
+  });
+  await storage.emulators.dynamodb.send(
+    new PutItemCommand({
+      TableName: TABLES.breakers,
+      Item: {
+        stage: { S: 'detail' },
+        state: { S: 'OPEN' },
+        failures: { N: '3' },
+        openUntil: { S: '2026-11-27T02:00:30.000Z' },
+        updatedAt: { S: '2026-11-27T02:00:00.000Z' },
+      },
+    }),
+  );
+  ({ logic } = await import('#functions/assess-resources'));
+});
+afterAll(async () => {
+  await storage?.stop();
+});
+
+describe('assess-resources', () => {
+  it('plans from the environment and the breakers table at the execution’s clock', async () => {
+    const plan = await logic(structuredClone(fixture));
+
+    expect(PipelinePlan.parse(plan)).toEqual(plan);
+    expect(plan.tier).toBe('high');
+    expect(plan.stages.template).toMatchObject({
+      run: true,
+      provider: 'bedrock',
+      probeLeaseUntil: '2026-11-27T02:01:00.000Z',
+    });
+    expect(plan.stages.detail).toMatchObject({ run: true, probeLeaseUntil: '2026-11-27T02:11:00.000Z' });
+    expect(plan.stages.optimize).toMatchObject({ run: true, probeLeaseUntil: '2026-11-27T02:21:00.000Z' });
+    expect(plan.reasons).toContain(
+      'detail breaker OPEN until 2026-11-27T02:00:30.000Z; its gate decides at run time',
+    );
+  });
+
+  it('lets the request choose the provider and tier', async () => {
+    const event = structuredClone(fixture);
+    event.request.llm = 'offline';
+    event.request.tier = 'low';
+
+    const plan = await logic(event);
+
+    expect(plan.tier).toBe('low');
+    expect(plan.stages.template).toMatchObject({
+      run: false,
+      reason: 'no LLM provider configured; offline composer',
+    });
+  });
+
+  it('rejects state data without a request', async () => {
+    await expect(logic({ requestId: 'x' })).rejects.toMatchObject({ name: 'Input.Invalid' });
+  });
+});
