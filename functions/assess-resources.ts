@@ -22,6 +22,8 @@ const AssessInput = z
   .object({
     request: GenerationRequest,
     requestId: z.string().optional(),
+    /** $$.State.EnteredTime of the Clock state, passed as `now` or left in `clock.now`. */
+    now: z.string().optional(),
     clock: z.object({ now: z.string() }).optional(),
   })
   .loose();
@@ -29,7 +31,7 @@ const AssessInput = z
 export async function logic(event: unknown): Promise<PipelinePlan> {
   const input = parseOrThrow(AssessInput, event);
   // The execution's clock keeps probe leases consistent with the gate's own timestamps.
-  const now = parseIso(input.clock?.now) ?? new Date();
+  const now = parseIso(input.now ?? input.clock?.now) ?? new Date();
   const breakers = await breakerSignals(ddb, table, (error) =>
     logger.warn('breaker states unavailable; planning without them', { error }),
   );

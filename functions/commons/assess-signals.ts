@@ -17,6 +17,24 @@ export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
   optimize: 600,
 };
 
+/**
+ * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any
+ * <STAGE>_TIMEOUT_SECONDS (e.g. DETAIL_TIMEOUT_SECONDS, as the CDK stack sets them) over that.
+ */
+export function stageTimeouts(env: NodeJS.ProcessEnv = process.env): Record<StageName, number> {
+  const out = parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env));
+  for (const stage of STAGES) {
+    const name = `${stage.toUpperCase()}_TIMEOUT_SECONDS`;
+    const raw = optionalEnv(name, env);
+    if (raw === undefined) continue;
+    const seconds = Number(raw);
+    if (!Number.isInteger(seconds) || seconds <= 0)
+      throw new InvalidEnvError(name, `expected positive seconds, got "${raw}"`);
+    out[stage] = seconds;
+  }
+  return out;
+}
+
 /** `template=120,detail=900` over the defaults. */
 export function parseTimeouts(raw: string | undefined): Record<StageName, number> {
   const out = { ...DEFAULT_TIMEOUTS_SECONDS };
@@ -74,7 +92,7 @@ export function staticSignals(env: NodeJS.ProcessEnv = process.env): Omit<Signal
       freeSlots: optionalCount('GPU_FREE_SLOTS', env),
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
-    timeoutsSeconds: parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env)),
+    timeoutsSeconds: stageTimeouts(env),
   };
 }
 

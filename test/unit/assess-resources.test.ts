@@ -69,6 +69,15 @@ describe('assess-resources', () => {
     });
   });
 
+  it('also reads the time from the whole state data’s clock', async () => {
+    const { now, ...rest } = structuredClone(fixture);
+    const event = { ...rest, clock: { now: '2026-11-27T03:00:00.000Z' }, cacheKey: 'k', cached: {} };
+
+    const plan = await logic(event);
+
+    expect(plan.stages.template.probeLeaseUntil).toBe('2026-11-27T03:01:00.000Z');
+  });
+
   it('rejects state data without a request', async () => {
     await expect(logic({ requestId: 'x' })).rejects.toMatchObject({ name: 'Input.Invalid' });
   });

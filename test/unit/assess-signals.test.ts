@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { breakerSignals, staticSignals } from '#commons/assess-signals';
+import { dynamoClient } from '#commons/clients';
+
+describe('assessment signals from the environment', () => {
+  it('reads capabilities, provider, GPU load and timeouts', () => {
+    const env = {
+      STAGE_CAPABILITIES: ' optimize ,detail',
+      CHAT2SVG_LLM: 'anthropic',
+      GPU_FREE_SLOTS: '0',
+      GPU_QUEUE_DEPTH: 'unknown',
+      STAGE_TIMEOUTS_SECONDS: 'template=60, optimize=300',
+      DETAIL_TIMEOUT_SECONDS: '1200',
+    };
+
+    expect(staticSignals(env)).toEqual({
+      containerStages: ['optimize', 'detail'],
+      defaultLlm: 'anthropic',
+      gpu: { freeSlots: 0, queueDepth: undefined },
+      timeoutsSeconds: { template: 60, detail: 1200, optimize: 300 },
+    });
+  });
+
+  it('means nothing runs and nothing is known when nothing is set', () => {
+    expect(staticSignals({})).toEqual({
+      containerStages: [],
+      defaultLlm: undefined,
+      gpu: { freeSlots: undefined, queueDepth: undefined },
+      timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
+    });
+  });
+
+  it('falls back to DEFAULT_LLM_PROVIDER', () => {
+    expect(staticSignals({ DEFAULT_LLM_PROVIDER: 'openai' }).defaultLlm).toBe('openai');
+  });
+
+  it.each([
+    ['an unknown stage', { STAGE_CAPABILITIES: 'detail,render' }, 'STAGE_CAPABILITIES'],
+    ['an unknown provider', { CHAT2SVG_LLM: 'llama' }, 'CHAT2SVG_LLM'],
+    ['a bad timeout', { STAGE_TIMEOUTS_SECONDS: 'detail=soon' }, 'STAGE_TIMEOUTS_SECONDS'],
+    ['a bad per-stage timeout', { OPTIMIZE_TIMEOUT_SECONDS: '-1' }, 'OPTIMIZE_TIMEOUT_SECONDS'],
+    ['a bad GPU count', { GPU_FREE_SLOTS: 'many' }, 'GPU_FREE_SLOTS'],
+  ])('fails the cold start on %s', (_name, env, variable) => {
+    expect(() => staticSignals(env)).toThrow(
+      expect.objectContaining({ name: 'Config.InvalidEnv', variable }),
+    );
+  });
+});
+
+describe('breaker signals', () => {
+  it('plans without breakers when the table cannot be read', async () => {
+    const previous = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      AWS_MAX_ATTEMPTS: '1',
+    });
+    const errors: unknown[] = [];
+    try {
+      const breakers = await breakerSignals(dynamoClient(), 'breakers', (error) => errors.push(error));
+
+      expect(breakers).toEqual({});
+      expect(errors).toHaveLength(1);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = previous;
+    }
+  });
+});
