@@ -6,6 +6,7 @@ import {
   ConverseCommand,
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChatAdapter, ChatRequest, ChatResponse } from './types.ts';
 
 const REFUSALS = new Set(['content_filtered', 'guardrail_intervened']);
@@ -15,8 +16,14 @@ export function bedrockAdapter(options: {
   vision: boolean;
   client?: BedrockRuntimeClient;
 }): ChatAdapter {
-  // LlmClient owns retries; the SDK's own would multiply them.
-  const client = options.client ?? new BedrockRuntimeClient({ maxAttempts: 1 });
+  // LlmClient owns retries; the SDK's own would multiply them. Converse needs no HTTP/2 (the
+  // client's default, for streams), and HTTP/1.1 also reaches proxies and local stand-ins.
+  const client =
+    options.client ??
+    new BedrockRuntimeClient({
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000 }),
+    });
   return {
     provider: 'bedrock',
     model: options.model,

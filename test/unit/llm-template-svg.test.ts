@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { extractSvg, repairTemplate } from '#commons/llm/template-svg';
+
+const NS = 'xmlns="http://www.w3.org/2000/svg"';
+
+describe('extractSvg', () => {
+  it('takes the fenced block that holds the SVG, not the prose around it', () => {
+    const answer =
+      'Plan:\n```text\nno svg here\n```\nDrawing:\n```svg\n<svg><rect/></svg>\n```\nDone <svg>decoy';
+    expect(extractSvg(answer)).toBe('<svg><rect/></svg>');
+  });
+
+  it('takes the outermost <svg> element from prose without fences', () => {
+    expect(extractSvg('Here: <svg><g><svg/></g></svg> enjoy')).toBe('<svg><g><svg/></g></svg>');
+  });
+
+  it('names a cut-off SVG and an answer without one', () => {
+    expect(() => extractSvg('<svg><rect/>')).toThrow(/cut off/);
+    expect(() => extractSvg('I cannot draw that.')).toThrow(/no <svg>/);
+  });
+});
+
+describe('repairTemplate', () => {
+  it('numbers shapes path_N in stacking order and drops ids on groups', () => {
+    const out = repairTemplate(
+      `<svg ${NS} viewBox="0 0 512 512"><g id="fox"><circle id="head" r="5"/><rect id="x" width="2" height="2"/></g><path id="path_9" d="M0 0L5 5"/></svg>`,
+    );
+    expect(out.svg).toBe(
+      `<svg ${NS} viewBox="0 0 512 512" width="512" height="512"><g><circle id="path_0" r="5"/><rect id="path_1" width="2" height="2"/></g><path id="path_2" d="M0 0L5 5"/></svg>`,
+    );
+    expect(out.shapes).toBe(3);
+  });
+
+  it('maps another viewBox onto the 512 canvas, centred', () => {
+    const out = repairTemplate(`<svg ${NS} viewBox="10 10 100 50"><rect width="100" height="50"/></svg>`);
+    expect(out.svg).toContain('<g transform="translate(-51.2 76.8) scale(5.12)">');
+    expect(out.fixes).toContain('viewBox 10 10 100 50 mapped to 0 0 512 512');
+  });
+
+  it('uses width and height when there is no viewBox', () => {
+    const out = repairTemplate(`<svg ${NS} width="256" height="256"><rect width="256" height="256"/></svg>`);
+    expect(out.svg).toContain('transform="translate(0 0) scale(2)"');
+  });
+
+  it('flattens gradient paints to their first stop color and drops clip paths', () => {
+    const out = repairTemplate(
+      `<svg ${NS} viewBox="0 0 512 512"><defs><linearGradient id="g"><stop offset="0" stop-color="#FF0000"/><stop offset="1" stop-color="#0000FF"/></linearGradient><clipPath id="c"><rect width="9" height="9"/></clipPath></defs>` +
+        `<rect width="9" height="9" fill="url(#g)" clip-path="url(#c)"/><circle r="3" style="fill:url(#g);stroke:#000000"/><ellipse rx="2" ry="1" fill="url(#gone) #00FF00"/></svg>`,
+    );
+    expect(out.svg).toContain('<rect id="path_0" width="9" height="9" fill="#FF0000"/>');
+    expect(out.svg).toContain('<circle id="path_1" r="3" style="fill:#FF0000;stroke:#000000"/>');
+    expect(out.svg).toContain('fill="#00FF00"');
+    expect(out.svg).not.toMatch(/defs|clipPath|url\(/);
+  });
+
+  it('removes text, images and scripts and keeps the shapes', () => {
+    const out = repairTemplate(
+      `<svg ${NS} viewBox="0 0 512 512"><text>hi</text><script>alert(1)</script><rect width="5" height="5" onload="x()"/></svg>`,
+    );
+    expect(out.svg).toBe(
+      `<svg ${NS} viewBox="0 0 512 512" width="512" height="512"><rect id="path_0" width="5" height="5"/></svg>`,
+    );
+    expect(out.fixes).toEqual(expect.arrayContaining(['<script>', '@onload', '<text>']));
+  });
+
+  it('rejects an SVG with nothing to draw, or one that does not parse, as Template.InvalidSvg', () => {
+    for (const answer of [
+      `<svg ${NS}><text>only words</text></svg>`,
+      '<svg><rect></svg>',
+      '<svg><!ENTITY x "y"></svg>',
+    ]) {
+      expect(() => repairTemplate(answer)).toThrow(expect.objectContaining({ name: 'Template.InvalidSvg' }));
+    }
+  });
+});
