@@ -1,0 +1,115 @@
+// Offline composer speed: cold index build and per-prompt latency over 100 everyday prompts.
+// Run: npx tsx bench/composer.ts   (prints a markdown table for docs/benchmarks.md)
+
+import { iconIndex } from '#commons/composer/icon-set';
+import { composeTemplate } from '#commons/composer/index';
+
+const EXAMPLES = [
+  'A red apple with green leaves and stems',
+  "A dog wearing a chef's hat",
+  'a cat sitting on a sofa',
+  'a car next to a house',
+  'a bird in the sky above a tree',
+  'a pizza',
+  'a rocket',
+  'a sunflower',
+  'a hammer and a wrench',
+  'a beach with a palm tree',
+];
+const SUBJECTS = [
+  'fox',
+  'owl',
+  'penguin',
+  'horse',
+  'cow',
+  'pig',
+  'rabbit',
+  'frog',
+  'turtle',
+  'whale',
+  'octopus',
+  'butterfly',
+  'banana',
+  'cake',
+  'burger',
+  'donut',
+  'ice cream',
+  'strawberry',
+  'watermelon',
+  'carrot',
+  'mushroom',
+  'bread',
+  'bicycle',
+  'bus',
+  'train',
+  'airplane',
+  'sailboat',
+  'helicopter',
+  'motorcycle',
+  'taxi',
+  'castle',
+  'tent',
+  'church',
+  'lighthouse',
+  'cactus',
+  'rose',
+  'tulip',
+  'palm tree',
+  'guitar',
+  'umbrella',
+  'lamp',
+  'book',
+  'key',
+  'robot',
+  'snowman',
+  'teddy bear',
+  'balloon',
+  'gift',
+  'crown',
+  'zorblax',
+];
+const PATTERNS = [
+  (s: string) => `a ${s}`,
+  (s: string) => `a blue ${s} at night`,
+  (s: string) => `a ${s} wearing a top hat`,
+  (s: string) => `two ${s}s next to a tree in a field`,
+  (s: string) => `a ${s} on a table in the city`,
+];
+const prompts = [...EXAMPLES];
+for (let i = 0; prompts.length < 100; i++)
+  prompts.push(PATTERNS[i % PATTERNS.length](SUBJECTS[i % SUBJECTS.length]));
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function timeAll(): number[] {
+  return prompts.map((prompt, seed) => {
+    const t = performance.now();
+    const out = composeTemplate({ prompt, style: '', seed });
+    if (out.elements === 0) throw new Error(`empty picture for ${prompt}`);
+    return performance.now() - t;
+  });
+}
+
+let t = performance.now();
+iconIndex();
+const indexMs = performance.now() - t;
+t = performance.now();
+composeTemplate({ prompt: 'a warm-up lamp', seed: 0 });
+const firstMs = performance.now() - t;
+const firstPass = timeAll().sort((a, b) => a - b);
+const secondPass = timeAll().sort((a, b) => a - b);
+const row = (name: string, xs: number[]) =>
+  `| ${name} | ${xs.length} | ${quantile(xs, 0.5).toFixed(1)} | ${quantile(xs, 0.95).toFixed(1)} | ${xs[xs.length - 1].toFixed(1)} |`;
+
+console.log(
+  `Command: \`npx tsx bench/composer.ts\` (Node ${process.version}, ${process.platform}/${process.arch})\n`,
+);
+console.log(
+  `Cold index build (icons.json + emojibase keywords): ${indexMs.toFixed(0)} ms; first compose after it: ${firstMs.toFixed(0)} ms\n`,
+);
+console.log('| pass | prompts | p50 ms | p95 ms | max ms |');
+console.log('|---|---|---|---|---|');
+console.log(row('warm index, icons parsed on first use', firstPass));
+console.log(row('warm index, icons cached', secondPass));

@@ -1,0 +1,323 @@
+// Prompt → noun phrases (head noun singularized, colour adjective, count), spatial relations
+// between them and scene words. compromise tags the words; relations are matched as phrases
+// because its chunker folds prepositional phrases into noun phrases.
+import nlp from 'compromise';
+import { COLOR_WORDS } from './color.ts';
+
+export type RelationKind =
+  | 'wearing'
+  | 'holding'
+  | 'with'
+  | 'on'
+  | 'under'
+  | 'above'
+  | 'below'
+  | 'next to'
+  | 'in front of'
+  | 'behind'
+  | 'inside'
+  | 'in the sky';
+
+export interface Phrase {
+  /** Content words in order (colour and count removed); plurals singularized. */
+  words: string[];
+  /** The same words as written, for plural-only names (glasses, fries). */
+  written: string[];
+  color?: string;
+  count: number;
+  /** Set when the phrase names a setting rather than an object. */
+  scene?: string;
+}
+
+export interface Relation {
+  subject: number;
+  kind: RelationKind;
+  /** Index of the other phrase; absent for 'in the sky'. */
+  object?: number;
+}
+
+export interface ParsedPrompt {
+  phrases: Phrase[];
+  relations: Relation[];
+  scenes: string[];
+}
+
+/** Setting words and the background they select (scenes.ts). */
+export const SCENE_WORDS: Record<string, string> = {
+  beach: 'beach',
+  seaside: 'beach',
+  shore: 'beach',
+  coast: 'beach',
+  night: 'night',
+  midnight: 'night',
+  evening: 'night',
+  forest: 'forest',
+  wood: 'forest',
+  woods: 'forest',
+  jungle: 'forest',
+  city: 'city',
+  town: 'city',
+  street: 'city',
+  downtown: 'city',
+  sky: 'sky',
+  air: 'sky',
+  park: 'field',
+  field: 'field',
+  meadow: 'field',
+  garden: 'field',
+  grass: 'field',
+  lawn: 'field',
+  farm: 'field',
+  countryside: 'field',
+  desert: 'desert',
+  snow: 'snow',
+  winter: 'snow',
+  ocean: 'ocean',
+  underwater: 'ocean',
+  space: 'space',
+  room: 'room',
+  kitchen: 'room',
+  bedroom: 'room',
+  indoors: 'room',
+  sunset: 'sunset',
+  sunrise: 'sunset',
+  dusk: 'sunset',
+};
+
+// Longest phrases first so "in front of" wins over "in".
+const RELATION_PHRASES: [string[], RelationKind | 'and'][] = (
+  [
+    ['in front of', 'in front of'],
+    ['on top of', 'on'],
+    ['next to', 'next to'],
+    ['close to', 'next to'],
+    ['in back of', 'behind'],
+    ['inside of', 'inside'],
+    ['dressed in', 'wearing'],
+    ['wearing', 'wearing'],
+    ['wears', 'wearing'],
+    ['wear', 'wearing'],
+    ['holding', 'holding'],
+    ['holds', 'holding'],
+    ['hold', 'holding'],
+    ['carrying', 'holding'],
+    ['carries', 'holding'],
+    ['grabbing', 'holding'],
+    ['eating', 'holding'],
+    ['with', 'with'],
+    ['has', 'with'],
+    ['having', 'with'],
+    ['on', 'on'],
+    ['onto', 'on'],
+    ['upon', 'on'],
+    ['atop', 'on'],
+    ['under', 'under'],
+    ['underneath', 'under'],
+    ['beneath', 'under'],
+    ['above', 'above'],
+    ['over', 'above'],
+    ['below', 'below'],
+    ['beside', 'next to'],
+    ['besides', 'next to'],
+    ['near', 'next to'],
+    ['by', 'next to'],
+    ['alongside', 'next to'],
+    ['against', 'next to'],
+    ['behind', 'behind'],
+    ['inside', 'inside'],
+    ['within', 'inside'],
+    ['into', 'inside'],
+    ['in', 'inside'],
+    ['at', 'inside'],
+    ['and', 'and'],
+    ['plus', 'and'],
+  ] as [string, RelationKind | 'and'][]
+)
+  .map(([p, k]): [string[], RelationKind | 'and'] => [p.split(' '), k])
+  .sort((a, b) => b[0].length - a[0].length);
+
+const SKIPPED = new Set([
+  'a',
+  'an',
+  'the',
+  'some',
+  'its',
+  'his',
+  'her',
+  'their',
+  'of',
+  'very',
+  'cute',
+  'little',
+  'big',
+]);
+const NUMBERS: Record<string, number> = {
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  couple: 2,
+  pair: 2,
+  several: 3,
+  many: 3,
+};
+// -ing words compromise may tag as nouns that are really activities.
+const NOUN_ING = new Set([
+  'building',
+  'ring',
+  'king',
+  'wing',
+  'string',
+  'painting',
+  'swing',
+  'ceiling',
+  'pudding',
+  'earring',
+]);
+
+interface Token {
+  word: string;
+  singular: string;
+  tags: Set<string>;
+}
+
+// Plurals compromise lemmatizes as verbs.
+const SINGULAR: Record<string, string> = {
+  leaves: 'leaf',
+  loaves: 'loaf',
+  scarves: 'scarf',
+  shelves: 'shelf',
+};
+
+function tokenize(prompt: string): Token[] {
+  const doc = nlp(prompt);
+  // One lemmatizing pass: `root` is the singular of a plural noun.
+  doc.compute('root');
+  // After compute('root') every term's JSON carries its lemma as `root`.
+  const json = doc.json({ terms: { normal: true, tags: true } }) as {
+    terms: { normal: string; tags: string[]; root?: string }[];
+  }[];
+  const tokens: Token[] = [];
+  for (const sentence of json)
+    for (const t of sentence.terms) {
+      const word = t.normal
+        .replace(/[’']s?$/, '')
+        .replace(/[^a-z0-9-]/g, '')
+        .replace(/^-+|-+$/g, '');
+      if (!word) continue;
+      const tags = new Set(t.tags);
+      const singular = tags.has('Plural') ? (SINGULAR[word] ?? (t.root || word)) : word;
+      tokens.push({ word, singular, tags });
+    }
+  return tokens;
+}
+
+function matchRelation(tokens: Token[], at: number): [number, RelationKind | 'and'] | undefined {
+  // "in the sky" / "up in the air": a place, not a relation to another object.
+  const words = tokens.slice(at, at + 4).map((t) => t.word);
+  const skyAt = words[0] === 'up' ? 1 : 0;
+  if (words[skyAt] === 'in' || words[skyAt] === 'through' || words[skyAt] === 'across') {
+    const next = words[skyAt + 1] === 'the' ? skyAt + 2 : skyAt + 1;
+    if (words[next] === 'sky' || words[next] === 'air') return [next + 1, 'in the sky'];
+  }
+  for (const [phrase, kind] of RELATION_PHRASES)
+    if (phrase.every((w, i) => tokens[at + i]?.word === w)) return [phrase.length, kind];
+  return undefined;
+}
+
+function isNounish(t: Token): boolean {
+  if (
+    t.tags.has('Determiner') ||
+    t.tags.has('Preposition') ||
+    t.tags.has('Conjunction') ||
+    t.tags.has('Pronoun')
+  )
+    return false;
+  if (t.tags.has('Adverb') && !COLOR_WORDS[t.word]) return false;
+  if (t.word.endsWith('ing') && !NOUN_ING.has(t.word)) return false;
+  if (t.tags.has('Verb') && !t.tags.has('Noun')) return false;
+  return true;
+}
+
+export function parsePrompt(prompt: string): ParsedPrompt {
+  const tokens = tokenize(prompt);
+  type Item = { phrase: Phrase } | { relation: RelationKind | 'and' };
+  const items: Item[] = [];
+  let current: Token[] = [];
+  const flush = () => {
+    if (current.length) items.push({ phrase: toPhrase(current) });
+    current = [];
+  };
+  for (let i = 0; i < tokens.length; ) {
+    const rel = matchRelation(tokens, i);
+    if (rel) {
+      flush();
+      items.push({ relation: rel[1] });
+      i += rel[0];
+      continue;
+    }
+    const t = tokens[i++];
+    if (SKIPPED.has(t.word)) continue;
+    if (isNounish(t)) current.push(t);
+    else flush();
+  }
+  flush();
+
+  const phrases: Phrase[] = [];
+  const relations: Relation[] = [];
+  const scenes = new Set<string>();
+  let lastPhrase: number | undefined;
+  let pending: RelationKind | 'and' | undefined;
+  let lastRelation: Relation | undefined;
+  for (const item of items) {
+    if ('relation' in item) {
+      if (item.relation === 'in the sky') {
+        scenes.add('sky');
+        if (lastPhrase !== undefined) relations.push({ subject: lastPhrase, kind: 'in the sky' });
+      } else pending = item.relation;
+      continue;
+    }
+    const { phrase } = item;
+    if (phrase.scene) {
+      scenes.add(phrase.scene);
+      pending = undefined;
+      continue;
+    }
+    const index = phrases.push(phrase) - 1;
+    if (pending && lastPhrase !== undefined) {
+      let relation: Relation;
+      if (pending === 'and')
+        relation =
+          lastRelation && lastRelation.object === lastPhrase && lastRelation.kind !== 'next to'
+            ? { subject: lastRelation.subject, kind: lastRelation.kind, object: index }
+            : { subject: lastPhrase, kind: 'next to', object: index };
+      else relation = { subject: lastPhrase, kind: pending, object: index };
+      relations.push(relation);
+      lastRelation = relation;
+    }
+    pending = undefined;
+    lastPhrase = index;
+  }
+  return { phrases, relations, scenes: [...scenes] };
+}
+
+function toPhrase(tokens: Token[]): Phrase {
+  let color: string | undefined;
+  let count = 1;
+  const content: Token[] = [];
+  for (const t of tokens) {
+    if (NUMBERS[t.word] !== undefined || /^\d+$/.test(t.word)) count = NUMBERS[t.word] ?? Number(t.word);
+    else if (COLOR_WORDS[t.word] && !t.tags.has('Noun')) color = t.word;
+    else content.push(t);
+  }
+  // "an orange" / "a gold": a colour word with nothing after it is the object itself.
+  if (content.length === 0 && color) {
+    content.push({ word: color, singular: color, tags: new Set(['Noun']) });
+    color = undefined;
+  }
+  const words = content.map((t) => t.singular);
+  const head = words[words.length - 1];
+  const phrase: Phrase = { words, written: content.map((t) => t.word), color, count: Math.min(count, 4) };
+  if (head && SCENE_WORDS[head] && content.length <= 2) phrase.scene = SCENE_WORDS[head];
+  return phrase;
+}

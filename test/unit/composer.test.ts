@@ -1,0 +1,253 @@
+import { Resvg } from '@resvg/resvg-js';
+import { SaxesParser } from 'saxes';
+import { describe, expect, it } from 'vitest';
+import { parseHex } from '#commons/composer/color';
+import { type ComposedTemplate, composeTemplate } from '#commons/composer/index';
+import { contentBox, parseIconBody } from '#commons/composer/shapes';
+import { sanitizeSvg } from '#commons/sanitize';
+
+const EXAMPLES = [
+  'A red apple with green leaves and stems',
+  "A dog wearing a chef's hat",
+  'a cat sitting on a sofa',
+  'a car next to a house',
+  'a bird in the sky above a tree',
+  'a pizza',
+  'a rocket',
+  'a sunflower',
+  'a hammer and a wrench',
+  'a beach with a palm tree',
+];
+
+const ALLOWED = new Set(['svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon']);
+// biome-ignore format: packed list
+const ALLOWED_ATTRS = new Set([
+  'id', 'd', 'fill', 'fill-opacity', 'fill-rule', 'stroke', 'stroke-width', 'stroke-opacity', 'opacity',
+  'transform', 'x', 'y', 'width', 'height', 'cx', 'cy', 'r', 'rx', 'ry', 'points', 'x1', 'y1', 'x2', 'y2',
+  'viewBox', 'xmlns',
+]);
+
+function compose(prompt: string, seed = 0): ComposedTemplate {
+  return composeTemplate({ prompt, style: '', seed });
+}
+
+/** Elements of the SVG as [tag, attributes], in document order. */
+function elementsOf(svg: string): [string, Record<string, string>][] {
+  const out: [string, Record<string, string>][] = [];
+  const parser = new SaxesParser();
+  parser.on('error', (e) => {
+    throw e;
+  });
+  parser.on('opentag', (tag) => out.push([tag.name, tag.attributes as Record<string, string>]));
+  parser.write(svg).close();
+  return out;
+}
+
+function shapesOf(t: ComposedTemplate, name: string) {
+  const part = t.parts.find((p) => p.name === name);
+  if (!part) throw new Error(`${name} not drawn; parts: ${t.parts.map((p) => p.name).join(', ')}`);
+  const inner = t.svg.replace(/^<svg[^>]*>/, '').replace(/<\/svg>$/, '');
+  return (parseIconBody(inner) ?? []).slice(part.first - 1, part.last);
+}
+
+/** Canvas box of one drawn object, measured from the SVG's own shapes. */
+function boxOf(t: ComposedTemplate, name: string) {
+  const box = contentBox(shapesOf(t, name));
+  return { ...box, cx: box.x + box.w / 2, cy: box.y + box.h / 2, bottom: box.y + box.h };
+}
+
+function coverage(svg: string): number {
+  const pixels = new Resvg(svg).render().pixels;
+  let painted = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+  return painted / (pixels.length / 4);
+}
+
+/** The 30°-wide hue bin that covers the most area among the object's colourful fills. */
+function dominantHue(t: ComposedTemplate, name: string): number {
+  const area = new Map<number, number>();
+  for (const shape of shapesOf(t, name)) {
+    const c = parseHex(shape.attrs.fill ?? '');
+    if (!c || c.s < 0.3 || c.l < 0.2 || c.l > 0.85) continue;
+    const bin = Math.round(c.h / 30) % 12;
+    area.set(bin, (area.get(bin) ?? 0) + shape.area);
+  }
+  const [bin] = [...area.entries()].sort((a, b) => b[1] - a[1])[0];
+  return bin * 30;
+}
+
+describe('composeTemplate', () => {
+  it('puts an apple with leaves and a stem in the apple prompt', () => {
+    const t = compose(EXAMPLES[0]);
+
+    expect(t.objects.some((o) => /apple/.test(o))).toBe(true);
+    expect(t.objects).toContain('leaf');
+    expect(t.objects).toContain('stem');
+    const apple = boxOf(t, 'red-apple');
+    expect(boxOf(t, 'leaf').cy).toBeLessThan(apple.cy);
+  });
+
+  it("draws a dog wearing a chef's hat with the hat above the dog's center", () => {
+    const t = compose(EXAMPLES[1]);
+
+    expect(t.objects[0]).toMatch(/dog/);
+    expect(t.objects).toContain('chef-hat');
+    expect(t.relations).toEqual(['dog wearing chef hat']);
+    const dog = boxOf(t, t.objects[0]);
+    const hat = boxOf(t, 'chef-hat');
+    expect(hat.cy).toBeLessThan(dog.cy);
+    expect(hat.bottom).toBeLessThan(dog.cy);
+    expect(Math.abs(hat.cx - dog.cx)).toBeLessThan(dog.w / 4);
+  });
+
+  it('draws the worn hat after the dog so it stacks on top', () => {
+    const t = compose(EXAMPLES[1]);
+
+    const names = t.parts.map((p) => p.name);
+    expect(names.indexOf('chef-hat')).toBeGreaterThan(names.indexOf(t.objects[0]));
+  });
+
+  it('seats the cat on the sofa: above its middle, drawn after it', () => {
+    const t = compose(EXAMPLES[2]);
+
+    expect(t.objects).toEqual(['sofa', 'cat']);
+    const sofa = boxOf(t, 'sofa');
+    const cat = boxOf(t, 'cat');
+    expect(cat.cy).toBeLessThan(sofa.cy);
+    expect(cat.bottom).toBeGreaterThan(sofa.y);
+    expect(cat.bottom).toBeLessThan(sofa.bottom);
+  });
+
+  it('stands the car and the house side by side', () => {
+    const t = compose(EXAMPLES[3]);
+
+    expect(t.objects).toEqual(['automobile', 'house']);
+    const car = boxOf(t, 'automobile');
+    const house = boxOf(t, 'house');
+    expect(car.x + car.w).toBeLessThanOrEqual(house.x + 1);
+  });
+
+  it('puts the bird high above the tree under a sky with ground', () => {
+    const t = compose(EXAMPLES[4]);
+
+    expect(t.objects).toEqual(['deciduous-tree', 'bird']);
+    expect(t.parts[0].name).toBe('background');
+    const tree = boxOf(t, 'deciduous-tree');
+    const bird = boxOf(t, 'bird');
+    expect(bird.bottom).toBeLessThanOrEqual(tree.y + 2);
+    expect(bird.w).toBeLessThan(tree.w);
+  });
+
+  it.each([
+    ['a pizza', 'pizza'],
+    ['a rocket', 'rocket'],
+    ['a sunflower', 'sunflower'],
+  ])('draws %s as the %s icon filling most of the canvas', (prompt, icon) => {
+    const t = compose(prompt);
+
+    expect(t.objects).toEqual([icon]);
+    const box = boxOf(t, icon);
+    expect(Math.max(box.w, box.h)).toBeGreaterThan(380);
+  });
+
+  it('lays a hammer and a wrench out next to each other', () => {
+    const t = compose(EXAMPLES[8]);
+
+    expect(t.objects).toEqual(['hammer', 'wrench']);
+    expect(boxOf(t, 'hammer').cx).toBeLessThan(boxOf(t, 'wrench').cx);
+  });
+
+  it('gives the beach a background of sky, sea and sand behind the palm tree', () => {
+    const t = compose(EXAMPLES[9]);
+
+    expect(t.objects).toEqual(['palm-tree']);
+    expect(t.parts.map((p) => p.name)).toEqual(['background', 'palm-tree']);
+    const [, first] = elementsOf(t.svg)[1];
+    expect(first).toMatchObject({ id: 'path_1', width: '512', height: '512' });
+    expect(t.svg).toContain('#f4d58d');
+  });
+
+  it('recolors the named object to the named colour and keeps its other colours', () => {
+    const blue = compose('a blue apple');
+    const plain = compose('an apple');
+
+    expect(dominantHue(plain, 'red-apple')).toBe(0);
+    expect(dominantHue(blue, 'red-apple')).toBeGreaterThanOrEqual(180);
+    expect(dominantHue(blue, 'red-apple')).toBeLessThanOrEqual(240);
+    // The leaf stays green: only the dominant colour family moves.
+    expect(blue.svg).toContain('#00d26a');
+  });
+
+  it('recolors a grey object when asked for a colour', () => {
+    const t = compose('a purple elephant');
+
+    expect(dominantHue(t, 'elephant')).toBeGreaterThanOrEqual(240);
+    expect(dominantHue(t, 'elephant')).toBeLessThanOrEqual(300);
+  });
+
+  it('prefers an icon that already has the colour over recolouring', () => {
+    expect(compose('a green apple').objects).toEqual(['green-apple']);
+  });
+
+  it('never draws an empty picture for words it does not know', () => {
+    const t = compose('a zorblax quibbling');
+
+    expect(t.objects.length).toBe(1);
+    expect(t.elements).toBeGreaterThan(0);
+    expect(coverage(t.svg)).toBeGreaterThan(0.2);
+  });
+
+  it('draws the typical object of a scene named alone', () => {
+    const t = compose('a desert');
+
+    expect(t.objects).toEqual(['cactus']);
+    expect(t.parts[0].name).toBe('background');
+  });
+
+  it('leaves the background out for icon-like styles', () => {
+    const t = composeTemplate({ prompt: 'a beach with a palm tree', style: 'flat icon', seed: 0 });
+
+    expect(t.parts.map((p) => p.name)).toEqual(['palm-tree']);
+  });
+
+  it('is deterministic for the same prompt, style and seed', () => {
+    const a = composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
+    const b = composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
+
+    expect(a).toEqual(b);
+  });
+
+  it('draws two objects for "two cats"', () => {
+    expect(compose('two cats').parts.map((p) => p.name)).toEqual(['cat', 'cat']);
+  });
+
+  describe.each(EXAMPLES)('output for "%s"', (prompt) => {
+    const t = compose(prompt);
+
+    it('is well-formed XML with a 512×512 viewBox', () => {
+      const elements = elementsOf(t.svg);
+
+      expect(elements[0]).toEqual(['svg', expect.objectContaining({ viewBox: '0 0 512 512' })]);
+    });
+
+    it('gives every shape a unique id path_N numbered from 1 in drawing order', () => {
+      const shapes = elementsOf(t.svg).filter(([tag]) => tag !== 'svg' && tag !== 'g');
+
+      expect(shapes.map(([, a]) => a.id)).toEqual(shapes.map((_, i) => `path_${i + 1}`));
+      expect(t.elements).toBe(shapes.length);
+    });
+
+    it('uses only elements and attributes a strict sanitizer keeps', () => {
+      for (const [tag, attrs] of elementsOf(t.svg)) {
+        expect(ALLOWED.has(tag), tag).toBe(true);
+        for (const name of Object.keys(attrs)) expect(ALLOWED_ATTRS.has(name), `${tag}@${name}`).toBe(true);
+      }
+      expect(sanitizeSvg(t.svg).removed).toEqual([]);
+    });
+
+    it('renders with resvg to a picture that covers a good part of the canvas', () => {
+      // Thin tools cover least: a hammer and a wrench paint about 9 % of the canvas.
+      expect(coverage(t.svg)).toBeGreaterThan(0.05);
+    });
+  });
+});
