@@ -1,8 +1,6 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
 // emit the completion event (docs/state-machine.md, state Finalize).
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
 import { BUDGETS } from '#commons/contracts';
@@ -10,7 +8,7 @@ import { intEnv, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
-import { putPayload, readPayload, runPrefix } from '#commons/payload';
+import { countRunObjects, putPayload, readPayload } from '#commons/payload';
 import {
   cacheItem,
   FinalizeInput,
@@ -18,6 +16,7 @@ import {
   isDegraded,
   minifySvg,
   orderedReports,
+  publishCompletion,
 } from '#commons/result';
 import { sanitizeSvg } from '#commons/sanitize';
 
@@ -36,20 +35,6 @@ export interface FinalizeOutput {
   cache: 'miss';
   requestId: string;
   result: GenerationResult;
-}
-
-async function countObjects(requestId: string): Promise<number> {
-  if (!bucket) return 0;
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page: ListObjectsV2CommandOutput = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: runPrefix(requestId), ContinuationToken: token }),
-    );
-    count += page.KeyCount ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
 }
 
 export async function logic(event: unknown): Promise<FinalizeOutput> {
@@ -73,7 +58,7 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
     svg,
     stages,
     output: { bytes: Buffer.byteLength(minified.svg, 'utf8'), elements: minified.elements },
-    objectsWritten: await countObjects(requestId),
+    objectsWritten: await countRunObjects(s3, bucket, requestId),
   };
 
   const ttl = result.degraded ? degradedTtlSeconds : ttlSeconds;
@@ -83,25 +68,8 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
   }
   if (eventBus) {
     // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
-    const sent = await events
-      .send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: eventBus,
-              Source: 'chat2svg',
-              DetailType: 'Generation Completed',
-              Detail: JSON.stringify({ requestId, result }),
-            },
-          ],
-        }),
-      )
-      .catch((error: unknown) => ({ FailedEntryCount: 1, error }));
-    if (sent.FailedEntryCount)
-      logger.error('completion event not delivered', {
-        requestId,
-        ...('error' in sent ? { error: sent.error } : {}),
-      });
+    const failure = await publishCompletion(events, eventBus, { requestId, result });
+    if (failure) logger.error('completion event not delivered', { requestId, error: failure });
   }
   logger.info('result finalized', {
     requestId,

@@ -3,7 +3,13 @@
 // chat2svg_worker/payload.py: same encodings, same order, budget measured on the ref's JSON.
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { type InlinePayloadRef, type PayloadEncoding, PayloadRef } from './contracts.ts';
 import { PayloadIntegrityError, PayloadTooLargeError, parseOrThrow } from './errors.ts';
 
@@ -122,4 +128,23 @@ export async function readPayload(ref: unknown, s3?: S3Client): Promise<Buffer> 
   if (sha256Hex(data) !== valid.sha256)
     throw new PayloadIntegrityError('payload sha256 does not match its ref');
   return data;
+}
+
+/** Objects a run wrote under runs/<requestId>/ (the run report's objectsWritten); 0 without a bucket. */
+export async function countRunObjects(
+  s3: S3Client,
+  bucket: string | undefined,
+  requestId: string,
+): Promise<number> {
+  if (!bucket) return 0;
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: runPrefix(requestId), ContinuationToken: token }),
+    );
+    count += page.KeyCount ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
 }

@@ -130,12 +130,22 @@ describe('finalize-result', () => {
     expect(JSON.parse(entry.Detail ?? '')).toEqual({ requestId: 'fin-4', result: out.result });
   });
 
-  it('still returns the result when the event cannot be delivered', async () => {
-    events.on(PutEventsCommand).rejects(new Error('throttled'));
+  it.each([
+    ['the call fails', () => events.on(PutEventsCommand).rejects(new Error('throttled'))],
+    [
+      'the entry is refused',
+      () =>
+        events
+          .on(PutEventsCommand)
+          .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] }),
+    ],
+  ])('still returns and caches the result when %s', async (_name, arrange) => {
+    arrange();
 
-    const out = await logic(withRequestId('fin-5'));
+    const out = await logic(withRequestId(`fin-5-${_name.length}`));
 
-    expect(out.result.svg).toBeDefined();
+    expect(await cacheItem(out.result.cacheKey)).toBeDefined();
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 
   it('reads an S3 input, stores a result over the state budget in S3, and counts the run’s objects', async () => {
