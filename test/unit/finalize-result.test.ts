@@ -139,10 +139,10 @@ describe('finalize-result', () => {
           .on(PutEventsCommand)
           .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] }),
     ],
-  ])('still returns and caches the result when %s', async (_name, arrange) => {
+  ])('still returns and caches the result when %s', async (name, arrange) => {
     arrange();
 
-    const out = await logic(withRequestId(`fin-5-${_name.length}`));
+    const out = await logic(withRequestId(`fin-5-${name.length}`));
 
     expect(await cacheItem(out.result.cacheKey)).toBeDefined();
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
