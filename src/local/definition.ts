@@ -16,7 +16,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY_METADATA_KEY = 'chat2svg:entry';
 const STAGE_METADATA_KEY = 'chat2svg:stage';
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 export interface LocalFunction {
   readonly logicalId: string;
@@ -27,6 +27,14 @@ export interface LocalFunction {
   readonly entry: string;
   /** The synthesized Environment.Variables, tokens resolved to local names. */
   readonly environment: Record<string, string>;
+}
+
+export interface LocalTaskDefinition {
+  readonly logicalId: string;
+  readonly arn: string;
+  /** RunTask accepts the family (latest revision) as well as the ARN. */
+  readonly family: string;
+  readonly stage: ContainerStageName;
 }
 
 export interface LocalTable {
@@ -122,7 +130,14 @@ export async function synthesizeLocal(
       }
       case 'AWS::ECS::TaskDefinition': {
         const stage = ContainerStageSchema.safeParse(resource.Metadata?.[STAGE_METADATA_KEY]);
-        if (stage.success) taskDefinitions.push({ logicalId, arn: resolveRef(logicalId), stage: stage.data });
+        if (!stage.success) break;
+        const family = resolve(props.Family ?? logicalId);
+        taskDefinitions.push({
+          logicalId,
+          arn: resolveRef(logicalId),
+          family: String(family),
+          stage: stage.data,
+        });
         break;
       }
       case 'AWS::DynamoDB::Table':

@@ -1,6 +1,10 @@
 // Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
-// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
+// EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
+
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +42,9 @@ export interface Emulators {
   readonly home: string;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
+  readonly eventsEndpoint: string;
+  /** Where PutEvents entries land, one JSON object a line. */
+  readonly eventsFile: string;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
@@ -78,9 +85,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     vhostBuckets: false,
   });
   const s3Address = (await s3rver.run()) as AddressInfo;
+  const eventsFile = join(home, 'events.jsonl');
+  const eventSink = eventBridgeSink(eventsFile);
+  const eventsPort = await listen(eventSink);
 
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const eventsEndpoint = `http://127.0.0.1:${eventsPort}`;
   const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
@@ -89,6 +100,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     home,
     dynamodbEndpoint,
     s3Endpoint,
+    eventsEndpoint,
+    eventsFile,
     dynamodb,
     s3,
     env: {
@@ -98,6 +111,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
     },
     async ensureTable(name, props) {
       try {
@@ -124,7 +138,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     async stop() {
       dynamodb.destroy();
       s3.destroy();
-      await Promise.all([close(dynamo), s3rver.close()]);
+      await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
       rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
     },
   };
@@ -171,7 +185,35 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function listen(server: import('node:http').Server): Promise<number> {
+/** Accepts PutEvents (JSON 1.1) and records each entry; the only EventBridge call the pipeline makes. */
+function eventBridgeSink(file: string): Server {
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      res.setHeader('content-type', 'application/x-amz-json-1.1');
+      if (!target.endsWith('.PutEvents')) {
+        res.statusCode = 400;
+        res.end(
+          JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not emulated` }),
+        );
+        return;
+      }
+      const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+        Entries?: unknown[];
+      };
+      const time = new Date().toISOString();
+      for (const entry of Entries)
+        appendFileSync(file, `${JSON.stringify({ time, ...(entry as object) })}\n`);
+      res.end(
+        JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map(() => ({ EventId: randomUUID() })) }),
+      );
+    });
+  });
+}
+
+function listen(server: Server): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -181,7 +223,7 @@ function listen(server: import('node:http').Server): Promise<number> {
   });
 }
 
-function close(server: import('node:http').Server): Promise<void> {
+function close(server: Server): Promise<void> {
   // Idle keep-alive sockets from the SDK would hold close() open until they time out.
   server.closeAllConnections?.();
   return new Promise((done, reject) => server.close((error) => (error ? reject(error) : done())));

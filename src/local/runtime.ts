@@ -8,7 +8,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import {
   DeleteItemCommand,
   type DynamoDBClient,
@@ -16,7 +15,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import {
@@ -30,6 +29,7 @@ import {
   StageReport,
   Tier,
 } from '#commons/contracts';
+import { readPayload } from '#commons/payload';
 import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
 
@@ -179,7 +179,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       progress,
       stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
     });
-    const machine = new StateMachine(definition.definition as never, {
+    const machine = new StateMachine(withoutRootResultPath(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
 
@@ -384,6 +384,26 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
   return handlers;
 }
 
+/**
+ * aws-local-stepfunctions 3 reads `ResultPath: "$"` as a key named "$" instead of "replace the
+ * whole input". Leaving ResultPath out means exactly the same in ASL, so drop it (on a copy).
+ */
+export function withoutRootResultPath<T>(definition: T): T {
+  const copy = structuredClone(definition) as StatesContainer;
+  const visit = (container: StatesContainer) => {
+    for (const state of Object.values(container.States)) {
+      if (state.ResultPath === '$') delete state.ResultPath;
+      for (const catcher of (state.Catch ?? []) as { ResultPath?: string }[]) {
+        if (catcher.ResultPath === '$') delete catcher.ResultPath;
+      }
+      if (state.Type === 'Parallel') (state.Branches as StatesContainer[]).forEach(visit);
+      if (state.Type === 'Map') visit((state.ItemProcessor ?? state.Iterator) as StatesContainer);
+    }
+  };
+  visit(copy);
+  return copy as T;
+}
+
 function* taskStates(container: StatesContainer): Generator<[string, TaskState]> {
   for (const [name, state] of Object.entries(container.States)) {
     if (state.Type === 'Task') yield [name, state as unknown as TaskState];
@@ -474,7 +494,11 @@ interface ContainerOverrides {
 
 function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps): TaskHandler {
   const taskDefinition = (state.Parameters as { TaskDefinition?: string } | undefined)?.TaskDefinition;
-  const stage = deps.definition.taskDefinitions.find((t) => t.arn === taskDefinition)?.stage;
+  // ARN, family:revision or bare family: RunTask takes any of them.
+  const family = taskDefinition?.replace(/^arn:.*:task-definition\//, '').replace(/:\d+$/, '');
+  const stage = deps.definition.taskDefinitions.find(
+    (t) => t.arn === taskDefinition || t.family === family,
+  )?.stage;
   if (!stage) throw new Error(`state ${stateName}: task definition ${taskDefinition} maps to no stage`);
   const timeoutMs = (state.TimeoutSeconds ?? 900) * 1000;
   return async (input) => {
@@ -571,19 +595,6 @@ function workerFailure(stderr: string, code: number | null): Error {
     'Stage.Failed',
     `run-local exited with ${code}: ${lines.slice(0, 3).reverse().join(' | ')}`,
   );
-}
-
-/** The bytes a PayloadRef stands for; S3 refs are read from the emulator. */
-export async function readPayload(ref: PayloadRef, s3: S3Client): Promise<Buffer> {
-  if ('s3' in ref) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: ref.s3.bucket, Key: ref.s3.key }));
-    return Buffer.from(
-      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-    );
-  }
-  if (ref.encoding === 'utf8') return Buffer.from(ref.inline, 'utf8');
-  const bytes = Buffer.from(ref.inline, 'base64');
-  return ref.encoding === 'gzip+base64' ? gunzipSync(bytes) : bytes;
 }
 
 /** `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. */

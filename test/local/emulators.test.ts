@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulators } from '#local/emulators';
@@ -66,5 +67,28 @@ describe('the S3 emulator', () => {
     await other.send(new PutObjectCommand({ Bucket: 'payloads', Key: 'runs/r/x', Body: 'x' }));
     other.destroy();
     await emulators.stop();
+  });
+});
+
+describe('the EventBridge sink', () => {
+  it('records PutEvents entries in events.jsonl', async () => {
+    const emulators = await startEmulators({ ephemeral: true });
+    const client = new EventBridgeClient({
+      region: 'us-east-1',
+      endpoint: emulators.eventsEndpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const sent = await client.send(
+      new PutEventsCommand({
+        Entries: [{ Source: 'chat2svg', DetailType: 'Generation Completed', Detail: '{"requestId":"r1"}' }],
+      }),
+    );
+    const lines = readFileSync(emulators.eventsFile, 'utf8').trim().split('\n');
+    client.destroy();
+    await emulators.stop();
+
+    expect(sent.FailedEntryCount).toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ Source: 'chat2svg', DetailType: 'Generation Completed' });
   });
 });
