@@ -1,0 +1,172 @@
+// One Lambda handler of functions/<file>.ts, bundled by esbuild as ESM for Node 22 on arm64.
+// Environment variables and the grants they need are added together through the bind* methods.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Metadata key the local runtime uses to map a synthesized function back to its handler module. */
+export const ENTRY_METADATA_KEY = 'chat2svg:entry';
+
+/** Wildcard actions of Bucket.grantRead/grantReadWrite that cdk-nag reports (IAM5). */
+export const S3_OBJECT_ACTIONS = [
+  's3:GetObject*',
+  's3:GetBucket*',
+  's3:List*',
+  's3:DeleteObject*',
+  's3:Abort*',
+];
+
+export type TableAccess = 'read' | 'write' | 'readWrite';
+export type BucketAccess = 'read' | 'readWrite';
+
+export interface PipelineFunctionProps {
+  /** Handler file name under functions/, without extension, e.g. `normalize-request`. */
+  readonly file: string;
+  /**
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Variables every invocation needs that come with no grant.
+   * @default {}
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Whether the handler depends on a native Node addon (`.node`), such as resvg. The bundle then
+   * carries the build host's binary, so the function runs on the build host's architecture
+   * (deploy from Linux with glibc, as Lambda has).
+   * @default false
+   */
+  readonly nativeAddons?: boolean;
+  /**
+   * @default logs.RetentionDays.ONE_WEEK
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What `cdk destroy` does with the log group.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class PipelineFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+  /** Repository-relative path of the handler module, e.g. `functions/normalize-request.ts`. */
+  public readonly entry: string;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    this.entry = `functions/${props.file}.ts`;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(REPO_ROOT, this.entry),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: props.nativeAddons ? hostArchitecture() : lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      logGroup: this.logGroup,
+      environment: props.environment,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // The SDK v3 ships with the runtime. CommonJS dependencies inside an ESM bundle need
+        // `require` and `__dirname`; native addons are copied beside the bundle and loaded from there.
+        externalModules: ['@aws-sdk/*'],
+        loader: props.nativeAddons ? { '.node': 'copy' } : undefined,
+        banner: [
+          "import { createRequire } from 'node:module';",
+          "import { fileURLToPath } from 'node:url';",
+          "import { dirname } from 'node:path';",
+          'const require = createRequire(import.meta.url);',
+          'const __filename = fileURLToPath(import.meta.url);',
+          'const __dirname = dirname(__filename);',
+        ].join(' '),
+      },
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, this.entry);
+    acknowledge(
+      this.function,
+      'AWSLambdaBasicExecutionRole only allows writing to CloudWatch Logs.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    );
+    acknowledge(
+      this.function,
+      'Pinned to Node.js 22, the runtime the handlers and their bundle target are tested on.',
+      'AwsSolutions-L1',
+    );
+  }
+
+  /** Sets a variable that needs no permission. */
+  setEnv(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /** Passes the table name in `name` and grants exactly the access the handler needs on it. */
+  bindTable(name: string, table: dynamodb.ITable, access: TableAccess): this {
+    this.function.addEnvironment(name, table.tableName);
+    if (access === 'read') table.grantReadData(this.function);
+    else if (access === 'write') table.grantWriteData(this.function);
+    else table.grantReadWriteData(this.function);
+    return this;
+  }
+
+  /** Passes the bucket name in `name` and grants access to objects under `prefix` only. */
+  bindBucket(name: string, bucket: s3.IBucket, access: BucketAccess, prefix = 'runs/'): this {
+    this.function.addEnvironment(name, bucket.bucketName);
+    const objects = `${prefix}*`;
+    if (access === 'read') bucket.grantRead(this.function, objects);
+    else bucket.grantReadWrite(this.function, objects);
+    acknowledge(
+      this.function,
+      `Payload objects have per-request keys, so access is scoped to the ${prefix} prefix.`,
+      ...S3_OBJECT_ACTIONS.map((action) => `AwsSolutions-IAM5[Action::${action}]`),
+      `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${objects}]`,
+    );
+    return this;
+  }
+
+  /** Passes the secret ARN in `name` and allows reading that secret's value. */
+  bindSecret(name: string, secret: secretsmanager.ISecret): this {
+    this.function.addEnvironment(name, secret.secretArn);
+    secret.grantRead(this.function);
+    return this;
+  }
+
+  /** Passes the bus name in `name` and allows PutEvents on that bus. */
+  bindEventBus(name: string, bus: events.IEventBus): this {
+    this.function.addEnvironment(name, bus.eventBusName);
+    bus.grantPutEventsTo(this.function);
+    return this;
+  }
+}
+
+function hostArchitecture(): lambda.Architecture {
+  return process.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+}

@@ -1,0 +1,397 @@
+// Composition only: tables, payload bucket, handlers, GPU backend, the three gated stages,
+// the Standard state machine with its logs and alarms, and the REST API.
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { CONTAINER_STAGES, type ContainerStageName, PIPELINE_VERSION } from '#commons/contracts';
+import type { PipelineConfig } from '../config/environments.ts';
+import { GenerationApi } from '../constructs/api.ts';
+import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from '../constructs/gated-stage.ts';
+import { GpuBackend } from '../constructs/gpu-backend.ts';
+import { PayloadBucket } from '../constructs/payload-bucket.ts';
+import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { PipelineTables } from '../constructs/tables.ts';
+import { acknowledge } from '../nag.ts';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: PipelineConfig;
+}
+
+export type HandlerName =
+  | 'normalize'
+  | 'assess'
+  | 'generateTemplate'
+  | 'composeTemplate'
+  | 'prepareStageInput'
+  | 'recordOutcome'
+  | 'finalize';
+
+/** ECS errors a retry can fix: throttling, service faults, placement while capacity scales out. */
+const ECS_TRANSIENT_ERRORS = [
+  'ECS.ThrottlingException',
+  'ECS.ServerException',
+  'ECS.LimitExceededException',
+  'ECS.AmazonECSException',
+];
+
+export class PipelineStack extends Stack {
+  public readonly tables: PipelineTables;
+  public readonly payloads: PayloadBucket;
+  public readonly handlers: Record<HandlerName, PipelineFunction>;
+  public readonly gpu: GpuBackend;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly stateMachineLogs: logs.LogGroup;
+  public readonly alarmTopic: sns.Topic;
+  public readonly api: GenerationApi;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const namePrefix = `chat2svg-${config.envName}`;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.tables = new PipelineTables(this, 'Tables', {
+      pointInTimeRecovery: config.pointInTimeRecovery,
+      removalPolicy,
+    });
+    this.payloads = new PayloadBucket(this, 'Payloads', {
+      expiryDays: config.payloadExpiryDays,
+      removalPolicy,
+    });
+    const { breakers, cache } = this.tables;
+    const bucket = this.payloads.bucket;
+
+    const fn = (
+      id: string,
+      file: string,
+      extra: { timeout?: Duration; memorySize?: number; nativeAddons?: boolean } = {},
+    ) =>
+      new PipelineFunction(this, id, {
+        file,
+        logRetention,
+        removalPolicy,
+        environment: { PIPELINE_VERSION },
+        ...extra,
+      });
+    const breakerEnv = {
+      BREAKER_FAILURE_THRESHOLD: String(config.breaker.failureThreshold),
+      BREAKER_WINDOW_SECONDS: String(config.breaker.windowSeconds),
+      BREAKER_OPEN_SECONDS: String(config.breaker.openSeconds),
+    };
+    const withEnv = (f: PipelineFunction, env: Record<string, string>) => {
+      for (const [name, value] of Object.entries(env)) f.setEnv(name, value);
+      return f;
+    };
+
+    const templateTimeout = Duration.seconds(120);
+    this.handlers = {
+      normalize: fn('NormalizeRequest', 'normalize-request'),
+      assess: withEnv(fn('AssessResources', 'assess-resources'), {
+        ...breakerEnv,
+        STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
+        CHAT2SVG_LLM: config.llm.defaultProvider,
+        TEMPLATE_TIMEOUT_SECONDS: String(templateTimeout.toSeconds()),
+        DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
+        OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
+      }).bindTable('BREAKERS_TABLE', breakers, 'read'),
+      // resvg renders the template for the model's visual rectification rounds.
+      generateTemplate: withEnv(
+        fn('GenerateTemplate', 'generate-template', {
+          timeout: templateTimeout,
+          memorySize: 1024,
+          nativeAddons: true,
+        }),
+        {
+          CHAT2SVG_LLM: config.llm.defaultProvider,
+          BEDROCK_MODEL_ID: config.llm.bedrockModelId,
+          BEDROCK_LARGE_MODEL_ID: config.llm.bedrockLargeModelId,
+        },
+      ).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
+      composeTemplate: fn('ComposeTemplate', 'compose-template').bindBucket(
+        'PAYLOAD_BUCKET',
+        bucket,
+        'readWrite',
+      ),
+      prepareStageInput: fn('PrepareStageInput', 'prepare-stage-input').bindBucket(
+        'PAYLOAD_BUCKET',
+        bucket,
+        'readWrite',
+      ),
+      recordOutcome: withEnv(fn('RecordOutcome', 'record-outcome'), breakerEnv).bindTable(
+        'BREAKERS_TABLE',
+        breakers,
+        'readWrite',
+      ),
+      finalize: withEnv(
+        fn('FinalizeResult', 'finalize-result', { timeout: Duration.seconds(60), memorySize: 1024 }),
+        {
+          CACHE_TTL_SECONDS: String(config.cacheTtlSeconds),
+        },
+      )
+        .bindTable('CACHE_TABLE', cache, 'write')
+        .bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite')
+        .bindEventBus('EVENT_BUS_NAME', events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
+    };
+    const bedrockModels = [config.llm.bedrockModelId, config.llm.bedrockLargeModelId].map(
+      (model) => `arn:${this.partition}:bedrock:${this.region}::foundation-model/${model}`,
+    );
+    this.handlers.generateTemplate.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: bedrockModels }),
+    );
+    for (const [provider, arn] of Object.entries(config.llm.apiKeySecretArns)) {
+      if (!arn) continue;
+      this.handlers.generateTemplate.bindSecret(
+        `${provider.toUpperCase()}_API_KEY_SECRET_ARN`,
+        secretsmanager.Secret.fromSecretCompleteArn(this, `${provider}ApiKey`, arn),
+      );
+    }
+
+    this.gpu = new GpuBackend(this, 'Gpu', {
+      namePrefix,
+      payloadBucket: bucket,
+      instanceType: config.gpu.instanceType,
+      maxInstances: config.gpu.maxInstances,
+      rootVolumeGiB: config.gpu.rootVolumeGiB,
+      containerMemoryMiB: config.gpu.containerMemoryMiB,
+      logRetention,
+      removalPolicy,
+    });
+
+    const definition = this.definition(config);
+    this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The vendedlogs prefix keeps the CloudWatch Logs resource policy small.
+      logGroupName: `/aws/vendedlogs/states/${namePrefix}-pipeline`,
+      retention: logRetention,
+      removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'Pipeline', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.seconds(config.executionTimeoutSeconds),
+      tracingEnabled: true,
+      logs: {
+        destination: this.stateMachineLogs,
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: config.logExecutionData,
+      },
+    });
+    this.gpu.grantTaskResponse(this.stateMachine);
+
+    this.alarmTopic = new sns.Topic(this, 'Alarms', {
+      enforceSSL: true,
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
+    if (config.alarms.email) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
+    }
+    const alarmOn = (id: string, metric: cloudwatch.Metric, what: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${namePrefix}: ${what}`,
+      }).addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
+    const period = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    alarmOn('ExecutionsFailed', this.stateMachine.metricFailed(period), 'pipeline executions failed');
+    alarmOn('ExecutionsTimedOut', this.stateMachine.metricTimedOut(period), 'pipeline executions timed out');
+    alarmOn('ExecutionsAborted', this.stateMachine.metricAborted(period), 'pipeline executions aborted');
+
+    this.api = new GenerationApi(this, 'Api', {
+      stateMachine: this.stateMachine,
+      rateLimit: config.api.rateLimit,
+      burstLimit: config.api.burstLimit,
+      logRetention,
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.urlForPath('/v1/generations') });
+    new CfnOutput(this, 'PayloadBucketName', { value: bucket.bucketName });
+    new CfnOutput(this, 'BreakersTableName', { value: breakers.tableName });
+    new CfnOutput(this, 'CacheTableName', { value: cache.tableName });
+    new CfnOutput(this, 'GpuClusterName', { value: this.gpu.cluster.clusterName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+
+    acknowledge(
+      this.stateMachine,
+      'Generated by CDK: X-Ray and log delivery actions have no resource scope; the Lambda invoke ' +
+        'wildcard covers versions and aliases of the pipeline functions only, the RunTask one the ' +
+        'revisions of the two stage task definitions.',
+      'AwsSolutions-IAM5[Resource::*]',
+      ...this.gpu.runTaskGrantFindings(),
+      ...Object.values(this.handlers).map(
+        (handler) =>
+          `AwsSolutions-IAM5[Resource::<${this.getLogicalId(handler.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      ),
+    );
+    if (!config.pointInTimeRecovery) {
+      acknowledge(
+        this.tables,
+        `No point-in-time recovery in ${config.envName}: breaker state is transient and the cache can be rebuilt.`,
+        'AwsSolutions-DDB3',
+      );
+    }
+    acknowledge(
+      this.payloads,
+      'Intermediate payloads only, expiring within days and reached only through this stack’s roles; ' +
+        'CloudTrail data events cover auditing where an account needs it.',
+      'AwsSolutions-S1',
+    );
+  }
+
+  /** Normalize → cache → assess → template, detail, optimize (each gated) → finalize. */
+  private definition(config: PipelineConfig): sfn.IChainable {
+    const { breakers, cache } = this.tables;
+    const h = this.handlers;
+    const $ = sfn.JsonPath;
+
+    const normalize = invokeHandler(this, 'Normalize', {
+      lambdaFunction: h.normalize.function,
+      payload: sfn.TaskInput.fromObject({ request: $.entirePayload, executionName: $.executionName }),
+      resultPath: '$',
+    });
+    const clock = sfn.Pass.jsonPath(this, 'Clock', {
+      parameters: { now: $.stringAt('$$.State.EnteredTime') },
+      resultPath: '$.clock',
+    });
+    const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
+      table: cache,
+      key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
+      resultPath: '$.cached',
+    });
+    cacheLookup.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    const returnCached = sfn.Pass.jsonPath(this, 'ReturnCached', {
+      parameters: {
+        cache: 'hit',
+        requestId: $.stringAt('$.requestId'),
+        result: $.stringToJson($.stringAt('$.cached.Item.result.S')),
+      },
+    });
+    const assess = invokeHandler(this, 'Assess', {
+      lambdaFunction: h.assess.function,
+      payload: sfn.TaskInput.fromObject({
+        request: $.objectAt('$.request'),
+        requestId: $.stringAt('$.requestId'),
+        now: $.stringAt('$.clock.now'),
+      }),
+      resultPath: '$.plan',
+    });
+    // A cache that cannot be read is a miss, not a failed request.
+    cacheLookup.addCatch(assess, { errors: ['States.ALL'], resultPath: '$.cacheError' });
+    const cacheHit = sfn.Choice.jsonPath(this, 'CacheHit', { stateName: 'CacheHit?' })
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.cached.Item.result.S'),
+          sfn.Condition.isPresent('$.cached.Item.expiresAtIso.S'),
+          sfn.Condition.stringGreaterThanJsonPath('$.cached.Item.expiresAtIso.S', '$.clock.now'),
+        ),
+        returnCached,
+      )
+      .otherwise(assess);
+
+    const stageRequest = (stage: string) => ({
+      stage,
+      requestId: $.stringAt('$.requestId'),
+      request: $.objectAt('$.request'),
+      config: $.objectAt(`$.plan.stages.${stage}.config`),
+    });
+
+    const template = new GatedStage(this, 'TemplateStage', {
+      stage: 'template',
+      breakers,
+      recordOutcome: h.recordOutcome.function,
+      run: (scope) => [
+        invokeHandler(scope, 'Run', {
+          stateName: 'template.Run',
+          lambdaFunction: h.generateTemplate.function,
+          payload: sfn.TaskInput.fromObject({
+            ...stageRequest('template'),
+            provider: $.stringAt('$.plan.stages.template.provider'),
+          }),
+          resultPath: '$.current',
+        }),
+      ],
+      degrade: (scope) =>
+        invokeHandler(scope, 'Compose', {
+          stateName: 'template.Compose',
+          comment: 'The offline composer makes the template when no LLM runs or it failed.',
+          lambdaFunction: h.composeTemplate.function,
+          payload: sfn.TaskInput.fromObject({
+            request: $.objectAt('$.request'),
+            requestId: $.stringAt('$.requestId'),
+          }),
+          resultPath: '$.current',
+        }),
+      skipThroughDegrade: true,
+    });
+
+    const containerStage = (stage: ContainerStageName, id: string) =>
+      new GatedStage(this, id, {
+        stage,
+        breakers,
+        recordOutcome: h.recordOutcome.function,
+        run: (scope) => {
+          const prepare = invokeHandler(scope, 'PrepareInput', {
+            stateName: `${stage}.PrepareInput`,
+            lambdaFunction: h.prepareStageInput.function,
+            payload: sfn.TaskInput.fromObject({ ...stageRequest(stage), current: $.objectAt('$.current') }),
+            resultPath: '$.gate.input',
+          });
+          const run = this.gpu.runStageTask(scope, 'Run', {
+            stateName: `${stage}.Run`,
+            stage,
+            inputPath: '$.gate.input.ref',
+            heartbeat: Duration.seconds(config.stages[stage].heartbeatSeconds),
+            timeout: Duration.seconds(config.stages[stage].timeoutSeconds),
+            resultSelector: {
+              svg: $.objectAt('$.svg'),
+              ...(stage === 'detail' ? { target: $.objectAt('$.target') } : {}),
+              metrics: $.objectAt('$.metrics'),
+              durationMs: $.numberAt('$.durationMs'),
+            },
+            resultPath: '$.current',
+          });
+          run.addRetry({
+            errors: ECS_TRANSIENT_ERRORS,
+            interval: Duration.seconds(5),
+            maxAttempts: 3,
+            backoffRate: 2,
+          });
+          return [prepare, run];
+        },
+      });
+    const detail = containerStage('detail', 'DetailStage');
+    const optimize = containerStage('optimize', 'OptimizeStage');
+
+    const finalize = invokeHandler(this, 'Finalize', {
+      lambdaFunction: h.finalize.function,
+      payload: sfn.TaskInput.fromObject({
+        request: $.objectAt('$.request'),
+        requestId: $.stringAt('$.requestId'),
+        cacheKey: $.stringAt('$.cacheKey'),
+        clock: $.objectAt('$.clock'),
+        plan: $.objectAt('$.plan'),
+        current: $.objectAt('$.current'),
+        reports: $.objectAt('$.reports'),
+      }),
+      resultPath: '$',
+    });
+
+    assess.next(template).next(detail).next(optimize).next(finalize);
+    return normalize.next(clock).next(cacheLookup).next(cacheHit);
+  }
+}
