@@ -37,6 +37,14 @@ export interface LocalTaskDefinition {
   readonly stage: ContainerStageName;
 }
 
+export interface LocalTaskDefinition {
+  readonly logicalId: string;
+  readonly arn: string;
+  /** RunTask accepts the family (latest revision) as well as the ARN. */
+  readonly family: string;
+  readonly stage: ContainerStageName;
+}
+
 export interface LocalTable {
   readonly logicalId: string;
   readonly name: string;
@@ -55,11 +63,7 @@ export interface LocalDefinition {
   readonly stateMachineName: string;
   readonly definition: AslDefinition;
   readonly functions: LocalFunction[];
-  readonly taskDefinitions: {
-    readonly logicalId: string;
-    readonly arn: string;
-    readonly stage: ContainerStageName;
-  }[];
+  readonly taskDefinitions: LocalTaskDefinition[];
   readonly tables: LocalTable[];
   readonly buckets: string[];
 }
