@@ -46,14 +46,15 @@ class Enhancer:
             StableDiffusionXLImg2ImgPipeline,
         )
 
-        variant = models.variant("sdxl") if dtype == torch.float16 else None
+        # fp16 weight files load into fp32 on a CPU too: one download serves both.
+        variant = models.variant("sdxl")
         common = {"torch_dtype": dtype, "use_safetensors": True, "variant": variant, "add_watermarker": False}
         if models.has("controlnet"):
             controlnet = ControlNetModel.from_pretrained(
                 models.path("controlnet"),
                 torch_dtype=dtype,
                 use_safetensors=True,
-                variant=models.variant("controlnet") if dtype == torch.float16 else None,
+                variant=models.variant("controlnet"),
             )
             pipe = StableDiffusionXLControlNetImg2ImgPipeline.from_pretrained(
                 models.path("sdxl"), controlnet=controlnet, **common
