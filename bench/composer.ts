@@ -1,7 +1,7 @@
 // Offline composer speed: cold index build and per-prompt latency over 100 everyday prompts.
 // Run: npx tsx bench/composer.ts   (prints a markdown table for docs/benchmarks.md)
 
-import { iconIndex } from '#commons/composer/icon-set';
+import { loadIconIndex } from '#commons/composer/icon-set';
 import { composeTemplate } from '#commons/composer/index';
 
 const EXAMPLES = [
@@ -83,23 +83,25 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function timeAll(): number[] {
-  return prompts.map((prompt, seed) => {
+async function timeAll(): Promise<number[]> {
+  const times: number[] = [];
+  for (const [seed, prompt] of prompts.entries()) {
     const t = performance.now();
-    const out = composeTemplate({ prompt, style: '', seed });
+    const out = await composeTemplate({ prompt, style: '', seed });
     if (out.elements === 0) throw new Error(`empty picture for ${prompt}`);
-    return performance.now() - t;
-  });
+    times.push(performance.now() - t);
+  }
+  return times;
 }
 
 let t = performance.now();
-iconIndex();
+await loadIconIndex();
 const indexMs = performance.now() - t;
 t = performance.now();
-composeTemplate({ prompt: 'a warm-up lamp', seed: 0 });
+await composeTemplate({ prompt: 'a warm-up lamp', seed: 0 });
 const firstMs = performance.now() - t;
-const firstPass = timeAll().sort((a, b) => a - b);
-const secondPass = timeAll().sort((a, b) => a - b);
+const firstPass = (await timeAll()).sort((a, b) => a - b);
+const secondPass = (await timeAll()).sort((a, b) => a - b);
 const row = (name: string, xs: number[]) =>
   `| ${name} | ${xs.length} | ${quantile(xs, 0.5).toFixed(1)} | ${quantile(xs, 0.95).toFixed(1)} | ${xs[xs.length - 1].toFixed(1)} |`;
 

@@ -27,7 +27,11 @@ export type ComposeOutput = z.infer<typeof ComposeOutput>;
 export async function logic(event: unknown): Promise<ComposeOutput> {
   const started = performance.now();
   const { request, requestId } = parseOrThrow(ComposeInput, event);
-  const template = composeTemplate({ prompt: request.prompt, style: request.style, seed: request.seed });
+  const template = await composeTemplate({
+    prompt: request.prompt,
+    style: request.style,
+    seed: request.seed,
+  });
   const bytes = Buffer.from(template.svg, 'utf8');
   // A composed template is a few KiB, far below every inline budget, so it always travels inline.
   const svg: InlinePayloadRef = {

@@ -1,6 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { SaxesParser } from 'saxes';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseHex } from '#commons/composer/color';
 import { type ComposedTemplate, composeTemplate } from '#commons/composer/index';
 import { contentBox, parseIconBody } from '#commons/composer/shapes';
@@ -27,7 +27,7 @@ const ALLOWED_ATTRS = new Set([
   'viewBox', 'xmlns',
 ]);
 
-function compose(prompt: string, seed = 0): ComposedTemplate {
+function compose(prompt: string, seed = 0): Promise<ComposedTemplate> {
   return composeTemplate({ prompt, style: '', seed });
 }
 
@@ -77,8 +77,8 @@ function dominantHue(t: ComposedTemplate, name: string): number {
 }
 
 describe('composeTemplate', () => {
-  it('puts an apple with leaves and a stem in the apple prompt', () => {
-    const t = compose(EXAMPLES[0]);
+  it('puts an apple with leaves and a stem in the apple prompt', async () => {
+    const t = await compose(EXAMPLES[0]);
 
     expect(t.objects.some((o) => /apple/.test(o))).toBe(true);
     expect(t.objects).toContain('leaf');
@@ -87,8 +87,8 @@ describe('composeTemplate', () => {
     expect(boxOf(t, 'leaf').cy).toBeLessThan(apple.cy);
   });
 
-  it("draws a dog wearing a chef's hat with the hat above the dog's center", () => {
-    const t = compose(EXAMPLES[1]);
+  it("draws a dog wearing a chef's hat with the hat above the dog's center", async () => {
+    const t = await compose(EXAMPLES[1]);
 
     expect(t.objects[0]).toMatch(/dog/);
     expect(t.objects).toContain('chef-hat');
@@ -100,15 +100,15 @@ describe('composeTemplate', () => {
     expect(Math.abs(hat.cx - dog.cx)).toBeLessThan(dog.w / 4);
   });
 
-  it('draws the worn hat after the dog so it stacks on top', () => {
-    const t = compose(EXAMPLES[1]);
+  it('draws the worn hat after the dog so it stacks on top', async () => {
+    const t = await compose(EXAMPLES[1]);
 
     const names = t.parts.map((p) => p.name);
     expect(names.indexOf('chef-hat')).toBeGreaterThan(names.indexOf(t.objects[0]));
   });
 
-  it('seats the cat on the sofa: above its middle, drawn after it', () => {
-    const t = compose(EXAMPLES[2]);
+  it('seats the cat on the sofa: above its middle, drawn after it', async () => {
+    const t = await compose(EXAMPLES[2]);
 
     expect(t.objects).toEqual(['sofa', 'cat']);
     const sofa = boxOf(t, 'sofa');
@@ -118,8 +118,8 @@ describe('composeTemplate', () => {
     expect(cat.bottom).toBeLessThan(sofa.bottom);
   });
 
-  it('stands the car and the house side by side', () => {
-    const t = compose(EXAMPLES[3]);
+  it('stands the car and the house side by side', async () => {
+    const t = await compose(EXAMPLES[3]);
 
     expect(t.objects).toEqual(['automobile', 'house']);
     const car = boxOf(t, 'automobile');
@@ -127,8 +127,8 @@ describe('composeTemplate', () => {
     expect(car.x + car.w).toBeLessThanOrEqual(house.x + 1);
   });
 
-  it('puts the bird high above the tree under a sky with ground', () => {
-    const t = compose(EXAMPLES[4]);
+  it('puts the bird high above the tree under a sky with ground', async () => {
+    const t = await compose(EXAMPLES[4]);
 
     expect(t.objects).toEqual(['deciduous-tree', 'bird']);
     expect(t.parts[0].name).toBe('background');
@@ -142,23 +142,23 @@ describe('composeTemplate', () => {
     ['a pizza', 'pizza'],
     ['a rocket', 'rocket'],
     ['a sunflower', 'sunflower'],
-  ])('draws %s as the %s icon filling most of the canvas', (prompt, icon) => {
-    const t = compose(prompt);
+  ])('draws %s as the %s icon filling most of the canvas', async (prompt, icon) => {
+    const t = await compose(prompt);
 
     expect(t.objects).toEqual([icon]);
     const box = boxOf(t, icon);
     expect(Math.max(box.w, box.h)).toBeGreaterThan(380);
   });
 
-  it('lays a hammer and a wrench out next to each other', () => {
-    const t = compose(EXAMPLES[8]);
+  it('lays a hammer and a wrench out next to each other', async () => {
+    const t = await compose(EXAMPLES[8]);
 
     expect(t.objects).toEqual(['hammer', 'wrench']);
     expect(boxOf(t, 'hammer').cx).toBeLessThan(boxOf(t, 'wrench').cx);
   });
 
-  it('gives the beach a background of sky, sea and sand behind the palm tree', () => {
-    const t = compose(EXAMPLES[9]);
+  it('gives the beach a background of sky, sea and sand behind the palm tree', async () => {
+    const t = await compose(EXAMPLES[9]);
 
     expect(t.objects).toEqual(['palm-tree']);
     expect(t.parts.map((p) => p.name)).toEqual(['background', 'palm-tree']);
@@ -167,9 +167,9 @@ describe('composeTemplate', () => {
     expect(t.svg).toContain('#f4d58d');
   });
 
-  it('recolors the named object to the named colour and keeps its other colours', () => {
-    const blue = compose('a blue apple');
-    const plain = compose('an apple');
+  it('recolors the named object to the named colour and keeps its other colours', async () => {
+    const blue = await compose('a blue apple');
+    const plain = await compose('an apple');
 
     expect(dominantHue(plain, 'red-apple')).toBe(0);
     expect(dominantHue(blue, 'red-apple')).toBeGreaterThanOrEqual(180);
@@ -178,51 +178,54 @@ describe('composeTemplate', () => {
     expect(blue.svg).toContain('#00d26a');
   });
 
-  it('recolors a grey object when asked for a colour', () => {
-    const t = compose('a purple elephant');
+  it('recolors a grey object when asked for a colour', async () => {
+    const t = await compose('a purple elephant');
 
     expect(dominantHue(t, 'elephant')).toBeGreaterThanOrEqual(240);
     expect(dominantHue(t, 'elephant')).toBeLessThanOrEqual(300);
   });
 
-  it('prefers an icon that already has the colour over recolouring', () => {
-    expect(compose('a green apple').objects).toEqual(['green-apple']);
+  it('prefers an icon that already has the colour over recolouring', async () => {
+    expect((await compose('a green apple')).objects).toEqual(['green-apple']);
   });
 
-  it('never draws an empty picture for words it does not know', () => {
-    const t = compose('a zorblax quibbling');
+  it('never draws an empty picture for words it does not know', async () => {
+    const t = await compose('a zorblax quibbling');
 
     expect(t.objects.length).toBe(1);
     expect(t.elements).toBeGreaterThan(0);
     expect(coverage(t.svg)).toBeGreaterThan(0.2);
   });
 
-  it('draws the typical object of a scene named alone', () => {
-    const t = compose('a desert');
+  it('draws the typical object of a scene named alone', async () => {
+    const t = await compose('a desert');
 
     expect(t.objects).toEqual(['cactus']);
     expect(t.parts[0].name).toBe('background');
   });
 
-  it('leaves the background out for icon-like styles', () => {
-    const t = composeTemplate({ prompt: 'a beach with a palm tree', style: 'flat icon', seed: 0 });
+  it('leaves the background out for icon-like styles', async () => {
+    const t = await composeTemplate({ prompt: 'a beach with a palm tree', style: 'flat icon', seed: 0 });
 
     expect(t.parts.map((p) => p.name)).toEqual(['palm-tree']);
   });
 
-  it('is deterministic for the same prompt, style and seed', () => {
-    const a = composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
-    const b = composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
+  it('is deterministic for the same prompt, style and seed', async () => {
+    const a = await composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
+    const b = await composeTemplate({ prompt: 'a cat sitting on a sofa', style: 'flat', seed: 7 });
 
     expect(a).toEqual(b);
   });
 
-  it('draws two objects for "two cats"', () => {
-    expect(compose('two cats').parts.map((p) => p.name)).toEqual(['cat', 'cat']);
+  it('draws two objects for "two cats"', async () => {
+    expect((await compose('two cats')).parts.map((p) => p.name)).toEqual(['cat', 'cat']);
   });
 
   describe.each(EXAMPLES)('output for "%s"', (prompt) => {
-    const t = compose(prompt);
+    let t: ComposedTemplate;
+    beforeAll(async () => {
+      t = await compose(prompt);
+    });
 
     it('is well-formed XML with a 512×512 viewBox', () => {
       const elements = elementsOf(t.svg);

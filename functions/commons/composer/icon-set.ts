@@ -1,6 +1,5 @@
 // The word → icon index over Fluent Emoji Flat (MIT, Microsoft; see THIRD_PARTY_NOTICES.md) with
 // emojibase keywords. Built once per process on first use; icon bodies are parsed on demand.
-import { createRequire } from 'node:module';
 import { CUSTOM_ICONS } from './custom-icons.ts';
 import { contentBox, parseIconBody, type Shape } from './shapes.ts';
 import type { Box } from './svg-path.ts';
@@ -123,7 +122,6 @@ const PREFERRED: Record<string, string> = {
   drum: 'drum',
   water: 'water-wave',
   wave: 'water-wave',
-  sea: 'water-wave',
   fire: 'fire',
   flame: 'fire',
   mountain: 'snow-capped-mountain',
@@ -153,6 +151,11 @@ const PREFERRED: Record<string, string> = {
   sunglasses: 'sunglasses',
   lamp: 'light-bulb',
   bone: 'bone',
+  milk: 'glass-of-milk',
+  chocolate: 'chocolate-bar',
+  'hot chocolate': 'hot-beverage',
+  branch: 'wood',
+  beard: 'man-beard',
 };
 
 const SKIN_VARIANT = /-(light|medium-light|medium|medium-dark|dark)$/;
@@ -183,9 +186,32 @@ export interface IconIndex {
 }
 
 let index: IconIndex | undefined;
+let loading: Promise<IconIndex> | undefined;
 
+/** Loads the icon data and builds the index on first call; later calls share the result. */
+export function loadIconIndex(): Promise<IconIndex> {
+  loading ??= (async () => {
+    // Dynamic JSON imports: bundlers inline them, and nothing is parsed until the first request.
+    const [set, chars, meta, emoji] = await Promise.all([
+      import('@iconify-json/fluent-emoji-flat/icons.json', { with: { type: 'json' } }),
+      import('@iconify-json/fluent-emoji-flat/chars.json', { with: { type: 'json' } }),
+      import('@iconify-json/fluent-emoji-flat/metadata.json', { with: { type: 'json' } }),
+      import('emojibase-data/en/compact.json', { with: { type: 'json' } }),
+    ]);
+    index = buildIndex(
+      set.default as IconSetJson,
+      chars.default as Record<string, string>,
+      meta.default as { categories: Record<string, string[]> },
+      emoji.default as EmojibaseEntry[],
+    );
+    return index;
+  })();
+  return loading;
+}
+
+/** The index loaded by loadIconIndex(). */
 export function iconIndex(): IconIndex {
-  index ??= buildIndex();
+  if (!index) throw new Error('icon index not loaded: await loadIconIndex() first');
   return index;
 }
 
@@ -197,15 +223,12 @@ function slug(text: string): string {
     .replace(/^-|-$/g, '');
 }
 
-function buildIndex(): IconIndex {
-  const require = createRequire(import.meta.url);
-  const set = require('@iconify-json/fluent-emoji-flat/icons.json') as IconSetJson;
-  const chars = require('@iconify-json/fluent-emoji-flat/chars.json') as Record<string, string>;
-  const meta = require('@iconify-json/fluent-emoji-flat/metadata.json') as {
-    categories: Record<string, string[]>;
-  };
-  const emoji = require('emojibase-data/en/compact.json') as EmojibaseEntry[];
-
+function buildIndex(
+  set: IconSetJson,
+  chars: Record<string, string>,
+  meta: { categories: Record<string, string[]> },
+  emoji: EmojibaseEntry[],
+): IconIndex {
   const bodies = new Map<string, string>();
   for (const [name, { body }] of Object.entries(set.icons)) bodies.set(name, body);
   for (const [name, { body }] of Object.entries(CUSTOM_ICONS)) bodies.set(name, body);

@@ -2,7 +2,7 @@
 // emoji icons laid out by the prompt's relations. No network, no model; deterministic per
 // (prompt, style, seed). Embedded default of the template stage and its fallback.
 import { COLOR_WORDS, recolor } from './color.ts';
-import { iconIndex } from './icon-set.ts';
+import { iconIndex, loadIconIndex } from './icon-set.ts';
 import { type DepKind, isWearable, type LayoutNode, layoutScene } from './layout.ts';
 import { type ParsedPrompt, type Phrase, parsePrompt } from './parse-prompt.ts';
 import { backdrop, type Element } from './scenes.ts';
@@ -44,6 +44,7 @@ const SCENE_OBJECTS: Record<string, string> = {
   space: 'ringed-planet',
   room: 'couch-and-lamp',
   sunset: 'palm-tree',
+  rain: 'umbrella-with-rain-drops',
 };
 const FALLBACK_ICON = 'framed-picture';
 // Styles that ask for the object alone, without a setting.
@@ -79,7 +80,13 @@ function resolve(phrase: Phrase): string | undefined {
   const n = words.length;
   const tries: string[] = [];
   if (phrase.color) tries.push(`${phrase.color} ${words[n - 1]}`);
-  if (n >= 2) tries.push(`${words[n - 2]} ${words[n - 1]}`, `${written[n - 2]} ${written[n - 1]}`);
+  // Icon names keep "of" ("glass of milk") while phrases drop it.
+  if (n >= 2)
+    tries.push(
+      `${words[n - 2]} ${words[n - 1]}`,
+      `${written[n - 2]} ${written[n - 1]}`,
+      `${written[n - 2]} of ${written[n - 1]}`,
+    );
   tries.push(written[n - 1], words[n - 1]);
   for (let i = n - 2; i >= 0; i--) tries.push(words[i]);
   for (const t of tries) {
@@ -197,7 +204,12 @@ function elementXml(el: Element, id: string): string {
   return `<${el.tag} id="${id}" ${attrs.join(' ')}/>`;
 }
 
-export function composeTemplate({ prompt, style = '', seed = 0 }: ComposeInput): ComposedTemplate {
+export async function composeTemplate(input: ComposeInput): Promise<ComposedTemplate> {
+  await loadIconIndex();
+  return composeLoaded(input);
+}
+
+function composeLoaded({ prompt, style = '', seed = 0 }: ComposeInput): ComposedTemplate {
   const rand = seeded(prompt, style, seed);
   const jitter = () => Math.round((rand() - 0.5) * 12);
   const parsed = parsePrompt(prompt);

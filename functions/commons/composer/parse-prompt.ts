@@ -61,6 +61,10 @@ export const SCENE_WORDS: Record<string, string> = {
   downtown: 'city',
   sky: 'sky',
   air: 'sky',
+  sea: 'beach',
+  rain: 'rain',
+  storm: 'rain',
+  stars: 'night',
   park: 'field',
   field: 'field',
   meadow: 'field',
@@ -104,6 +108,9 @@ const RELATION_PHRASES: [string[], RelationKind | 'and'][] = (
     ['carries', 'holding'],
     ['grabbing', 'holding'],
     ['eating', 'holding'],
+    ['flying', 'holding'],
+    ['riding', 'on'],
+    ['rides', 'on'],
     ['with', 'with'],
     ['has', 'with'],
     ['having', 'with'],
@@ -179,6 +186,8 @@ interface Token {
   word: string;
   singular: string;
   tags: Set<string>;
+  /** A comma, semicolon or colon follows: the phrase ends and a list goes on. */
+  listBreak?: boolean;
 }
 
 // Plurals compromise lemmatizes as verbs.
@@ -195,7 +204,7 @@ function tokenize(prompt: string): Token[] {
   doc.compute('root');
   // After compute('root') every term's JSON carries its lemma as `root`.
   const json = doc.json({ terms: { normal: true, tags: true } }) as {
-    terms: { normal: string; tags: string[]; root?: string }[];
+    terms: { normal: string; tags: string[]; root?: string; post?: string }[];
   }[];
   const tokens: Token[] = [];
   for (const sentence of json)
@@ -207,7 +216,7 @@ function tokenize(prompt: string): Token[] {
       if (!word) continue;
       const tags = new Set(t.tags);
       const singular = tags.has('Plural') ? (SINGULAR[word] ?? (t.root || word)) : word;
-      tokens.push({ word, singular, tags });
+      tokens.push({ word, singular, tags, listBreak: /[,;:]/.test(t.post ?? '') });
     }
   return tokens;
 }
@@ -257,9 +266,14 @@ export function parsePrompt(prompt: string): ParsedPrompt {
       continue;
     }
     const t = tokens[i++];
-    if (SKIPPED.has(t.word)) continue;
-    if (isNounish(t)) current.push(t);
-    else flush();
+    if (!SKIPPED.has(t.word)) {
+      if (isNounish(t)) current.push(t);
+      else flush();
+    }
+    if (t.listBreak) {
+      flush();
+      if (!matchRelation(tokens, i)) items.push({ relation: 'and' });
+    }
   }
   flush();
 
@@ -279,7 +293,8 @@ export function parsePrompt(prompt: string): ParsedPrompt {
     }
     const { phrase } = item;
     if (phrase.scene) {
-      scenes.add(phrase.scene);
+      // "under the sea" is underwater; "by the sea" is the shore.
+      scenes.add(phrase.scene === 'beach' && pending === 'under' ? 'ocean' : phrase.scene);
       pending = undefined;
       continue;
     }

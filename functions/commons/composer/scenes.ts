@@ -10,7 +10,6 @@ export interface Backdrop {
   elements: Element[];
   /** Canvas y of the ground line, or undefined when nothing stands on a ground. */
   groundY?: number;
-  /** Clear area for objects (x from, x to, top) so scenery does not hide them. */
   skyColor: string;
 }
 
@@ -68,11 +67,23 @@ export function backdrop(scenes: string[], rand: () => number): Backdrop | undef
       ? '#ffb36b'
       : place === 'snow'
         ? '#dcebf7'
-        : '#bfe3ff';
+        : place === 'rain'
+          ? '#9fb1c2'
+          : '#bfe3ff';
   const els: Element[] = [rect(0, 0, 512, 512, skyColor)];
   if (night) els.push(...stars(rand, 24, 260), circle(420, 86, 34, '#fff3b0'), circle(406, 78, 30, skyColor));
   else if (place === 'sunset') els.push(rect(0, 250, 512, 150, '#ff8a5c'), circle(256, 330, 70, '#ffd166'));
-  else if (place !== 'room' && place !== 'ocean')
+  else if (place === 'rain') {
+    els.push(...clouds(rand, 70, '#7d8b99'));
+    for (let k = 0; k < 22; k++) {
+      const x = Math.round(rand() * 490) + 10;
+      const y = Math.round(rand() * 300) + 110;
+      els.push({
+        tag: 'path',
+        attrs: { d: `M${x} ${y}l-6 18`, fill: 'none', stroke: '#5d89b3', 'stroke-width': 3 },
+      });
+    }
+  } else if (place !== 'room' && place !== 'ocean')
     els.push(circle(430, 80, 36, '#ffd93b'), ...clouds(rand, 110));
 
   switch (place) {
