@@ -217,6 +217,12 @@ describe('composeTemplate', () => {
     expect(a).toEqual(b);
   });
 
+  it('reads a comma list as separate objects', async () => {
+    const t = await compose('a cat, a dog , a bird');
+
+    expect(t.objects).toEqual(['cat', 'dog', 'bird']);
+  });
+
   it('draws two objects for "two cats"', async () => {
     expect((await compose('two cats')).parts.map((p) => p.name)).toEqual(['cat', 'cat']);
   });

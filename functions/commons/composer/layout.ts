@@ -74,7 +74,13 @@ const OVERHEAD =
 const SEATS = /couch|chair|bed|bench|sofa|toilet|bathtub|basket|boat|canoe|car|automobile|taxi|truck|bus/;
 
 /** Scale + offset that fit the icon's content box into `box`, keeping proportions. */
-function fitInto(icon: Icon, box: Box, align: Align): { scale: number; tx: number; ty: number; rect: Box } {
+function fitInto(
+  icon: Icon,
+  target: Box,
+  align: Align,
+): { scale: number; tx: number; ty: number; rect: Box } {
+  // Crowded layouts can squeeze a slot to nothing; keep every object visible at a small size.
+  const box = grow(target, MIN_SIZE);
   const c = icon.box;
   const scale = Math.min(box.w / c.w, box.h / c.h);
   const w = c.w * scale;
@@ -103,6 +109,13 @@ function headOf(icon: Icon): { cx: number; w: number; h: number } {
 }
 
 const box = (x: number, y: number, w: number, h: number): Box => ({ x, y, w, h });
+const MIN_SIZE = 40;
+
+function grow(b: Box, min: number): Box {
+  const w = Math.max(b.w, min);
+  const h = Math.max(b.h, min);
+  return { x: b.x + (b.w - w) / 2, y: b.y + b.h - h, w, h };
+}
 
 // Stacking among a base's dependants: things behind it, then on/under/in front, then held, then worn.
 const STACK: DepKind[] = ['under', 'above', 'on', 'inside', 'front', 'part', 'holding', 'wearing'];

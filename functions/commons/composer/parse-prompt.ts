@@ -204,7 +204,7 @@ function tokenize(prompt: string): Token[] {
   doc.compute('root');
   // After compute('root') every term's JSON carries its lemma as `root`.
   const json = doc.json({ terms: { normal: true, tags: true } }) as {
-    terms: { normal: string; tags: string[]; root?: string; post?: string }[];
+    terms: { text?: string; normal: string; tags: string[]; root?: string; post?: string }[];
   }[];
   const tokens: Token[] = [];
   for (const sentence of json)
@@ -213,7 +213,12 @@ function tokenize(prompt: string): Token[] {
         .replace(/[’']s?$/, '')
         .replace(/[^a-z0-9-]/g, '')
         .replace(/^-+|-+$/g, '');
-      if (!word) continue;
+      if (!word) {
+        // A detached comma (" , ") is its own term: it still ends the phrase before it.
+        const last = tokens[tokens.length - 1];
+        if (last && /[,;:]/.test(t.text ?? t.normal)) last.listBreak = true;
+        continue;
+      }
       const tags = new Set(t.tags);
       const singular = tags.has('Plural') ? (SINGULAR[word] ?? (t.root || word)) : word;
       tokens.push({ word, singular, tags, listBreak: /[,;:]/.test(t.post ?? '') });
