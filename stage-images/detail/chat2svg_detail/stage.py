@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import os
 import resource
 import time
@@ -131,8 +132,15 @@ def _png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def run(stage_input: dict[str, Any]) -> dict[str, Any]:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Enhanced:
+    svg: str
+    target: np.ndarray
+    metrics: dict[str, Any]
+
+
+def enhance(stage_input: dict[str, Any]) -> Enhanced:
+    """The stage's work without the payload transport: the enhanced SVG, the target image, metrics."""
     config = DetailConfig.parse(stage_input["config"])
     try:
         doc = SvgDoc(read_payload(stage_input["svg"]).decode("utf-8"))
@@ -196,15 +204,6 @@ def run(stage_input: dict[str, Any]) -> dict[str, Any]:
     counts = add_detail_paths(doc, target, known, [m[:height, :width] for m in target_masks])
     timings["vectorizeMs"] = (time.perf_counter() - t) * 1000
 
-    svg_ref = make_output_payload(doc.to_string().encode("utf-8"), "image/svg+xml", stage_input, "detail.svg")
-    svg_chars = len(str(svg_ref))
-    target_ref = make_output_payload(
-        _png(target),
-        "image/png",
-        stage_input,
-        "target.png",
-        budget=max(0, BUDGETS["stageOutput"] - svg_chars - OUTPUT_RESERVE),
-    )
     steps_run = min(config.num_inference_steps, int(config.num_inference_steps * config.strength))
     metrics: dict[str, Any] = {
         "masksTemplate": len(template_masks),
@@ -220,11 +219,26 @@ def run(stage_input: dict[str, Any]) -> dict[str, Any]:
         **{k: round(v, 1) for k, v in timings.items()},
         **_peak_memory_mb(device),
     }
+    return Enhanced(doc.to_string(), target, metrics)
+
+
+def run(stage_input: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = enhance(stage_input)
+    svg_ref = make_output_payload(result.svg.encode("utf-8"), "image/svg+xml", stage_input, "detail.svg")
+    # The target takes what the SVG leaves of the StageOutput budget, so both are inline when they fit.
+    target_ref = make_output_payload(
+        _png(result.target),
+        "image/png",
+        stage_input,
+        "target.png",
+        budget=max(0, BUDGETS["stageOutput"] - len(json.dumps(svg_ref)) - OUTPUT_RESERVE),
+    )
     return {
         "schemaVersion": 1,
         "stage": "detail",
         "svg": svg_ref,
         "target": target_ref,
-        "metrics": metrics,
+        "metrics": result.metrics,
         "durationMs": round((time.perf_counter() - started) * 1000, 1),
     }

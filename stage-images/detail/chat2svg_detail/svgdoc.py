@@ -110,9 +110,15 @@ class SvgDoc:
         doc.root = root
         return doc.shapes()
 
+    def _top_level(self, el: ET.Element) -> ET.Element:
+        while self._parents[el] is not self.root:
+            el = self._parents[el]
+        return el
+
     def insert_paths(self, paths: list[tuple[str, str, np.ndarray]], longest: int) -> list[str]:
         """Adds (d, fill, mask) paths, largest first, each just above the topmost shape (template or
-        already added) it overlaps, else on top; returns the ids given."""
+        already added) it overlaps, else on top (painting order equals `placed` order); returns the
+        ids given."""
         shapes = self.shapes()
         coverage = self.shape_masks(longest) if shapes else []
         placed: list[tuple[ET.Element, np.ndarray]] = list(zip(shapes, coverage, strict=True))
@@ -127,15 +133,16 @@ class SvgDoc:
             number += 1
             below = [k for k, (_, m) in enumerate(placed) if m.shape == mask.shape and (m & mask).any()]
             if below:
-                anchor = placed[below[-1]][0]
-                parent = self._parents[anchor]
-                parent.insert(list(parent).index(anchor) + 1, el)
-                self._parents[el] = parent
-                placed.insert(below[-1] + 1, (el, mask))
+                # As a child of the root right after the anchor's top-level ancestor: inside a group,
+                # the group's transform, opacity or clip would apply to viewBox coordinates.
+                anchor = self._top_level(placed[below[-1]][0])
+                self.root.insert(list(self.root).index(anchor) + 1, el)
+                at = max(k for k, (e, _) in enumerate(placed) if self._top_level(e) is anchor) + 1
+                placed.insert(at, (el, mask))
             else:
                 self.root.append(el)
-                self._parents[el] = self.root
                 placed.append((el, mask))
+            self._parents[el] = self.root
         return ids
 
 
