@@ -1,9 +1,10 @@
+import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import { SaxesParser } from 'saxes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseHex } from '#commons/composer/color';
 import { type ComposedTemplate, composeTemplate } from '#commons/composer/index';
-import { contentBox, parseIconBody } from '#commons/composer/shapes';
+import { contentBox, parseIconBody, renderShape } from '#commons/composer/shapes';
 import { sanitizeSvg } from '#commons/sanitize';
 
 const EXAMPLES = [
@@ -75,6 +76,35 @@ function dominantHue(t: ComposedTemplate, name: string): number {
   const [bin] = [...area.entries()].sort((a, b) => b[1] - a[1])[0];
   return bin * 30;
 }
+
+describe('icon flattening', () => {
+  const icons = createRequire(import.meta.url)('@iconify-json/fluent-emoji-flat/icons.json') as {
+    icons: Record<string, { body: string }>;
+  };
+  const render = (svg: string) => new Resvg(svg, { fitTo: { mode: 'width', value: 128 } }).render().pixels;
+  const sample = Object.keys(icons.icons).filter((_, i) => i % 60 === 0);
+
+  it.each(sample)('draws %s exactly as the original after flattening and baking the placement', (name) => {
+    const body = icons.icons[name].body;
+    const shapes = parseIconBody(body);
+    if (!shapes) return; // refused icons (clip paths, filters) are never drawn
+
+    const original = render(
+      `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512"><g transform="translate(40 24) scale(14)">${body}</g></svg>`,
+    );
+    const flat = render(
+      `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512">${shapes.map((s, i) => renderShape(s, `path_${i + 1}`, 14, 40, 24)).join('')}</svg>`,
+    );
+
+    let diff = 0;
+    for (let i = 0; i < original.length; i++) diff += Math.abs(original[i] - flat[i]);
+    expect(diff / original.length).toBeLessThan(1);
+  });
+
+  it('refuses icons that need clip paths rather than drawing them wrong', () => {
+    expect(parseIconBody(icons.icons.paperclip.body)).toBeNull();
+  });
+});
 
 describe('composeTemplate', () => {
   it('puts an apple with leaves and a stem in the apple prompt', async () => {
