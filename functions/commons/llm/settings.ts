@@ -1,5 +1,10 @@
 // Which model, key, endpoint and limits a template call uses, from the environment: each SDK's
 // standard variables, keys from Secrets Manager in AWS (`*_API_KEY_SECRET_ARN`), a model per tier.
+//   bedrock    AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, BEDROCK_MODEL_ID, BEDROCK_LARGE_MODEL_ID
+//   anthropic  ANTHROPIC_API_KEY | ANTHROPIC_API_KEY_SECRET_ARN, ANTHROPIC_BASE_URL, ANTHROPIC_(LARGE_)MODEL_ID
+//   openai     OPENAI_API_KEY | OPENAI_API_KEY_SECRET_ARN, OPENAI_BASE_URL, OPENAI_(LARGE_)MODEL_ID
+//   all        CHAT2SVG_LLM_VISION, CHAT2SVG_LLM_TIMEOUT_MS, CHAT2SVG_LLM_MAX_ATTEMPTS, CHAT2SVG_LLM_BACKOFF_MS,
+//              CHAT2SVG_LLM_BACKOFF_CAP_MS, CHAT2SVG_LLM_MAX_PROMPT_CHARS, CHAT2SVG_LLM_MAX_TOKENS, CHAT2SVG_LLM_PRICE
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { InvalidEnvError, intEnv, optionalEnv } from '../env.ts';
 import { anthropicAdapter } from './anthropic.ts';
