@@ -1,0 +1,1 @@
+"""Optimize stage: fits SVG shapes to a target image with a differentiable PyTorch rasterizer."""

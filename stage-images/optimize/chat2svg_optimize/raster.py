@@ -1,0 +1,479 @@
+"""A differentiable vector rasterizer in pure PyTorch (CPU and CUDA).
+
+Cubics are flattened into polylines at fixed parameters (differentiable in the control points);
+strokes become polygons (one quad per polyline edge, joins and caps as small polygons). Every
+polygon edge is cut into pieces that each lie inside one pixel, and each piece adds its exact
+signed area to an accumulation buffer (the font-rs scheme); a prefix sum along x then gives
+box-filtered winding per pixel, so anti-aliasing is analytic and gradients flow through the edge
+positions. Work scales with the outline length and each shape's bounding box; shapes are then
+alpha-composited in order over the background.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chat2svg_optimize.svg import Scene, Shape, Subpath
+
+JOINS = {"miter": 0, "round": 1, "bevel": 2, "miter-clip": 0, "arcs": 0}
+CAPS = {"butt": 0, "round": 1, "square": 2}
+ARC_POINTS = 8  # points on a round join or cap; V = ARC_POINTS + 1 vertices per join polygon
+_EPS = 1e-9
+
+
+@dataclass
+class SceneTensors:
+    """A scene as flat tensors: every control point once, segments index into them."""
+
+    points: Tensor  # (N, 2) in viewBox units
+    seg_index: Tensor  # (S, 4) long, rows of `points` per cubic
+    seg_subpath: Tensor  # (S,) long
+    sub_shape: Tensor  # (B,) long
+    sub_closed: Tensor  # (B,) bool
+    fill: Tensor  # (P, 4) RGBA
+    has_fill: Tensor  # (P,) bool
+    stroke: Tensor  # (P, 4)
+    has_stroke: Tensor  # (P,) bool
+    stroke_width: Tensor  # (P,) viewBox units
+    opacity: Tensor  # (P,)
+    evenodd: Tensor  # (P,) bool
+    join: Tensor  # (P,) long
+    cap: Tensor  # (P,) long
+    miterlimit: Tensor  # (P,)
+    view_box: tuple[float, float, float, float]
+
+    @property
+    def num_shapes(self) -> int:
+        return int(self.fill.shape[0])
+
+
+def to_tensors(scene: Scene, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> SceneTensors:
+    pts: list[np.ndarray] = []
+    seg_index: list[list[int]] = []
+    seg_subpath: list[int] = []
+    sub_shape: list[int] = []
+    sub_closed: list[bool] = []
+    n = 0
+    for si, shape in enumerate(scene.shapes):
+        for sp in shape.subpaths:
+            p = np.asarray(sp.points, dtype=np.float64)
+            k = (len(p) - 1) // 3
+            if k < 1:
+                continue
+            b = len(sub_shape)
+            sub_shape.append(si)
+            sub_closed.append(sp.closed)
+            pts.append(p[: 3 * k + 1])
+            for j in range(k):
+                seg_index.append([n + 3 * j + i for i in range(4)])
+                seg_subpath.append(b)
+            n += 3 * k + 1
+
+    def t(values, dt=dtype) -> Tensor:
+        return torch.tensor(values, dtype=dt, device=device)
+
+    shapes = scene.shapes
+    return SceneTensors(
+        points=t(np.concatenate(pts) if pts else np.zeros((0, 2))),
+        seg_index=t(seg_index, torch.long).reshape(-1, 4),
+        seg_subpath=t(seg_subpath, torch.long),
+        sub_shape=t(sub_shape, torch.long),
+        sub_closed=t(sub_closed, torch.bool),
+        fill=t([s.fill or (0, 0, 0, 0) for s in shapes]).reshape(-1, 4),
+        has_fill=t([s.fill is not None for s in shapes], torch.bool),
+        stroke=t([s.stroke or (0, 0, 0, 0) for s in shapes]).reshape(-1, 4),
+        has_stroke=t([s.stroke is not None for s in shapes], torch.bool),
+        stroke_width=t([s.stroke_width for s in shapes]),
+        opacity=t([s.opacity for s in shapes]),
+        evenodd=t([s.fill_rule == "evenodd" for s in shapes], torch.bool),
+        join=t([JOINS.get(s.linejoin, 0) for s in shapes], torch.long),
+        cap=t([CAPS.get(s.linecap, 0) for s in shapes], torch.long),
+        miterlimit=t([max(s.miterlimit, 1.0) for s in shapes]),
+        view_box=scene.view_box,
+    )
+
+
+def to_scene(st: SceneTensors, template: Scene) -> Scene:
+    """Writes optimized tensors back into a copy of `template`'s shapes (same structure)."""
+    points = st.points.detach().double().cpu().numpy()
+    fill = st.fill.detach().clamp(0, 1).double().cpu().numpy()
+    stroke = st.stroke.detach().clamp(0, 1).double().cpu().numpy()
+    width = st.stroke_width.detach().clamp(min=0).double().cpu().numpy()
+    opacity = st.opacity.detach().clamp(0, 1).double().cpu().numpy()
+    out = Scene(template.width, template.height, template.view_box)
+    n = 0
+    for si, shape in enumerate(template.shapes):
+        subpaths = []
+        for sp in shape.subpaths:
+            k = (len(sp.points) - 1) // 3
+            if k < 1:
+                continue
+            subpaths.append(Subpath(points[n : n + 3 * k + 1].copy(), sp.closed))
+            n += 3 * k + 1
+        out.shapes.append(
+            Shape(
+                subpaths=subpaths,
+                fill=tuple(fill[si]) if shape.fill is not None else None,  # type: ignore[arg-type]
+                fill_rule=shape.fill_rule,
+                stroke=tuple(stroke[si]) if shape.stroke is not None else None,  # type: ignore[arg-type]
+                stroke_width=float(width[si]),
+                opacity=float(opacity[si]),
+                linejoin=shape.linejoin,
+                linecap=shape.linecap,
+                miterlimit=shape.miterlimit,
+                id=shape.id,
+            )
+        )
+    return out
+
+
+def view_transform(view_box: tuple[float, float, float, float], width: int, height: int) -> tuple[float, float, float]:
+    """viewBox → pixels with preserveAspectRatio xMidYMid meet: (scale, dx, dy)."""
+    vx, vy, vw, vh = view_box
+    s = min(width / vw, height / vh)
+    return s, (width - vw * s) / 2 - vx * s, (height - vh * s) / 2 - vy * s
+
+
+def flatten_steps(seg_px: Tensor) -> int:
+    """Polyline pieces per cubic: enough that the chord error stays well under a tenth of a pixel."""
+    if seg_px.numel() == 0:
+        return 1
+    with torch.no_grad():
+        ctrl_len = (seg_px[:, 1:] - seg_px[:, :-1]).norm(dim=-1).sum(-1).max().item()
+    return int(min(max(math.ceil(math.sqrt(ctrl_len) * 1.4), 4), 48))
+
+
+def _bernstein(n: int, like: Tensor) -> Tensor:
+    t = torch.linspace(0, 1, n + 1, dtype=like.dtype, device=like.device)[:, None]
+    return torch.cat([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], dim=1)  # (n+1, 4)
+
+
+def _unit(v: Tensor) -> Tensor:
+    return v / torch.sqrt((v * v).sum(-1, keepdim=True) + _EPS)
+
+
+def _perp(v: Tensor) -> Tensor:
+    return torch.stack([-v[..., 1], v[..., 0]], -1)
+
+
+def _cross(a: Tensor, b: Tensor) -> Tensor:
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
+def _rotate(v: Tensor, angle: Tensor) -> Tensor:
+    c, s = torch.cos(angle), torch.sin(angle)
+    return torch.stack([v[..., 0] * c - v[..., 1] * s, v[..., 0] * s + v[..., 1] * c], -1)
+
+
+def _polygon_edges(polys: Tensor) -> Tensor:
+    """(K, V, 2) polygons, all made clockwise-negative, → (K*V, 2, 2) edges."""
+    with torch.no_grad():
+        area = _cross(polys, polys.roll(-1, dims=1)).sum(-1)
+    polys = torch.where((area > 0)[:, None, None], polys.flip(1), polys)
+    return torch.stack([polys, polys.roll(-1, dims=1)], 2).reshape(-1, 2, 2)
+
+
+def _arc_fan(center: Tensor, start: Tensor, sweep: Tensor) -> Tensor:
+    """(K, 2) center, (K, 2) start vector, (K,) sweep angle → (K, ARC_POINTS + 1, 2) fan polygons."""
+    f = torch.linspace(0, 1, ARC_POINTS, dtype=center.dtype, device=center.device)
+    arc = _rotate(start[:, None, :], sweep[:, None] * f[None, :])
+    return torch.cat([center[:, None, :], center[:, None, :] + arc], 1)
+
+
+def _stroke_geometry(st: SceneTensors, poly: Tensor, seg_shape: Tensor, scale: float) -> tuple[Tensor, Tensor]:
+    """Stroke polygons as edges (E, 2, 2) and their shape index (E,). `poly` is (S, n+1, 2)."""
+    S, n1, _ = poly.shape
+    n = n1 - 1
+    a, b = poly[:, :-1], poly[:, 1:]  # (S, n, 2)
+    u = _unit(b - a)
+    h = (st.stroke_width.clamp(min=0) * scale / 2)[seg_shape][:, None, None]  # (S, 1, 1)
+    nrm = _perp(u) * h
+    quads = torch.stack([a + nrm, b + nrm, b - nrm, a - nrm], 2).reshape(-1, 4, 2)
+    quad_shape = seg_shape[:, None].expand(S, n).reshape(-1)
+    edges = [_polygon_edges(quads)]
+    owners = [quad_shape.repeat_interleave(4)]
+
+    # Joins between consecutive edges of a subpath: bevel inside a flattened cubic, the shape's
+    # line join where two cubics meet (and at the start of a closed subpath).
+    flat_u = u.reshape(-1, 2)
+    flat_n = nrm.reshape(-1, 2)
+    flat_b = b.reshape(-1, 2)
+    E = S * n
+    sub = st.seg_subpath[:, None].expand(S, n).reshape(-1)
+    with torch.no_grad():
+        last_of_sub = torch.ones(E, dtype=torch.bool, device=poly.device)
+        last_of_sub[:-1] = sub[1:] != sub[:-1]
+        first_idx = torch.zeros_like(sub)
+        starts = torch.nonzero(torch.cat([torch.ones(1, dtype=torch.bool, device=sub.device), sub[1:] != sub[:-1]]))[
+            :, 0
+        ]
+        counts = torch.diff(torch.cat([starts, torch.tensor([E], device=sub.device)]))
+        first_idx = starts.repeat_interleave(counts)
+        nxt = torch.where(last_of_sub, first_idx, torch.arange(E, device=sub.device) + 1)
+        closed = st.sub_closed[sub]
+        has_join = ~last_of_sub | closed
+        corner = (torch.arange(E, device=sub.device) % n == n - 1) | last_of_sub
+        j_idx = torch.nonzero(has_join)[:, 0]
+    if j_idx.numel():
+        u2 = flat_u[nxt[j_idx]]
+        n1, n2 = flat_n[j_idx], flat_n[nxt[j_idx]]
+        p = flat_b[j_idx]
+        owner = quad_shape[j_idx]
+        with torch.no_grad():
+            side = torch.where((n1 * u2).sum(-1) > 0, -1.0, 1.0).to(p.dtype)[:, None]  # outer side
+            join = torch.where(corner[j_idx], st.join[owner], torch.full_like(owner, 2))
+            cosang = (_unit(n1) * _unit(n2)).sum(-1).clamp(-1, 1)
+            miter_ok = (1 + cosang) / 2 >= 1 / st.miterlimit[owner] ** 2
+        o1, o2 = side * n1, side * n2
+        h_j = (st.stroke_width.clamp(min=0) * scale / 2)[owner][:, None]
+        cos_g = (_unit(n1) * _unit(n2)).sum(-1, keepdim=True)
+        miter_pt = p + h_j * (_unit(o1) + _unit(o2)) / (1 + cos_g).clamp(min=1e-3)
+        V = ARC_POINTS + 1
+        rep = lambda x: x[:, None, :].expand(-1, V - 3, 2)  # noqa: E731
+        bevel = torch.cat([p[:, None], (p + o1)[:, None], (p + o2)[:, None], rep(p + o2)], 1)
+        miter = torch.cat([p[:, None], (p + o1)[:, None], miter_pt[:, None], (p + o2)[:, None], rep(p + o2)[:, 1:]], 1)
+        sweep = torch.atan2(_cross(o1, o2), (o1 * o2).sum(-1))
+        rnd = _arc_fan(p, o1, sweep)
+        use_miter = ((join == 0) & miter_ok)[:, None, None]
+        use_round = (join == 1)[:, None, None]
+        polys = torch.where(use_round, rnd, torch.where(use_miter, miter, bevel))
+        edges.append(_polygon_edges(polys))
+        owners.append(owner.repeat_interleave(V))
+
+    # Caps at both ends of open subpaths.
+    with torch.no_grad():
+        open_first = (~closed) & (torch.arange(E, device=sub.device) == first_idx)
+        open_last = (~closed) & last_of_sub
+        cap_first = torch.nonzero(open_first)[:, 0]
+        cap_last = torch.nonzero(open_last)[:, 0]
+    if cap_first.numel() + cap_last.numel():
+        a_flat = a.reshape(-1, 2)
+        p = torch.cat([a_flat[cap_first], flat_b[cap_last]])
+        out_dir = torch.cat([-flat_u[cap_first], flat_u[cap_last]])  # pointing away from the line
+        nn = torch.cat([flat_n[cap_first], flat_n[cap_last]])
+        owner = torch.cat([quad_shape[cap_first], quad_shape[cap_last]])
+        h_c = (st.stroke_width.clamp(min=0) * scale / 2)[owner][:, None]
+        cap = st.cap[owner]
+        V = ARC_POINTS + 1
+        ext = out_dir * h_c
+        square = torch.cat(
+            [p[:, None], (p + nn)[:, None], (p + nn + ext)[:, None], (p - nn + ext)[:, None], (p - nn)[:, None],
+             (p - nn)[:, None, :].expand(-1, V - 5, 2)], 1)  # fmt: skip
+        with torch.no_grad():
+            turn = torch.where(_cross(nn, out_dir) > 0, math.pi, -math.pi).to(p.dtype)
+        rnd = _arc_fan(p, nn, turn)
+        butt = p[:, None, :].expand(-1, V, 2)
+        polys = torch.where((cap == 1)[:, None, None], rnd, torch.where((cap == 2)[:, None, None], square, butt))
+        edges.append(_polygon_edges(polys))
+        owners.append(owner.repeat_interleave(V))
+    return torch.cat(edges), torch.cat(owners)
+
+
+def _clip_and_split(edges: Tensor, owner: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:
+    """Clamps edges pointwise to the canvas (plus a pixel) and cuts them into sub-edges no longer than
+    one pixel along either axis. Clamping is exact for coverage: a part left of the canvas still
+    adds its winding to every pixel, parts above, below or to the right add nothing."""
+    lo = torch.tensor([-1.0, -1.0], dtype=edges.dtype, device=edges.device)
+    hi = torch.tensor([width + 1.0, height + 1.0], dtype=edges.dtype, device=edges.device)
+    p0, p1 = edges[:, 0], edges[:, 1]
+    d = p1 - p0
+    with torch.no_grad():
+        safe = torch.where(d.abs() > 1e-12, d, torch.ones_like(d))
+        ts = [torch.zeros_like(d[:, 0]), torch.ones_like(d[:, 0])]
+        for bound in (lo, hi):
+            t = (bound - p0) / safe
+            ok = (d.abs() > 1e-12) & (t > 0) & (t < 1)
+            ts += list(torch.where(ok, t, torch.ones_like(t)).unbind(-1))
+        tt = torch.stack(ts, -1).sort(-1).values  # (E, 6)
+    ta, tb = tt[:, :-1], tt[:, 1:]
+    q0 = torch.maximum(torch.minimum(p0[:, None] + ta[..., None] * d[:, None], hi), lo).reshape(-1, 2)
+    q1 = torch.maximum(torch.minimum(p0[:, None] + tb[..., None] * d[:, None], hi), lo).reshape(-1, 2)
+    own = owner[:, None].expand(-1, 5).reshape(-1)
+    with torch.no_grad():
+        # Keep pieces flat in y (and zero-length edges): they add no area but have a gradient.
+        keep = (tb > ta).reshape(-1)
+        keep &= (torch.maximum(q0[:, 1], q1[:, 1]) >= 0) & (torch.minimum(q0[:, 1], q1[:, 1]) <= height)
+        keep &= torch.minimum(q0[:, 0], q1[:, 0]) < width
+        idx = torch.nonzero(keep)[:, 0]
+    q0, q1, own = q0[idx], q1[idx], own[idx]
+    with torch.no_grad():
+        count = torch.ceil((q1 - q0).abs().amax(-1)).clamp(min=1).long()
+        rep = torch.repeat_interleave(torch.arange(len(count), device=count.device), count)
+        first = torch.cumsum(count, 0) - count
+        j = (torch.arange(len(rep), device=count.device) - first[rep]).to(edges.dtype)
+        c = count[rep].to(edges.dtype)
+    dq = (q1 - q0)[rep]
+    s0 = q0[rep] + dq * (j / c)[:, None]
+    s1 = q0[rep] + dq * ((j + 1) / c)[:, None]
+    return torch.stack([s0, s1], 1), own[rep]
+
+
+def _cell_pieces(sub: Tensor) -> tuple[Tensor, Tensor]:
+    """Sub-edges (≤ 1 px per axis) → pieces inside one cell each: endpoints (M, 3, 2, 2)."""
+    p0, p1 = sub[:, 0], sub[:, 1]
+    d = p1 - p0
+    with torch.no_grad():
+        k = torch.floor(torch.minimum(p0, p1)) + 1
+        crosses = (k < torch.maximum(p0, p1)) & (d.abs() > 1e-12)
+    safe = torch.where(crosses, d, torch.ones_like(d))  # keeps the gradient through d
+    t = torch.where(crosses, (k - p0) / safe, torch.ones_like(d))  # (M, 2), differentiable in the edge
+    zero, one = torch.zeros_like(t[:, :1]), torch.ones_like(t[:, :1])
+    tt = torch.cat([zero, t, one], 1).sort(-1).values  # (M, 4)
+    pts = p0[:, None] + tt[..., None] * d[:, None]  # (M, 4, 2)
+    return pts[:, :-1], pts[:, 1:]
+
+
+def coverage(
+    edges: Tensor, owner: Tensor, boxes: Tensor, crop: tuple[int, int], width: int, height: int, num: int
+) -> Tensor:
+    """Signed box-filtered winding per pixel for each owner's crop: (num, crop_h, crop_w).
+    `boxes` (num, 2) holds each crop's top-left pixel (x0, y0)."""
+    ch, cw = crop
+    acc_w = cw + 1
+    if edges.shape[0] == 0:
+        return edges.new_zeros(num, ch, cw)
+    sub, own = _clip_and_split(edges, owner, width, height)
+    pa, pb = _cell_pieces(sub)
+    own = own[:, None].expand(-1, 3).reshape(-1)
+    pa, pb = pa.reshape(-1, 2), pb.reshape(-1, 2)
+    dy = pb[:, 1] - pa[:, 1]
+    mid = (pa + pb) / 2
+    with torch.no_grad():
+        cell = torch.floor(mid)
+        cx = cell[:, 0].long() - boxes[own, 0]
+        cy = cell[:, 1].long() - boxes[own, 1]
+        left = cx < 0  # left of the crop (only happens left of the canvas): full winding at column 0
+        valid = (cy >= 0) & (cy < ch) & (cx < cw)
+        cxc = cx.clamp(min=0)
+        base = (own * ch + cy.clamp(0, ch - 1)) * acc_w + cxc
+        dummy = num * ch * acc_w
+        base = torch.where(valid, base, torch.full_like(base, dummy))
+    xm = torch.where(left, torch.zeros_like(mid[:, 0]), mid[:, 0] - cell[:, 0])
+    vals = torch.cat([dy * (1 - xm), dy * xm])
+    idx = torch.cat([base, torch.where(valid, base + 1, base)])
+    acc = edges.new_zeros(num * ch * acc_w + 1).index_add(0, idx, vals)
+    return acc[:-1].reshape(num, ch, acc_w).cumsum(-1)[..., :cw]
+
+
+@dataclass
+class RenderResult:
+    image: Tensor  # (H, W, 3), composited over the background
+    alpha: Tensor  # (H, W) total coverage
+
+
+def render(
+    st: SceneTensors,
+    width: int,
+    height: int,
+    background: tuple[float, float, float] | Tensor | None = (1.0, 1.0, 1.0),
+    steps: int | None = None,
+) -> RenderResult:
+    dev, dt = st.points.device, st.points.dtype
+    P = st.num_shapes
+    if P == 0 or st.seg_index.numel() == 0:
+        bg = torch.as_tensor(background if background is not None else (0, 0, 0), dtype=dt, device=dev)
+        return RenderResult(bg.expand(height, width, 3).clone(), torch.zeros(height, width, dtype=dt, device=dev))
+    scale, ox, oy = view_transform(st.view_box, width, height)
+    offset = torch.tensor([ox, oy], dtype=dt, device=dev)
+    seg_px = st.points[st.seg_index] * scale + offset  # (S, 4, 2)
+    n = steps or flatten_steps(seg_px)
+    poly = torch.einsum("tk,skd->std", _bernstein(n, seg_px), seg_px)  # (S, n+1, 2)
+    seg_shape = st.sub_shape[st.seg_subpath]
+
+    # Fill outlines: every polyline edge plus the implicit closing edge of each subpath.
+    fill_edges = torch.stack([poly[:, :-1], poly[:, 1:]], 2).reshape(-1, 2, 2)
+    fill_owner = seg_shape[:, None].expand(-1, n).reshape(-1)
+    with torch.no_grad():
+        B = st.sub_shape.shape[0]
+        S = st.seg_subpath.shape[0]
+        first_seg = torch.full((B,), S, dtype=torch.long, device=dev).scatter_reduce(
+            0, st.seg_subpath, torch.arange(S, device=dev), "amin"
+        )
+        last_seg = torch.zeros(B, dtype=torch.long, device=dev).scatter_reduce(
+            0, st.seg_subpath, torch.arange(S, device=dev), "amax"
+        )
+    closing = torch.stack([poly[last_seg, -1], poly[first_seg, 0]], 1)
+    fill_edges = torch.cat([fill_edges, closing])
+    fill_owner = torch.cat([fill_owner, st.sub_shape])
+    keep_fill = st.has_fill[fill_owner]
+    fill_edges, fill_owner = fill_edges[keep_fill], fill_owner[keep_fill]
+
+    stroke_seg = st.has_stroke[seg_shape]
+    if bool(stroke_seg.any()):
+        sub_st = _restrict(st, stroke_seg)
+        stroke_edges, stroke_owner = _stroke_geometry(sub_st, poly[stroke_seg], seg_shape[stroke_seg], scale)
+    else:
+        stroke_edges, stroke_owner = poly.new_zeros(0, 2, 2), torch.zeros(0, dtype=torch.long, device=dev)
+
+    # One crop per shape, the bounding box of its fill and stroke edges, clipped to the canvas.
+    with torch.no_grad():
+        all_edges = torch.cat([fill_edges, stroke_edges]).reshape(-1, 2, 2)
+        all_owner = torch.cat([fill_owner, stroke_owner])
+        pts = all_edges.reshape(-1, 2)
+        own2 = all_owner.repeat_interleave(2)
+        inf = torch.tensor(float("inf"), dtype=dt, device=dev)
+        mins = torch.full((P, 2), inf, dtype=dt, device=dev).scatter_reduce(0, own2[:, None].expand(-1, 2), pts, "amin")
+        maxs = torch.full((P, 2), -inf, dtype=dt, device=dev).scatter_reduce(
+            0, own2[:, None].expand(-1, 2), pts, "amax"
+        )
+        size = torch.tensor([width, height], device=dev)
+        x0y0 = torch.floor(mins).clamp(min=0).nan_to_num(0).long()
+        x0y0 = torch.minimum(x0y0, size)
+        x1y1 = torch.minimum(torch.ceil(maxs).nan_to_num(0).long() + 1, size)
+        x1y1 = torch.maximum(x1y1, x0y0)
+        ext = (x1y1 - x0y0).amax(0)
+        crop = (max(int(ext[1]), 1), max(int(ext[0]), 1))
+    fill_w = coverage(fill_edges, fill_owner, x0y0, crop, width, height, P)
+    fill_cov = fill_w.abs().clamp(max=1)
+    if bool(st.evenodd.any()):
+        evenodd = 1 - ((fill_w.abs() % 2) - 1).abs()
+        fill_cov = torch.where(st.evenodd[:, None, None], evenodd, fill_cov)
+    op = st.opacity.clamp(0, 1)[:, None, None]
+    fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill)[:, None, None] * fill_cov
+    if stroke_edges.shape[0]:
+        stroke_cov = coverage(stroke_edges, stroke_owner, x0y0, crop, width, height, P).abs().clamp(max=1)
+        sa = (st.stroke[:, 3].clamp(0, 1) * st.has_stroke)[:, None, None] * stroke_cov
+        # Stroke over fill, then the shape's opacity: weights of the fill and stroke colors.
+        wf, ws = fa * (1 - sa) * op, sa * op
+    else:
+        wf, ws = fa * op, None
+
+    # Place crops on the canvas and composite in document order. Colors are constant per shape,
+    # so only scalar weights are dense and the colors enter through one matrix product.
+    with torch.no_grad():
+        ys = torch.arange(crop[0], device=dev)[None, :, None] + x0y0[:, 1, None, None]
+        xs = torch.arange(crop[1], device=dev)[None, None, :] + x0y0[:, 0, None, None]
+        inside = (ys < x1y1[:, 1, None, None]) & (xs < x1y1[:, 0, None, None])
+        flat = torch.where(inside, ys * width + xs, torch.full_like(ys * xs, height * width)).reshape(P, -1)
+
+    def place(w: Tensor) -> Tensor:
+        return w.new_zeros(P, height * width + 1).scatter(1, flat, w.reshape(P, -1))[:, :-1]
+
+    WF = place(wf)
+    WS = place(ws) if ws is not None else None
+    A = WF + WS if WS is not None else WF
+    # Transmittance of the shapes above each one, in log space: a cumsum is far cheaper to
+    # differentiate than a cumprod with zeros. The 1e-4 leak keeps logs finite for opaque shapes.
+    log_t = torch.log1p(-A * (1 - 1e-4))
+    cum = log_t.cumsum(0)
+    after = torch.exp(cum[-1:] - cum)  # Π_{j>i}(1 − A_j)
+    image = (WF * after).T @ st.fill[:, :3].clamp(0, 1)
+    if WS is not None:
+        image = image + (WS * after).T @ st.stroke[:, :3].clamp(0, 1)
+    trans = torch.exp(cum[-1])
+    if background is not None:
+        bg = torch.as_tensor(background, dtype=dt, device=dev).reshape(1, 3)
+        image = image + bg * trans[:, None]
+    return RenderResult(image.reshape(height, width, 3), (1 - trans).reshape(height, width))
+
+
+def _restrict(st: SceneTensors, seg_mask: Tensor) -> SceneTensors:
+    """The same scene seen through a subset of segments (for stroke geometry)."""
+    from dataclasses import replace
+
+    return replace(st, seg_index=st.seg_index[seg_mask], seg_subpath=st.seg_subpath[seg_mask])
