@@ -72,6 +72,9 @@ describe('classify', () => {
     expect(classify(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false)).toBe(
       'unavailable',
     );
+    expect(classify({ name: 'ModelTimeoutException', $metadata: { httpStatusCode: 408 } }, false)).toBe(
+      'unavailable',
+    );
     expect(classify({ status: 400, name: 'BadRequestError' }, false)).toBe('client');
     expect(classify(new Error('aborted'), true)).toBe('timeout');
   });

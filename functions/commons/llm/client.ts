@@ -49,7 +49,9 @@ export function classify(error: unknown, timedOut: boolean): Failure {
   const status = e?.status ?? e?.$metadata?.httpStatusCode;
   const label = `${e?.name ?? ''} ${e?.code ?? ''} ${(error as Error)?.message ?? ''}`;
   if (status === 429 || THROTTLED.test(e?.name ?? '')) return 'throttled';
-  if ((status !== undefined && status >= 500) || UNAVAILABLE.test(label)) return 'unavailable';
+  // 408: Bedrock's ModelTimeoutException, the model side gave up; another try may well finish.
+  if ((status !== undefined && (status >= 500 || status === 408)) || UNAVAILABLE.test(label))
+    return 'unavailable';
   if (status === undefined && /timeout|timed out/i.test(label)) return 'timeout';
   return 'client';
 }
