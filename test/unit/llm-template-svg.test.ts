@@ -10,8 +10,11 @@ describe('extractSvg', () => {
     expect(extractSvg(answer)).toBe('<svg><rect/></svg>');
   });
 
-  it('takes the outermost <svg> element from prose without fences', () => {
+  it('takes the first whole <svg> element from prose without fences', () => {
     expect(extractSvg('Here: <svg><g><svg/></g></svg> enjoy')).toBe('<svg><g><svg/></g></svg>');
+    expect(extractSvg('A: <svg a="1"><svg><rect/></svg></svg> or B: <svg b="2"></svg>')).toBe(
+      '<svg a="1"><svg><rect/></svg></svg>',
+    );
   });
 
   it('names a cut-off SVG and an answer without one', () => {

@@ -20,16 +20,20 @@ export interface TemplateSvg {
   fixes: string[];
 }
 
-/** The SVG inside an answer: a fenced block if there is one, else the outermost <svg>…</svg>. */
+/** The SVG inside an answer: a fenced block if there is one, else the first whole <svg>…</svg>. */
 export function extractSvg(answer: string): string {
   for (const fence of answer.matchAll(/```[\w-]*\s*\n([\s\S]*?)```/g)) {
     if (fence[1].includes('<svg')) return extractSvg(fence[1]);
   }
-  const start = answer.search(/<svg[\s>]/i);
+  const start = answer.search(/<svg[\s>/]/i);
   if (start < 0) throw new TemplateInvalidSvgError('the answer holds no <svg> element');
-  const end = answer.toLowerCase().lastIndexOf('</svg>');
-  if (end < start) throw new TemplateInvalidSvgError('the SVG is cut off: no closing </svg>');
-  return answer.slice(start, end + '</svg>'.length);
+  // Match nested <svg> tags so that a second drawing or prose after the first is left out.
+  let depth = 0;
+  for (const tag of answer.slice(start).matchAll(/<svg\b[^>]*?(\/?)>|<\/svg\s*>/gi)) {
+    depth += tag[0].startsWith('</') ? -1 : tag[1] === '/' ? 0 : 1;
+    if (depth === 0) return answer.slice(start, start + (tag.index ?? 0) + tag[0].length);
+  }
+  throw new TemplateInvalidSvgError('the SVG is cut off: no closing </svg>');
 }
 
 export function repairTemplate(answer: string): TemplateSvg {
