@@ -124,7 +124,8 @@ describe.each(['bedrock', 'anthropic', 'openai'] as const)('template flow on %s'
     );
     const { metrics } = await flow(await clientFor(shape));
     expect(metrics).toMatchObject({ repairs: 1, calls: 3, shapes: 12 });
-    expect(JSON.stringify(fake.requests[2].body)).toContain('could not be used');
+    expect(JSON.stringify(fake.requests[2].body)).toContain('could not be used: the SVG is cut off');
+    expect(JSON.stringify(fake.requests[2].body)).toContain('use fewer, simpler shapes');
   });
 
   it('throws Template.InvalidSvg when the repair round is malformed too', async () => {

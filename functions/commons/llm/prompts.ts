@@ -30,7 +30,7 @@ Reply with the SVG in one \`\`\`svg code block and nothing else.`;
 export const drawPrompt = () => `Now draw that plan as an SVG.\n${TEMPLATE_RULES}`;
 
 export const repairPrompt = (reason: string) =>
-  `That answer could not be used: ${reason}.
+  `That answer could not be used: ${reason}.${/cut off/.test(reason) ? ' It ran out of room: use fewer, simpler shapes.' : ''}
 Reply with one complete SVG document, from <svg to </svg>, following the same rules.
 ${TEMPLATE_RULES}`;
 
