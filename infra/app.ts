@@ -19,6 +19,12 @@ export interface PipelineAppOptions {
   /** Extra context values, e.g. feature flags. */
   readonly context?: Record<string, unknown>;
   /**
+   * CDK's built-in CloudFormation schema validation at synth (a WebAssembly engine that takes
+   * seconds to start); the local runtime turns it off.
+   * @default true
+   */
+  readonly cfnValidation?: boolean;
+  /**
    * Run the cdk-nag AwsSolutions checks as a policy validation plugin at synth.
    * @default false
    */
@@ -43,7 +49,11 @@ const FEATURE_FLAGS: Record<string, unknown> = {
 export function createPipelineApp(opts: PipelineAppOptions = {}): PipelineApp {
   const context: Record<string, unknown> = { ...FEATURE_FLAGS, ...opts.context };
   if (opts.bundling === false) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({ outdir: opts.outdir, context });
+  const app = new App({
+    outdir: opts.outdir,
+    context,
+    builtinCloudFormationValidation: opts.cfnValidation ?? true,
+  });
   const envName = opts.envName ?? (app.node.tryGetContext('env') as string | undefined) ?? 'dev';
   const config = loadConfig(envName);
   // No account or region: the template stays environment-agnostic and synthesizes offline.

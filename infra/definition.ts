@@ -23,9 +23,16 @@ export interface SynthesizedPipeline {
   readonly definition: unknown;
 }
 
-/** Synthesizes the pipeline stack (bundling off unless asked) and picks out the state machine. */
+/**
+ * Synthesizes the pipeline stack in-process and picks out the state machine. Bundling and the
+ * built-in CloudFormation validation are off unless asked for: neither changes the definition.
+ */
 export function synthesizePipeline(opts: PipelineAppOptions = {}): SynthesizedPipeline {
-  const { app, stack } = createPipelineApp({ ...opts, bundling: opts.bundling ?? false });
+  const { app, stack } = createPipelineApp({
+    ...opts,
+    bundling: opts.bundling ?? false,
+    cfnValidation: opts.cfnValidation ?? false,
+  });
   const assembly = app.synth();
   const template = assembly.getStackArtifact(stack.artifactId).template as CfnTemplate;
   const machines = Object.entries(template.Resources).filter(

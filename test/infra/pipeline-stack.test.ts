@@ -1,0 +1,311 @@
+// CDK assertions on the dev stack: one behaviour per test, synthesized once (bundling off).
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPipelineApp } from '#infra/app';
+import { actionsOf, functionIdFor, grantsOf, logicalIdOf, resources } from './template-helpers.ts';
+
+const HANDLER_FILES = [
+  'normalize-request',
+  'assess-resources',
+  'generate-template',
+  'compose-template',
+  'prepare-stage-input',
+  'record-outcome',
+  'finalize-result',
+];
+
+let template: Template;
+let app: ReturnType<typeof createPipelineApp>['app'];
+let breakersId: string;
+let cacheId: string;
+let bucketId: string;
+
+beforeAll(() => {
+  const pipeline = createPipelineApp({ envName: 'dev', bundling: false });
+  app = pipeline.app;
+  template = Template.fromStack(pipeline.stack);
+  const keyed = (name: string) => (table: { Properties?: Record<string, any> }) =>
+    table.Properties?.KeySchema?.[0]?.AttributeName === name;
+  breakersId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('stage'));
+  cacheId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('cacheKey'));
+  bucketId = logicalIdOf(template, 'AWS::S3::Bucket', () => true);
+});
+
+describe('tables', () => {
+  it('keys the breakers table by stage, on demand and encrypted', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'stage', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'stage', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('keys the cache table by cacheKey and expires items through the expiresAt TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'cacheKey', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('has no point-in-time recovery in dev', () => {
+    for (const [, table] of resources(template, 'AWS::DynamoDB::Table')) {
+      expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: false,
+      });
+    }
+  });
+});
+
+describe('payload bucket', () => {
+  it('is encrypted, blocks public access and expires objects under runs/', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 3, Status: 'Enabled' })],
+      },
+    });
+  });
+
+  it('denies requests without TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('maps every handler file to one function through chat2svg:entry metadata', () => {
+    const entries = resources(template, 'AWS::Lambda::Function').map(
+      ([, fn]) => fn.Metadata?.['chat2svg:entry'],
+    );
+    expect(entries.sort()).toEqual(HANDLER_FILES.map((file) => `functions/${file}.ts`).sort());
+  });
+
+  it('runs the handlers on Node.js 22 with their own log group', () => {
+    for (const file of HANDLER_FILES) {
+      const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)];
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+    }
+  });
+
+  it('runs handlers without native addons on arm64', () => {
+    for (const file of HANDLER_FILES.filter((f) => f !== 'generate-template')) {
+      const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)];
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('gives normalize-request no DynamoDB, S3 or EventBridge rights', () => {
+    const actions = actionsOf(template, 'normalize-request');
+    expect(actions.filter((a) => /^(dynamodb|s3|events):/.test(a))).toEqual([]);
+  });
+
+  it('gives record-outcome access to the breakers table only', () => {
+    const grants = grantsOf(template, 'record-outcome');
+    expect(grants.length).toBeGreaterThan(0);
+    for (const grant of grants) {
+      expect(grant.actions.every((a) => a.startsWith('dynamodb:'))).toBe(true);
+      expect(grant.resources).toContain(breakersId);
+      expect(grant.resources).not.toContain(cacheId);
+    }
+    expect(actionsOf(template, 'record-outcome')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
+  });
+
+  it('lets assess-resources read the breakers table and nothing else', () => {
+    const grants = grantsOf(template, 'assess-resources');
+    const actions = grants.flatMap((g) => g.actions);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:GetItem']));
+    expect(actions.filter((a) => /(Put|Update|Delete)Item|^s3:|^events:/.test(a))).toEqual([]);
+    for (const grant of grants) expect(grant.resources).toContain(breakersId);
+  });
+
+  it('lets finalize-result write the cache table, use the bucket under runs/ and put events', () => {
+    const grants = grantsOf(template, 'finalize-result');
+    const on = (id: string) => grants.filter((g) => g.resources.includes(id)).flatMap((g) => g.actions);
+    expect(on(cacheId)).toEqual(expect.arrayContaining(['dynamodb:PutItem']));
+    expect(on(breakersId)).toEqual([]);
+    expect(on(bucketId)).toEqual(expect.arrayContaining(['s3:PutObject']));
+    expect(
+      grants.filter((g) => g.resources.includes(bucketId) && g.actions.includes('s3:PutObject')),
+    ).toEqual([expect.objectContaining({ resources: expect.stringContaining('/runs/*') })]);
+    expect(grants.flatMap((g) => g.actions)).toContain('events:PutEvents');
+  });
+
+  it('passes each table and bucket name in the environment variable the handler reads', () => {
+    const env = (file: string) =>
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)].Properties.Environment
+        .Variables;
+    expect(env('record-outcome')).toMatchObject({
+      BREAKERS_TABLE: { Ref: breakersId },
+      BREAKER_FAILURE_THRESHOLD: '3',
+    });
+    expect(env('finalize-result')).toMatchObject({
+      CACHE_TABLE: { Ref: cacheId },
+      PAYLOAD_BUCKET: { Ref: bucketId },
+      EVENT_BUS_NAME: 'default',
+    });
+    expect(env('assess-resources')).toMatchObject({
+      STAGE_CAPABILITIES: 'detail,optimize',
+      BREAKERS_TABLE: { Ref: breakersId },
+    });
+    expect(env('normalize-request')).not.toHaveProperty('BREAKERS_TABLE');
+  });
+});
+
+describe('GPU backend', () => {
+  it('scales the GPU instances between zero and the configured maximum', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', MaxSize: '2' });
+    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
+      AutoScalingGroupProvider: {
+        ManagedScaling: Match.objectLike({ Status: 'ENABLED', TargetCapacity: 100 }),
+      },
+    });
+  });
+
+  it('uses the ECS GPU AMI through an SSM parameter resolved at deploy time', () => {
+    const parameters = Object.values(template.toJSON().Parameters ?? {}) as {
+      Type: string;
+      Default: string;
+    }[];
+    expect(parameters).toContainEqual(
+      expect.objectContaining({
+        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+        Default: expect.stringContaining('amazon-linux-2/gpu'),
+      }),
+    );
+  });
+
+  it.each(['detail', 'optimize'])(
+    'defines the %s task with one GPU, container "stage" and stage metadata',
+    (stage) => {
+      template.hasResource('AWS::ECS::TaskDefinition', {
+        Metadata: Match.objectLike({ 'chat2svg:stage': stage }),
+        Properties: Match.objectLike({
+          Family: `chat2svg-dev-${stage}`,
+          ContainerDefinitions: [
+            Match.objectLike({ Name: 'stage', ResourceRequirements: [{ Type: 'GPU', Value: '1' }] }),
+          ],
+        }),
+      });
+    },
+  );
+
+  it('lets stage tasks answer the task token of the pipeline only', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+            Resource: { Ref: Match.stringLikeRegexp('^Pipeline') },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('state machine', () => {
+  it('is a Standard workflow that logs everything to a vended log group and traces', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+    });
+  });
+
+  it.each(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])('alarms on %s', (metric) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: metric,
+      Namespace: 'AWS/States',
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+});
+
+describe('API', () => {
+  it('starts executions from POST /v1/generations with a validated body and IAM auth', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      RequestValidatorId: Match.anyValue(),
+      RequestModels: { 'application/json': Match.anyValue() },
+      Integration: Match.objectLike({
+        Type: 'AWS',
+        Uri: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('states:action/StartExecution')])] },
+      }),
+    });
+  });
+
+  it('describes executions from GET /v1/generations/{id}', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      AuthorizationType: 'AWS_IAM',
+      RequestParameters: { 'method.request.path.id': true },
+      Integration: Match.objectLike({
+        Uri: {
+          'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('states:action/DescribeExecution')])],
+        },
+      }),
+    });
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ThrottlingRateLimit: 5,
+          ThrottlingBurstLimit: 10,
+          HttpMethod: '*',
+          ResourcePath: '/*',
+        }),
+      ]),
+    });
+  });
+
+  it('rejects requests that break the GenerationRequest contract before they reach Step Functions', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: Match.objectLike({
+        required: ['prompt'],
+        additionalProperties: false,
+        properties: Match.objectLike({ prompt: { type: 'string', minLength: 1, maxLength: 2000 } }),
+      }),
+    });
+  });
+});
+
+describe('cdk-nag', () => {
+  it('passes the AwsSolutions checks, every exception acknowledged with a reason', () => {
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    const findings = report.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`),
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+});
