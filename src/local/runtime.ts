@@ -106,6 +106,8 @@ export interface LocalRuntime {
   readonly capabilities: readonly ContainerStageName[];
   /** Run-integration calls per stage, faulted ones included. */
   readonly calls: Record<StageName, number>;
+  /** The faults in force; change them between runs to end or start an outage. */
+  readonly faults: StageFaults;
   generate(request: unknown): Promise<GenerateResult>;
   stop(): Promise<void>;
 }
@@ -154,7 +156,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       ...definition.buckets.map((bucket) => emulators.ensureBucket(bucket)),
     ]);
     const capabilities = options.capabilities ?? detectCapabilities().stages;
-    const faults = options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS);
+    const faults = { ...(options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS)) };
     const calls = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<StageName, number>;
     const scope = new AsyncLocalStorage<ExecutionScope>();
     const progress = options.progress ?? (() => {});
@@ -179,7 +181,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       progress,
       stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
     });
-    const machine = new StateMachine(withoutRootResultPath(definition.definition) as never, {
+    const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
 
@@ -188,8 +190,9 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       definition,
       capabilities,
       calls,
+      faults,
       generate: (request) => execute(machine, definition, handlers, scope, emulators.s3, request, progress),
-      stop: () => emulators.stop(),
+      stop: once(() => emulators.stop()),
     };
   } catch (error) {
     await emulators.stop();
@@ -385,10 +388,14 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
 }
 
 /**
- * aws-local-stepfunctions 3 reads `ResultPath: "$"` as a key named "$" instead of "replace the
- * whole input". Leaving ResultPath out means exactly the same in ASL, so drop it (on a copy).
+ * Works around two aws-local-stepfunctions 3 bugs with rewrites that keep the meaning, on a copy:
+ * - it reads `ResultPath: "$"` as a key named "$" instead of "replace the whole input", and
+ *   leaving ResultPath out means exactly that;
+ * - it strips every backslash from an intrinsic's string result, so `States.JsonToString` of
+ *   anything holding an escaped quote (an inline SVG) is no longer JSON. In the container
+ *   overrides, the value is passed through as JSON instead, and the ECS handler stringifies it.
  */
-export function withoutRootResultPath<T>(definition: T): T {
+export function adaptForEngine<T>(definition: T): T {
   const copy = structuredClone(definition) as StatesContainer;
   const visit = (container: StatesContainer) => {
     for (const state of Object.values(container.States)) {
@@ -396,12 +403,26 @@ export function withoutRootResultPath<T>(definition: T): T {
       for (const catcher of (state.Catch ?? []) as { ResultPath?: string }[]) {
         if (catcher.ResultPath === '$') delete catcher.ResultPath;
       }
+      if (state.Type === 'Task' && String(state.Resource).startsWith('arn:aws:states:::ecs:runTask')) {
+        for (const variable of containerEnvironment(state.Parameters)) {
+          const path = /^States\.JsonToString\((\$[^,()]*)\)$/.exec(String(variable['Value.$'] ?? ''));
+          if (path) variable['Value.$'] = path[1];
+        }
+      }
       if (state.Type === 'Parallel') (state.Branches as StatesContainer[]).forEach(visit);
       if (state.Type === 'Map') visit((state.ItemProcessor ?? state.Iterator) as StatesContainer);
     }
   };
   visit(copy);
   return copy as T;
+}
+
+function containerEnvironment(parameters: unknown): Record<string, unknown>[] {
+  const overrides = (parameters as ContainerOverrides | undefined)?.Overrides?.ContainerOverrides ?? [];
+  return overrides.flatMap((container) => container.Environment ?? []) as unknown as Record<
+    string,
+    unknown
+  >[];
 }
 
 function* taskStates(container: StatesContainer): Generator<[string, TaskState]> {
@@ -489,7 +510,7 @@ function dynamoHandler(client: DynamoDBClient, action: DynamoAction): TaskHandle
 }
 
 interface ContainerOverrides {
-  Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: string }[] }[] };
+  Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: unknown }[] }[] };
 }
 
 function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps): TaskHandler {
@@ -505,13 +526,13 @@ function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps
     deps.calls[stage] += 1;
     const fault = deps.faults[stage];
     if (fault) throw taskError(fault, `fault injected into ${stage}`);
-    const environment = (input as ContainerOverrides).Overrides?.ContainerOverrides?.flatMap(
-      (c) => c.Environment ?? [],
-    );
-    const stageInputRef = environment?.find((variable) => variable.Name === 'STAGE_INPUT')?.Value;
-    if (!stageInputRef)
+    const environment = containerEnvironment(input) as { Name: string; Value: unknown }[];
+    const value = environment.find((variable) => variable.Name === 'STAGE_INPUT')?.Value;
+    if (value === undefined) {
       throw taskError('Stage.InvalidInput', `${stateName}: no STAGE_INPUT in the container overrides`);
-    const ref = PayloadRef.parse(JSON.parse(stageInputRef));
+    }
+    // A JSON string in AWS; the JSON itself here (see adaptForEngine).
+    const ref = PayloadRef.parse(typeof value === 'string' ? JSON.parse(value) : value);
     const stageInput = await readPayload(ref, deps.emulators.s3);
     deps.progress(`[${stage}] running`);
     return timed(deps.scope, stage, () =>
@@ -668,6 +689,14 @@ function findSitePackages(venv: string): string | undefined {
   const python = readdirSync(lib).find((entry) => entry.startsWith('python'));
   const dir = python && join(lib, python, 'site-packages');
   return dir && existsSync(dir) ? dir : undefined;
+}
+
+function once(action: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= action();
+    return done;
+  };
 }
 
 function round(ms: number): number {

@@ -1,0 +1,33 @@
+// A stand-in container stage for tests that need a stage to succeed or fail on cue without the
+// Python venv: same process contract as stage-images/<stage>/run-local (StageInput on stdin,
+// StageOutput on stdout, `{"error","cause"}` on stderr and a non-zero exit on failure).
+// FAKE_STAGE_FAIL=<Stage.Error> makes it fail; FAKE_STAGE_CALLS=<file> gets one line per call.
+const { appendFileSync } = require('node:fs');
+
+const stage = process.argv[2];
+let raw = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  raw += chunk;
+});
+process.stdin.on('end', () => {
+  const started = Date.now();
+  const input = JSON.parse(raw);
+  if (process.env.FAKE_STAGE_CALLS)
+    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${input.requestId}\n`);
+  const failure = process.env.FAKE_STAGE_FAIL;
+  if (failure) {
+    process.stderr.write('loading model\n');
+    process.stderr.write(`${JSON.stringify({ error: failure, cause: `${stage} failed on cue` })}\n`);
+    process.exit(3);
+  }
+  const output = {
+    schemaVersion: 1,
+    stage,
+    svg: input.svg,
+    metrics: { fake: true },
+    durationMs: Date.now() - started,
+  };
+  if (stage === 'detail') output.target = input.svg;
+  process.stdout.write(JSON.stringify(output));
+});
