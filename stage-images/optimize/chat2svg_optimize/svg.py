@@ -589,6 +589,11 @@ def _join(nums: list[str]) -> str:
     return out
 
 
+def _join_after(prev: str, nums: list[str]) -> str:
+    """Numbers appended to a command that already ends in a number."""
+    return _join([_last_number(prev), *nums])[len(_last_number(prev)) :]
+
+
 def _last_number(s: str) -> str:
     m = re.search(r"[-+]?[\d.]+$", s)
     return m.group(0) if m else ""
@@ -609,18 +614,23 @@ def path_data(subpaths: list[Subpath], digits: int = 2, line_tolerance: float = 
         q = np.round(np.asarray(sp.points) * scale) / scale
         cmds = [f"M{_join([fmt(q[0, 0], digits), fmt(q[0, 1], digits)])}"]
         cur = q[0]
+        last = len(q) - 4
         for k in range(1, len(q) - 2, 3):
             c1, c2, p = q[k], q[k + 1], q[k + 2]
             if _is_line(cur, c1, c2, p, max(line_tolerance, 0.5 / scale)):
-                d = p - cur
-                cmds.append("l" + _join([fmt(d[0], digits), fmt(d[1], digits)]))
+                if sp.closed and k == last + 1 and np.allclose(p, q[0]):
+                    break  # z draws the closing line
+                dx, dy = fmt(p[0] - cur[0], digits), fmt(p[1] - cur[1], digits)
+                letter, nums = ("h", [dx]) if dy == "0" else ("v", [dy]) if dx == "0" else ("l", [dx, dy])
             else:
-                vals = np.concatenate([c1 - cur, c2 - cur, p - cur])
-                cmds.append("c" + _join([fmt(v, digits) for v in vals]))
+                letter, nums = "c", [fmt(v, digits) for v in np.concatenate([c1 - cur, c2 - cur, p - cur])]
+            if len(cmds) > 1 and cmds[-1][0] == letter:
+                # A repeated command letter may be left out: the numbers continue the previous list.
+                cmds[-1] += _join_after(cmds[-1], nums)
+            else:
+                cmds.append(letter + _join(nums))
             cur = p
         if sp.closed:
-            if cmds[-1].startswith("l") and np.allclose(cur, q[0]):
-                cmds.pop()  # z draws the closing line
             cmds.append("z")
         out.append("".join(cmds))
     return "".join(out)
@@ -633,7 +643,7 @@ def _is_line(p0: np.ndarray, c1: np.ndarray, c2: np.ndarray, p1: np.ndarray, tol
         return bool(np.allclose(c1, p0, atol=tol) and np.allclose(c2, p0, atol=tol))
 
     def off(c: np.ndarray) -> float:
-        return abs(float(np.cross(d, c - p0))) / length
+        return abs(float(d[0] * (c - p0)[1] - d[1] * (c - p0)[0])) / length
 
     def along(c: np.ndarray) -> float:
         return float(np.dot(c - p0, d)) / (length * length)

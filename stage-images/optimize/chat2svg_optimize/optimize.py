@@ -1,0 +1,376 @@
+"""Fits a scene to a target image ("for quality") and shrinks it ("for size"), as in Chat2SVG's
+final stage: Adam over control points, colors, stroke widths and opacities, coarse then fine."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from chat2svg_worker import InvalidInput
+from torch import Tensor
+
+from chat2svg_optimize.raster import SceneTensors, render, to_scene, to_tensors
+from chat2svg_optimize.svg import Scene, Shape, Subpath, write_svg
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    iterations: int = 500
+    learning_rate: float = 0.005
+    opt_for_size: bool = True
+    opt_for_quality: bool = True
+    resolution: int = 256
+
+    @classmethod
+    def from_stage_config(cls, cfg: dict) -> OptimizeConfig:
+        """The §6 keys of StageInput.config; anything else there is ignored."""
+
+        def get(key: str, kind: type, default):
+            value = cfg.get(key, default)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise InvalidInput(f"config.{key} must be {kind.__name__}, got {value!r}")
+            return value
+
+        out = cls(
+            iterations=get("iterations", int, cls.iterations),
+            learning_rate=get("learningRate", float, cls.learning_rate),
+            opt_for_size=get("optForSize", bool, cls.opt_for_size),
+            opt_for_quality=get("optForQuality", bool, cls.opt_for_quality),
+            resolution=get("resolution", int, cls.resolution),
+        )
+        if not 0 <= out.iterations <= 10_000 or not 0 < out.learning_rate <= 1 or not 32 <= out.resolution <= 2048:
+            raise InvalidInput(f"config out of range: {out}")
+        return out
+
+
+# Relative learning rates per parameter group: points move in canvas units, colors in [0, 1].
+POINT_LR = 0.5  # × learningRate × canvas size
+COLOR_LR = 2.0
+WIDTH_LR = 0.05  # × canvas size
+OPACITY_LR = 1.0
+CURVATURE_WEIGHT = 0.05
+COARSE_SHARE = 0.4  # of the iterations at half resolution
+SPLIT_PX = 48.0  # split cubics whose control polygon is longer than this (fine resolution pixels)
+
+
+def configure_torch(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "0")) or min(len(os.sched_getaffinity(0)), 2)
+    torch.set_num_threads(max(threads, 1))
+
+
+def pick_device() -> torch.device:
+    wanted = os.environ.get("CHAT2SVG_DEVICE")
+    if wanted:
+        return torch.device(wanted)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def canvas_size(scene: Scene, resolution: int) -> tuple[int, int]:
+    """(width, height) in pixels with the longer side at `resolution`."""
+    _, _, vw, vh = scene.view_box
+    if vw >= vh:
+        return resolution, max(1, round(resolution * vh / vw))
+    return max(1, round(resolution * vw / vh)), resolution
+
+
+def resize_image(image: Tensor, width: int, height: int) -> Tensor:
+    """(H, W, 3) → (height, width, 3) with area averaging when shrinking."""
+    if image.shape[0] == height and image.shape[1] == width:
+        return image
+    x = image.permute(2, 0, 1)[None]
+    mode = "area" if image.shape[0] >= height and image.shape[1] >= width else "bilinear"
+    kwargs = {} if mode == "area" else {"align_corners": False}
+    return F.interpolate(x, size=(height, width), mode=mode, **kwargs)[0].permute(1, 2, 0).clamp(0, 1)
+
+
+def psnr(a: Tensor, b: Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+def ssim(a: Tensor, b: Tensor) -> float:
+    """Mean SSIM over RGB channels, 11-tap Gaussian window (σ = 1.5)."""
+    g = torch.exp(-((torch.arange(11, dtype=a.dtype, device=a.device) - 5) ** 2) / (2 * 1.5**2))
+    g = g / g.sum()
+    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+    x, y = a.permute(2, 0, 1)[None], b.permute(2, 0, 1)[None]
+
+    def blur(t: Tensor) -> Tensor:
+        return F.conv2d(t, win, groups=3)
+
+    mx, my = blur(x), blur(y)
+    sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+# ---- scene surgery ---------------------------------------------------------------------------
+def _split_cubic(p: np.ndarray, t: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    a, b, c, d = p
+    ab, bc, cd = a + (b - a) * t, b + (c - b) * t, c + (d - c) * t
+    abc, bcd = ab + (bc - ab) * t, bc + (cd - bc) * t
+    m = abc + (bcd - abc) * t
+    return np.array([a, ab, abc, m]), np.array([m, bcd, cd, d])
+
+
+def _map_subpaths(scene: Scene, fn) -> Scene:
+    shapes = []
+    for s in scene.shapes:
+        subpaths = [fn(sp) for sp in s.subpaths]
+        subpaths = [sp for sp in subpaths if sp is not None and len(sp.points) >= 4]
+        if subpaths:
+            shapes.append(replace(s, subpaths=subpaths))
+    return Scene(scene.width, scene.height, scene.view_box, shapes)
+
+
+def _segments(sp: Subpath) -> list[np.ndarray]:
+    p = np.asarray(sp.points)
+    return [p[3 * k : 3 * k + 4] for k in range((len(p) - 1) // 3)]
+
+
+def _join_segments(segs: list[np.ndarray], closed: bool) -> Subpath:
+    pts = [segs[0][0]] + [q for s in segs for q in s[1:]]
+    return Subpath(np.array(pts), closed)
+
+
+def split_long_segments(scene: Scene, max_len: float) -> Scene:
+    """Gives the fine phase more freedom where the coarse fit had long, stiff segments."""
+
+    def fn(sp: Subpath) -> Subpath:
+        out: list[np.ndarray] = []
+        for seg in _segments(sp):
+            if np.linalg.norm(np.diff(seg, axis=0), axis=1).sum() > max_len:
+                out += list(_split_cubic(seg))
+            else:
+                out.append(seg)
+        return _join_segments(out, sp.closed) if out else sp
+
+    return _map_subpaths(scene, fn)
+
+
+def _bezier(seg: np.ndarray, n: int = 16) -> np.ndarray:
+    t = np.linspace(0, 1, n)[:, None]
+    return (1 - t) ** 3 * seg[0] + 3 * (1 - t) ** 2 * t * seg[1] + 3 * (1 - t) * t**2 * seg[2] + t**3 * seg[3]
+
+
+def _to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance from each point to the polyline `line`."""
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    t = np.clip(((points[:, None] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-18), 0, 1)
+    closest = a + t[..., None] * ab
+    return np.linalg.norm(points[:, None] - closest, axis=-1).min(1)
+
+
+def _deviation(a: np.ndarray, b: np.ndarray) -> float:
+    """Symmetric max distance between two sampled curves (Hausdorff against the polylines)."""
+    return float(max(_to_polyline(a, b).max(), _to_polyline(b, a).max()))
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One cubic through a's start and b's end keeping the outer tangents, lengths scaled."""
+    la = np.linalg.norm(np.diff(a, axis=0), axis=1).sum()
+    lb = np.linalg.norm(np.diff(b, axis=0), axis=1).sum()
+    total = la + lb
+    c1 = a[0] + (a[1] - a[0]) * (total / la if la > 0 else 1)
+    c2 = b[3] + (b[2] - b[3]) * (total / lb if lb > 0 else 1)
+    return np.array([a[0], c1, c2, b[3]])
+
+
+def _straighten(seg: np.ndarray, tol: float) -> np.ndarray:
+    line = np.array([seg[0], seg[0] + (seg[3] - seg[0]) / 3, seg[0] + 2 * (seg[3] - seg[0]) / 3, seg[3]])
+    return line if _deviation(_bezier(seg), _bezier(line)) <= tol else seg
+
+
+def simplify(scene: Scene, tol: float) -> Scene:
+    """Fewer segments within `tol` (viewBox units): nearly straight cubics become lines, and
+    neighbours merge greedily while one cubic stays within `tol` of the pair."""
+
+    def fn(sp: Subpath) -> Subpath | None:
+        segs = [_straighten(s, tol) for s in _segments(sp)]
+        segs = [s for s in segs if np.linalg.norm(s[3] - s[0]) > tol / 4 or np.ptp(s, axis=0).max() > tol / 4]
+        if not segs:
+            return None
+        out = [segs[0]]
+        for seg in segs[1:]:
+            prev = out[-1]
+            merged = _straighten(_merge(prev, seg), tol)
+            reference = np.concatenate([_bezier(prev), _bezier(seg)])
+            if _deviation(_bezier(merged, 32), reference) <= tol:
+                out[-1] = merged
+            else:
+                out.append(seg)
+        # Reconnect: dropped tiny segments leave gaps; snap each start to the previous end.
+        for i in range(1, len(out)):
+            out[i] = out[i].copy()
+            out[i][0] = out[i - 1][3]
+        if sp.closed and len(out) > 1:
+            out[-1] = out[-1].copy()
+            out[-1][3] = out[0][0]
+        return _join_segments(out, sp.closed)
+
+    return _map_subpaths(scene, fn)
+
+
+def drop_invisible(scene: Scene, min_extent: float) -> Scene:
+    keep: list[Shape] = []
+    for s in scene.shapes:
+        pts = np.concatenate([sp.points for sp in s.subpaths])
+        visible_fill = s.fill is not None and s.fill[3] > 0.01
+        visible_stroke = s.stroke is not None and s.stroke[3] > 0.01 and s.stroke_width > 0
+        if s.opacity > 0.01 and (visible_fill or visible_stroke) and np.ptp(pts, axis=0).max() >= min_extent:
+            keep.append(s)
+    return Scene(scene.width, scene.height, scene.view_box, keep)
+
+
+# ---- the fit ---------------------------------------------------------------------------------
+def _curvature(st: SceneTensors) -> Tensor:
+    seg = st.points[st.seg_index]  # (S, 4, 2)
+    d = seg[:, :-2] - 2 * seg[:, 1:-1] + seg[:, 2:]
+    size = max(st.view_box[2], st.view_box[3])
+    return ((d / size) ** 2).sum(-1).mean()
+
+
+def _schedule(total: int, warmup_share: float = 0.05, floor: float = 0.1):
+    warmup = max(1, int(total * warmup_share))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def fit(
+    scene: Scene, target: Tensor, iterations: int, lr: float, width: int, height: int, device: torch.device
+) -> tuple[Scene, int]:
+    """Adam with warmup and cosine decay over points, colors, widths and opacities."""
+    if iterations <= 0 or not scene.shapes:
+        return scene, 0
+    st = to_tensors(scene, device=device)
+    size = max(scene.view_box[2], scene.view_box[3])
+    params = {
+        "points": st.points.requires_grad_(True),
+        "fill": st.fill.requires_grad_(True),
+        "stroke": st.stroke.requires_grad_(True),
+        "stroke_width": st.stroke_width.requires_grad_(True),
+        "opacity": st.opacity.requires_grad_(True),
+    }
+    opt = torch.optim.Adam(
+        [
+            {"params": [params["points"]], "lr": lr * POINT_LR * size},
+            {"params": [params["fill"], params["stroke"]], "lr": lr * COLOR_LR},
+            {"params": [params["stroke_width"]], "lr": lr * WIDTH_LR * size},
+            {"params": [params["opacity"]], "lr": lr * OPACITY_LR},
+        ]
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(iterations))
+    target = target.to(device=device, dtype=st.points.dtype)
+    for _ in range(iterations):
+        opt.zero_grad(set_to_none=True)
+        image = render(st, width, height).image
+        loss = F.mse_loss(image, target) + CURVATURE_WEIGHT * _curvature(st)
+        loss.backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            st.fill.clamp_(0, 1)
+            st.stroke.clamp_(0, 1)
+            st.stroke_width.clamp_(min=0)
+            st.opacity.clamp_(0, 1)
+    return to_scene(st, scene), iterations
+
+
+def render_scene(scene: Scene, width: int, height: int, device: torch.device) -> Tensor:
+    with torch.no_grad():
+        return render(to_tensors(scene, device=device), width, height).image
+
+
+def choose_digits(scene: Scene, reference: Tensor, width: int, height: int, device, min_psnr: float = 40.0) -> int:
+    """Fewest decimals whose rounding keeps the render within `min_psnr` of the unrounded one."""
+    from chat2svg_optimize.svg import parse_svg
+
+    for digits in range(0, 3):
+        rounded = parse_svg(write_svg(scene, digits))
+        if psnr(render_scene(rounded, width, height, device), reference) >= min_psnr:
+            return digits
+    return 3
+
+
+@dataclass
+class Result:
+    scene: Scene
+    svg: str
+    metrics: dict[str, float | int | str | bool]
+
+
+def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: int, device: torch.device) -> Result:
+    configure_torch(seed)
+    width, height = canvas_size(scene, config.resolution)
+    start_svg = write_svg(scene)
+    metrics: dict[str, float | int | str | bool] = {
+        "device": device.type,
+        "resolution": config.resolution,
+        "elementsBefore": len(scene.shapes),
+        "segmentsBefore": scene.segments,
+        "bytesBefore": len(start_svg.encode()),
+    }
+    fine_target = resize_image(target, width, height) if target is not None else None
+    start = time.perf_counter()
+    iterations_done = 0
+    best = scene
+    if config.opt_for_quality and fine_target is not None and config.iterations > 0:
+        before = psnr(render_scene(scene, width, height, device), fine_target)
+        metrics["psnrBefore"] = round(before, 3)
+        coarse_iters = int(config.iterations * COARSE_SHARE)
+        cw, ch = max(width // 2, 16), max(height // 2, 16)
+        fitted, n1 = fit(scene, resize_image(fine_target, cw, ch), coarse_iters, config.learning_rate, cw, ch, device)
+        split_len = SPLIT_PX * max(scene.view_box[2], scene.view_box[3]) / max(width, height)
+        fitted = split_long_segments(fitted, split_len)
+        fitted, n2 = fit(
+            fitted, fine_target, config.iterations - coarse_iters, config.learning_rate, width, height, device
+        )
+        iterations_done = n1 + n2
+        after = psnr(render_scene(fitted, width, height, device), fine_target)
+        # The stage may only improve on its input: keep the start when the fit made it worse.
+        best = fitted if after >= before else scene
+    elapsed = time.perf_counter() - start
+    digits = 2
+    if config.opt_for_size:
+        px = max(scene.view_box[2], scene.view_box[3]) / max(width, height)
+        best = drop_invisible(best, 0.5 * px)
+        reference = render_scene(best, width, height, device)
+        simplified = simplify(best, 0.35 * px)
+        if psnr(render_scene(simplified, width, height, device), reference) >= 35:
+            best = simplified
+            reference = render_scene(best, width, height, device)
+        digits = choose_digits(best, reference, width, height, device)
+    svg = write_svg(best, digits)
+    final = render_scene(best, width, height, device)
+    if fine_target is not None:
+        metrics["psnr"] = round(psnr(final, fine_target), 3)
+        metrics["ssim"] = round(ssim(final, fine_target), 4)
+    metrics.update(
+        {
+            "elements": len(best.shapes),
+            "segments": best.segments,
+            "bytes": len(svg.encode()),
+            "digits": digits,
+            "iterations": iterations_done,
+            "itersPerSecond": round(iterations_done / elapsed, 2) if iterations_done else 0.0,
+        }
+    )
+    return Result(best, svg, metrics)
