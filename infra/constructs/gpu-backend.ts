@@ -105,11 +105,17 @@ export class GpuBackend extends Construct {
       description: 'GPU stage instances: no inbound traffic, outbound to AWS APIs and the model hub',
       allowAllOutbound: true,
     });
+    const userData = ec2.UserData.forLinux();
+    // Multi-GB CUDA images: reuse what an instance already pulled when it scales back up.
+    userData.addCommands(
+      'echo ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config',
+      'echo ECS_IMAGE_PULL_BEHAVIOR=prefer-cached >> /etc/ecs/ecs.config',
+    );
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       // An SSM parameter resolved at deploy time, so synth needs no AWS lookup.
       machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
       instanceType: new ec2.InstanceType(props.instanceType ?? 'g5.xlarge'),
-      userData: ec2.UserData.forLinux(),
+      userData,
       role: new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
       securityGroup,
       associatePublicIpAddress: true,

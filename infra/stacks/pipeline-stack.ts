@@ -5,7 +5,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -189,10 +188,13 @@ export class PipelineStack extends Stack {
     });
     this.gpu.grantTaskResponse(this.stateMachine);
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', {
-      enforceSSL: true,
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-    });
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { enforceSSL: true });
+    acknowledge(
+      this.alarmTopic,
+      'CloudWatch alarm actions cannot publish to a topic under the AWS managed SNS key; the topic ' +
+        'carries alarm state changes only.',
+      'AwsSolutions-SNS2',
+    );
     if (config.alarms.email) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
     }
