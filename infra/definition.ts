@@ -1,6 +1,12 @@
 // The state machine definition as CDK synthesizes it, and a resolver for the CloudFormation
 // intrinsics in it, so the local runtime runs exactly what would be deployed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createPipelineApp, type PipelineAppOptions } from './app.ts';
+
+/** cx-api's DISABLE_ASSET_STAGING_CONTEXT: assets stay where they are instead of being copied. */
+const DISABLE_ASSET_STAGING = 'aws:cdk:disable-asset-staging';
 
 export type CfnTemplate = {
   Resources: Record<string, CfnResource>;
@@ -28,13 +34,23 @@ export interface SynthesizedPipeline {
  * built-in CloudFormation validation are off unless asked for: neither changes the definition.
  */
 export function synthesizePipeline(opts: PipelineAppOptions = {}): SynthesizedPipeline {
+  const bundling = opts.bundling ?? false;
+  // Without an outdir the assembly is only a means to the template: write it to a temporary
+  // directory, without copying assets there, and remove it afterwards.
+  const outdir = opts.outdir ?? mkdtempSync(path.join(tmpdir(), 'chat2svg-synth-'));
   const { app, stack } = createPipelineApp({
     ...opts,
-    bundling: opts.bundling ?? false,
+    outdir,
+    bundling,
     cfnValidation: opts.cfnValidation ?? false,
+    context: opts.outdir || bundling ? opts.context : { [DISABLE_ASSET_STAGING]: true, ...opts.context },
   });
-  const assembly = app.synth();
-  const template = assembly.getStackArtifact(stack.artifactId).template as CfnTemplate;
+  let template: CfnTemplate;
+  try {
+    template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  } finally {
+    if (!opts.outdir) rmSync(outdir, { recursive: true, force: true });
+  }
   const machines = Object.entries(template.Resources).filter(
     ([, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine',
   );
