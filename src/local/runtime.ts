@@ -30,7 +30,7 @@ import {
   Tier,
 } from '#commons/contracts';
 import { readPayload } from '#commons/payload';
-import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
+import { type LocalDefinition, type LocalFunction, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
@@ -336,13 +336,20 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
   // Handlers read their environment at module load, so each runtime imports its own copies.
   const generation = ++loadGeneration;
   Object.assign(process.env, deps.env);
+  // Imported on first call, as Lambda does on a cold start: a run answered from the cache never
+  // loads the template or finalize code. An import error then fails that Task like an init error.
   const modules = new Map<string, Promise<LambdaHandler>>();
+  const handlerOf = (fn: LocalFunction) => {
+    let module = modules.get(fn.logicalId);
+    if (!module) {
+      module = importHandler(fn.entry, { ...fn.environment, ...deps.env }, generation);
+      modules.set(fn.logicalId, module);
+    }
+    return module;
+  };
   const lambdaFor = (ref: string) => {
     const fn = definition.functions.find((f) => f.arn === stripQualifier(ref) || f.name === ref);
     if (!fn) throw new Error(`no synthesized Lambda function matches ${ref}`);
-    if (!modules.has(fn.logicalId)) {
-      modules.set(fn.logicalId, importHandler(fn.entry, { ...fn.environment, ...deps.env }, generation));
-    }
     return fn;
   };
 
@@ -363,9 +370,8 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
           const fault = deps.faults[stage];
           if (fault) throw taskError(fault, `fault injected into ${stage}`);
         }
-        const handler = await (modules.get(fn.logicalId) as Promise<LambdaHandler>);
         const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
-          invokeLambda(handler, fn.name, event),
+          invokeLambda(handlerOf(fn), fn.name, event),
         );
         return lambdaArn ? payload : { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
       };
@@ -382,8 +388,6 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
     }
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
-  // Load every handler now, so a broken module fails at start-up rather than mid-run.
-  await Promise.all(modules.values());
   return handlers;
 }
 
@@ -448,7 +452,11 @@ async function importHandler(entry: string, env: Record<string, string>, generat
   return module.handler;
 }
 
-async function invokeLambda(handler: LambdaHandler, functionName: string, event: unknown): Promise<unknown> {
+async function invokeLambda(
+  loading: Promise<LambdaHandler>,
+  functionName: string,
+  event: unknown,
+): Promise<unknown> {
   const deadline = Date.now() + 30_000;
   const context = {
     functionName,
@@ -462,6 +470,8 @@ async function invokeLambda(handler: LambdaHandler, functionName: string, event:
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   try {
+    // Init errors (a module that fails to load) surface on the invocation, as in Lambda.
+    const handler = await loading;
     // Lambda hands the state machine JSON, never live objects.
     return JSON.parse(JSON.stringify((await handler(structuredClone(event), context)) ?? null));
   } catch (error) {
