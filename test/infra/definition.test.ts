@@ -252,7 +252,11 @@ describe('container stage tasks', () => {
   it.each(CONTAINER_STAGES)(
     'hands %s the prepared input and the task token through the environment',
     (stage) => {
-      const params = state(`${stage}.Run`).Parameters as Record<string, any>;
+      const params = state(`${stage}.Run`).Parameters as {
+        TaskDefinition: string;
+        CapacityProviderStrategy: unknown[];
+        Overrides: { ContainerOverrides: unknown[] };
+      };
       expect(params.TaskDefinition).toBe(`chat2svg-dev-${stage}`);
       expect(params.CapacityProviderStrategy).toHaveLength(1);
       expect(params.Overrides.ContainerOverrides).toEqual([
@@ -292,10 +296,13 @@ describe('resolveCfn', () => {
     expect(resolveCfn(value, resolveRef)).toBe('ref:Table-b');
   });
 
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not a template literal
   it('substitutes resources, attributes, pseudo parameters and variables, and keeps ${!literals}', () => {
     const value = { 'Fn::Sub': ['${Fn.Arn}/${AWS::Region}/${x}/${!Keep}', { x: { Ref: 'AWS::AccountId' } }] };
     expect(resolveCfn(value, resolveRef)).toBe('Fn#Arn/us-east-1/000000000000/${Keep}');
   });
+
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
 
   it('resolves pseudo parameters from the given set', () => {
     const pseudo = {

@@ -3,7 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineApp } from '#infra/app';
-import { actionsOf, functionIdFor, grantsOf, logicalIdOf, resources } from './template-helpers.ts';
+import {
+  actionsOf,
+  functionIdFor,
+  grantsOf,
+  logicalIdOf,
+  type Resource,
+  resources,
+} from './template-helpers.ts';
 
 const HANDLER_FILES = [
   'normalize-request',
@@ -25,11 +32,22 @@ beforeAll(() => {
   const pipeline = createPipelineApp({ envName: 'dev', bundling: false });
   app = pipeline.app;
   template = Template.fromStack(pipeline.stack);
-  const keyed = (name: string) => (table: { Properties?: Record<string, any> }) =>
+  const keyed = (name: string) => (table: Resource) =>
     table.Properties?.KeySchema?.[0]?.AttributeName === name;
   breakersId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('stage'));
   cacheId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('cacheKey'));
   bucketId = logicalIdOf(template, 'AWS::S3::Bucket', () => true);
+});
+
+describe('environment', () => {
+  it('pins no account or region, so synth needs no AWS credentials', () => {
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/\b\d{12}\b/);
+    expect(text).not.toMatch(
+      /\b(us|eu|ap|sa|ca|me|af)-(north|south|east|west|central|northeast|southeast)-\d\b/,
+    );
+    expect(text).toContain('{"Ref":"AWS::Region"}');
+  });
 });
 
 describe('tables', () => {

@@ -1,7 +1,13 @@
 // Lookups over a synthesized template that the infra tests share.
 import type { Template } from 'aws-cdk-lib/assertions';
 
-type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, unknown> };
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are untyped JSON, read deep in tests.
+type Json = any;
+export type Resource = {
+  Type: string;
+  Properties?: Record<string, Json>;
+  Metadata?: Record<string, unknown>;
+};
 
 export function resources(template: Template, type: string): [string, Resource][] {
   return Object.entries(template.findResources(type)) as [string, Resource][];
