@@ -17,6 +17,8 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
+/** record-outcome ran out of conditional-write retries against concurrent executions. */
+export const BREAKER_CONFLICT = 'Breaker.Conflict';
 /** DynamoDB direct-integration errors that a retry can fix. */
 export const DYNAMODB_TRANSIENT_ERRORS = [
   'DynamoDB.ProvisionedThroughputExceededException',
@@ -208,12 +210,22 @@ export class GatedStage extends sfn.StateMachineFragment {
     fn: lambda.IFunction,
     payload: Record<string, unknown>,
   ): tasks.LambdaInvoke {
-    return invokeHandler(this, id, {
+    const step = invokeHandler(this, id, {
       stateName,
       lambdaFunction: fn,
       payload: sfn.TaskInput.fromObject(payload),
       resultPath: `$.reports.${(payload as { stage: string }).stage}`,
     });
+    // Another execution won the optimistic write every time the handler re-read; a new try sees
+    // the settled item.
+    step.addRetry({
+      errors: [BREAKER_CONFLICT],
+      interval: Duration.seconds(1),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return step;
   }
 }
 

@@ -194,6 +194,14 @@ describe('gated stages', () => {
     });
   });
 
+  it.each(STAGES)('retries a %s outcome write that lost to concurrent executions', (stage) => {
+    for (const name of ['RecordSuccess', 'RecordFailure']) {
+      expect(state(`${stage}.${name}`).Retry).toContainEqual(
+        expect.objectContaining({ ErrorEquals: ['Breaker.Conflict'], JitterStrategy: 'FULL' }),
+      );
+    }
+  });
+
   it('records every run step failure as a stage failure', () => {
     const runSteps = [
       'template.Run',
@@ -221,8 +229,12 @@ describe('gated stages', () => {
       ((s.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap((r) => r.ErrorEquals),
     );
     expect(retried.length).toBeGreaterThan(0);
-    for (const error of retried)
-      expect(error).toMatch(/^(Lambda|DynamoDB|ECS)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$/);
+    for (const error of retried) {
+      expect(error).toMatch(
+        /^(Lambda|DynamoDB|ECS)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$|^Breaker\.Conflict$/,
+      );
+    }
+    expect(retried.filter((error) => error.startsWith('Stage.') || error.startsWith('States.'))).toEqual([]);
   });
 });
 
