@@ -156,6 +156,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       ...definition.buckets.map((bucket) => emulators.ensureBucket(bucket)),
     ]);
     const capabilities = options.capabilities ?? detectCapabilities().stages;
+    // Handlers read process.env (that is their Lambda environment); put it back when done.
+    const savedEnv = { ...process.env };
     const faults = { ...(options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS)) };
     const calls = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<StageName, number>;
     const scope = new AsyncLocalStorage<ExecutionScope>();
@@ -192,7 +194,10 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       faults,
       generate: (request) => execute(machine, definition, handlers, scope, emulators.s3, request, progress),
-      stop: once(() => emulators.stop()),
+      stop: once(async () => {
+        restoreEnv(savedEnv);
+        await emulators.stop();
+      }),
     };
   } catch (error) {
     await emulators.stop();
@@ -699,6 +704,11 @@ function findSitePackages(venv: string): string | undefined {
   const python = readdirSync(lib).find((entry) => entry.startsWith('python'));
   const dir = python && join(lib, python, 'site-packages');
   return dir && existsSync(dir) ? dir : undefined;
+}
+
+function restoreEnv(saved: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+  Object.assign(process.env, saved);
 }
 
 function once(action: () => Promise<void>): () => Promise<void> {

@@ -1,0 +1,107 @@
+// The chat2svg CLI: argument errors, and one generation writing the SVG, the PNG preview and the report.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunReport } from '#commons/contracts';
+import { main, slug } from '#local/cli';
+import { rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
+
+function captureIo() {
+  const io = { out: '', err: '' };
+  return {
+    io,
+    sink: {
+      stdout: (text: string) => void (io.out += text),
+      stderr: (text: string) => void (io.err += text),
+    },
+  };
+}
+
+describe('chat2svg arguments', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['no command', [], /missing command/],
+    ['an unknown command', ['draw', 'a fox'], /unknown command "draw"/],
+    ['no prompt', ['generate'], /needs a prompt/],
+    ['an empty prompt', ['generate', '   '], /prompt must not be empty/],
+    ['an unknown tier', ['generate', 'a fox', '--tier', 'ultra'], /tier/],
+    ['a fractional seed', ['generate', 'a fox', '--seed', '1.5'], /--seed must be a non-negative integer/],
+    ['an unknown provider', ['generate', 'a fox', '--llm', 'gpt'], /--llm must be one of/],
+    ['an unknown option', ['generate', 'a fox', '--colour', 'red'], /Unknown option '--colour'/],
+  ];
+  it.each(cases)('rejects %s with exit code 2 and one line', async (_name, argv, message) => {
+    const { io, sink } = captureIo();
+
+    const code = await main(argv, sink);
+
+    expect(code).toBe(2);
+    expect(io.err).toMatch(message);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints the usage for --help', async () => {
+    const { io, sink } = captureIo();
+
+    expect(await main(['--help'], sink)).toBe(0);
+    expect(io.out).toContain('chat2svg generate "<prompt>"');
+  });
+
+  it('derives the default file name from the prompt', () => {
+    expect(slug('A Red Fox, jumping!')).toBe('a-red-fox-jumping');
+    expect(slug('???')).toBe('generation');
+  });
+});
+
+describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'chat2svg-cli-'));
+  const saved = { home: process.env.CHAT2SVG_HOME, faults: process.env.CHAT2SVG_FAULTS };
+  beforeAll(async () => {
+    // The shared test definition, so this file does not synthesize again.
+    writeFileSync(join(home, 'definition.json'), JSON.stringify(await testDefinition()));
+    process.env.CHAT2SVG_HOME = home;
+    // Keeps the run independent of whether this machine has the Python optimize stage.
+    process.env.CHAT2SVG_FAULTS = 'optimize:Stage.Failed,detail:Stage.Failed';
+  });
+  afterAll(() => {
+    for (const [name, value] of [
+      ['CHAT2SVG_HOME', saved.home],
+      ['CHAT2SVG_FAULTS', saved.faults],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('writes the SVG, a PNG preview beside it and the run report, with progress on stderr', async () => {
+    const out = join(home, 'out', 'fox.svg');
+    const { io, sink } = captureIo();
+
+    const code = await main(['generate', 'a red fox', '--seed', '3', '--out', out], sink);
+
+    expect(code).toBe(0);
+    expect(rendersAsSvg(readFileSync(out, 'utf8'))).toBe(true);
+    expect(
+      readFileSync(join(home, 'out', 'fox.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+    const report = RunReport.parse(JSON.parse(readFileSync(join(home, 'out', 'fox.report.json'), 'utf8')));
+    expect(report.cache).toBe('miss');
+    expect(report.output.bytes).toBe(readFileSync(out).length);
+    expect(io.err).toMatch(/^\[template\] /m);
+    expect(io.out.trim()).toBe(out);
+    expect(existsSync(join(home, 'dynamodb'))).toBe(true);
+  });
+
+  it('answers the same request from the cache kept under CHAT2SVG_HOME by the previous run', async () => {
+    const out = join(home, 'out', 'fox-again.svg');
+    const report = join(home, 'fox-again.json');
+    const { io, sink } = captureIo();
+
+    expect(await main(['generate', 'a red fox', '--seed', '3', '--out', out, '--report', report], sink)).toBe(
+      0,
+    );
+    expect(JSON.parse(readFileSync(report, 'utf8')).cache, io.err).toBe('hit');
+  });
+});
