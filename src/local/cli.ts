@@ -7,7 +7,12 @@ import { parseArgs } from 'node:util';
 import { Resvg } from '@resvg/resvg-js';
 import { GenerationRequest, LlmProvider, type RunReport } from '#commons/contracts';
 import { describeIssues } from '#commons/errors';
-import { createLocalRuntime, ExecutionFailedError, type GenerateResult } from './runtime.ts';
+import {
+  createLocalRuntime,
+  detectCapabilities,
+  ExecutionFailedError,
+  type GenerateResult,
+} from './runtime.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
 
@@ -127,7 +132,12 @@ function parseOptions(argv: string[]) {
 
 async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
   if (command.verbose) process.env.LOG_LEVEL ??= 'info';
+  // The plan only says a stage cannot run here; say what this machine lacks for it.
+  const { stages, missing } = detectCapabilities();
+  for (const [stage, reason] of Object.entries(missing))
+    io.stderr(`[${stage}] not available here: ${reason}\n`);
   const runtime = await createLocalRuntime({
+    capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
     ambientCredentials: command.request.llm === 'bedrock',
   });
