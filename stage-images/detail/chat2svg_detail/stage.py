@@ -219,6 +219,11 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
         **{k: round(v, 1) for k, v in timings.items()},
         **_peak_memory_mb(device),
     }
+    # The target goes out at 512 px, or at the diffusion size when that is smaller (tiny models):
+    # upscaling would add bytes to the payload and nothing for the optimize stage to fit.
+    if diffusion_size < WORK_SIZE:
+        small_w, small_h = doc.canvas.pixel_size(diffusion_size)
+        target = enhanced[:small_h, :small_w]
     return Enhanced(doc.to_string(), target, metrics)
 
 
