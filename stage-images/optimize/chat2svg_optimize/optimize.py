@@ -64,8 +64,10 @@ def configure_torch(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "0")) or min(len(os.sched_getaffinity(0)), 2)
-    torch.set_num_threads(max(threads, 1))
+    # One intra-op thread by default: the rasterizer's ops are many and small, and on a 2-core
+    # machine shared with other processes a second thread measured 2-4x slower (bench/optimize_bench.py).
+    threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "1"))
+    torch.set_num_threads(max(1, min(threads, len(os.sched_getaffinity(0)))))
 
 
 def pick_device() -> torch.device:

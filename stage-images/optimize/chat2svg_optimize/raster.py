@@ -443,33 +443,51 @@ def render(
     else:
         wf, ws = fa * op, None
 
-    # Place crops on the canvas and composite in document order. Colors are constant per shape,
-    # so only scalar weights are dense and the colors enter through one matrix product.
-    with torch.no_grad():
-        ys = torch.arange(crop[0], device=dev)[None, :, None] + x0y0[:, 1, None, None]
-        xs = torch.arange(crop[1], device=dev)[None, None, :] + x0y0[:, 0, None, None]
-        inside = (ys < x1y1[:, 1, None, None]) & (xs < x1y1[:, 0, None, None])
-        flat = torch.where(inside, ys * width + xs, torch.full_like(ys * xs, height * width)).reshape(P, -1)
-
-    def place(w: Tensor) -> Tensor:
-        return w.new_zeros(P, height * width + 1).scatter(1, flat, w.reshape(P, -1))[:, :-1]
-
-    WF = place(wf)
-    WS = place(ws) if ws is not None else None
-    A = WF + WS if WS is not None else WF
-    # Transmittance of the shapes above each one, in log space: a cumsum is far cheaper to
-    # differentiate than a cumprod with zeros. The 1e-4 leak keeps logs finite for opaque shapes.
-    log_t = torch.log1p(-A * (1 - 1e-4))
-    cum = log_t.cumsum(0)
-    after = torch.exp(cum[-1:] - cum)  # Π_{j>i}(1 − A_j)
-    image = (WF * after).T @ st.fill[:, :3].clamp(0, 1)
-    if WS is not None:
-        image = image + (WS * after).T @ st.stroke[:, :3].clamp(0, 1)
-    trans = torch.exp(cum[-1])
+    image, trans = _composite(wf, ws, st, x0y0, x1y1, width, height)
     if background is not None:
         bg = torch.as_tensor(background, dtype=dt, device=dev).reshape(1, 3)
         image = image + bg * trans[:, None]
     return RenderResult(image.reshape(height, width, 3), (1 - trans).reshape(height, width))
+
+
+def _composite(
+    wf: Tensor, ws: Tensor | None, st: SceneTensors, x0y0: Tensor, x1y1: Tensor, width: int, height: int
+) -> tuple[Tensor, Tensor]:
+    """Alpha-composites the shapes' crops in document order over a transparent canvas.
+
+    Only (shape, pixel) entries a shape touches take part: sorted by pixel (stably, so shapes
+    stay in order), a cumulative sum of log(1 − alpha) gives each entry the transmittance of the
+    shapes above it. Returns the premultiplied image (H·W, 3) and the transmittance (H·W,)."""
+    P, ch, cw = wf.shape
+    dev = wf.device
+    a = wf + ws if ws is not None else wf
+    with torch.no_grad():
+        ys = torch.arange(ch, device=dev)[None, :, None] + x0y0[:, 1, None, None]
+        xs = torch.arange(cw, device=dev)[None, None, :] + x0y0[:, 0, None, None]
+        touched = (ys < x1y1[:, 1, None, None]) & (xs < x1y1[:, 0, None, None]) & (a > 0)
+        entry = torch.nonzero(touched.reshape(-1))[:, 0]  # (shape, pixel) order
+        pix = (ys * width + xs).expand(P, ch, cw).reshape(-1)[entry]
+        shape = entry // (ch * cw)
+        pix, order = torch.sort(pix, stable=True)
+        entry, shape = entry[order], shape[order]
+        n = pix.numel()
+        last = torch.ones(n, dtype=torch.bool, device=dev)
+        if n > 1:
+            last[:-1] = pix[1:] != pix[:-1]
+        run_end = torch.nonzero(last)[:, 0]
+        run_len = torch.diff(torch.cat([run_end.new_full((1,), -1), run_end]))
+        end_of = run_end.repeat_interleave(run_len)  # last entry of each entry's pixel run
+    a_e = a.reshape(-1)[entry]
+    # The 1e-4 leak keeps the log finite under opaque shapes; float64 keeps the running sum exact.
+    log_t = torch.log(1 - a_e * (1 - 1e-4)).double()
+    cum = log_t.cumsum(0)
+    after = torch.exp(cum[end_of] - cum).to(wf.dtype)  # Π over the shapes above (1 − alpha)
+    color = st.fill[shape, :3].clamp(0, 1) * (wf.reshape(-1)[entry] * after)[:, None]
+    if ws is not None:
+        color = color + st.stroke[shape, :3].clamp(0, 1) * (ws.reshape(-1)[entry] * after)[:, None]
+    image = wf.new_zeros(height * width, 3).index_add(0, pix, color)
+    log_total = wf.new_zeros(height * width).index_add(0, pix, log_t.to(wf.dtype))
+    return image, torch.exp(log_total)
 
 
 def _restrict(st: SceneTensors, seg_mask: Tensor) -> SceneTensors:
