@@ -108,7 +108,10 @@ export interface LocalRuntime {
   readonly calls: Record<StageName, number>;
   /** The faults in force; change them between runs to end or start an outage. */
   readonly faults: StageFaults;
+  /** One generation through the pipeline's state machine, with its SVG and run report. */
   generate(request: unknown): Promise<GenerateResult>;
+  /** One execution of whatever machine this runtime holds, output as is. */
+  execute(input: unknown): Promise<ExecutionRecord>;
   stop(): Promise<void>;
 }
 
@@ -186,6 +189,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
+    const run = (input: unknown) => execute(machine, definition, handlers, scope, input, progress);
 
     return {
       emulators,
@@ -193,7 +197,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       capabilities,
       calls,
       faults,
-      generate: (request) => execute(machine, definition, handlers, scope, emulators.s3, request, progress),
+      execute: run,
+      generate: (request) => generate(run, emulators.s3, request),
       stop: once(async () => {
         restoreEnv(savedEnv);
         await emulators.stop();
@@ -205,29 +210,40 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   }
 }
 
+export interface ExecutionRecord {
+  /** The execution's output, as Step Functions would return it. */
+  readonly output: unknown;
+  /** Names of the states entered, in order. */
+  readonly statesEntered: string[];
+  readonly totalMs: number;
+  /** Time spent in stage work (template Run/Compose, container stages). */
+  readonly stageMs: number;
+}
+
+/** Runs one execution of the machine; a failed execution throws ExecutionFailedError. */
 async function execute(
   machine: StateMachine,
   definition: LocalDefinition,
   handlers: Record<string, TaskHandler>,
   scope: AsyncLocalStorage<ExecutionScope>,
-  s3: S3Client,
-  request: unknown,
+  input: unknown,
   progress: (line: string) => void,
-): Promise<GenerateResult> {
+): Promise<ExecutionRecord> {
   const started = performance.now();
   const name = randomUUID();
   const execution: ExecutionScope = { stageMs: 0 };
   const run = scope.run(execution, () =>
-    machine.run(request as never, {
+    machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
       context: contextObject(definition, name),
     }),
   );
   const statesEntered: string[] = [];
   const watching = watch(run.eventLogs, statesEntered, progress);
-  let raw: unknown;
   try {
-    raw = await run.result;
+    const output = await run.result;
+    await watching;
+    return { output, statesEntered, totalMs: performance.now() - started, stageMs: execution.stageMs };
   } catch (error) {
     await watching;
     const cause = (error as Error).cause as Error | undefined;
@@ -236,9 +252,19 @@ async function execute(
       cause?.message ?? (error as Error).message,
     );
   }
-  await watching;
+}
+
+/** One generation: the execution, its SVG and the run report of ARCHITECTURE.md §8. */
+async function generate(
+  run: (input: unknown) => Promise<ExecutionRecord>,
+  s3: S3Client,
+  request: unknown,
+): Promise<GenerateResult> {
+  const started = performance.now();
+  const { output: raw, statesEntered, stageMs } = await run(request);
   const output = ExecutionOutput.parse(raw);
   const svg = (await readPayload(output.result.svg, s3)).toString('utf8');
+  // Reading the result SVG back is part of what a caller waits for.
   const totalMs = performance.now() - started;
   const { result } = output;
   const report: RunReport = {
@@ -249,7 +275,7 @@ async function execute(
     stages: result.stages,
     timings: {
       totalMs: round(totalMs),
-      orchestrationMs: round(Math.max(0, totalMs - execution.stageMs)),
+      orchestrationMs: round(Math.max(0, totalMs - stageMs)),
     },
     output: result.output,
     objectsWritten: result.objectsWritten,

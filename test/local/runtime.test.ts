@@ -1,0 +1,150 @@
+// What the local runtime adds to aws-local-stepfunctions, on a small machine of its own: the live
+// Context Object fields and the DynamoDB integration with Step Functions error names.
+import { describe, expect, it } from 'vitest';
+import type { LocalDefinition } from '#local/definition';
+import { adaptForEngine, createLocalRuntime, parseFaults } from '#local/runtime';
+
+const claim = {
+  Type: 'Task',
+  Resource: 'arn:aws:states:::dynamodb:putItem',
+  Parameters: {
+    TableName: 'leases',
+    Item: { id: { S: 'probe' }, owner: { 'S.$': '$$.Execution.Id' } },
+    ConditionExpression: 'attribute_not_exists(id)',
+  },
+  ResultPath: null,
+};
+
+function machine(states: Record<string, unknown>, startAt: string): LocalDefinition {
+  return {
+    format: 0,
+    sourceHash: 'test',
+    synthMs: 0,
+    stackName: 'Test',
+    stateMachineLogicalId: 'Machine',
+    stateMachineName: 'Machine',
+    definition: { StartAt: startAt, States: states } as LocalDefinition['definition'],
+    functions: [],
+    taskDefinitions: [],
+    tables: [
+      {
+        logicalId: 'Leases',
+        name: 'leases',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      },
+    ],
+    buckets: [],
+  };
+}
+
+describe('the Context Object', () => {
+  it('gives each state its own EnteredTime and task token, stable within the state', async () => {
+    const definition = machine(
+      {
+        First: {
+          Type: 'Pass',
+          Parameters: {
+            'entered.$': '$$.State.EnteredTime',
+            'enteredAgain.$': '$$.State.EnteredTime',
+            'token.$': '$$.Task.Token',
+            'tokenAgain.$': '$$.Task.Token',
+            'execution.$': '$$.Execution.Id',
+          },
+          ResultPath: '$.first',
+          Next: 'Pause',
+        },
+        Pause: { Type: 'Wait', Seconds: 1, Next: 'Second' },
+        Second: {
+          Type: 'Pass',
+          Parameters: { 'entered.$': '$$.State.EnteredTime', 'token.$': '$$.Task.Token' },
+          ResultPath: '$.second',
+          End: true,
+        },
+      },
+      'First',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output } = await local.execute({});
+    await local.stop();
+
+    const { first, second } = output as Record<string, Record<string, string>>;
+    expect(first.entered).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(first.enteredAgain).toBe(first.entered);
+    expect(first.tokenAgain).toBe(first.token);
+    expect(Date.parse(second.entered) - Date.parse(first.entered)).toBeGreaterThanOrEqual(900);
+    expect(second.token).not.toBe(first.token);
+    expect(first.execution).toMatch(
+      /^arn:aws:states:us-east-1:000000000000:execution:Machine:[0-9a-f-]{36}$/,
+    );
+  });
+});
+
+describe('the DynamoDB integration', () => {
+  it('writes through dynalite and names a failed condition DynamoDB.ConditionalCheckFailedException', async () => {
+    const definition = machine(
+      {
+        Claim: { ...claim, Next: 'ClaimAgain' },
+        ClaimAgain: {
+          ...claim,
+          Catch: [
+            { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.lost', Next: 'Lost' },
+          ],
+          End: true,
+        },
+        Lost: { Type: 'Pass', End: true },
+      },
+      'Claim',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output, statesEntered } = await local.execute({});
+    await local.stop();
+
+    expect(statesEntered).toEqual(['Claim', 'ClaimAgain', 'Lost']);
+    expect((output as { lost: { Error: string } }).lost.Error).toBe(
+      'DynamoDB.ConditionalCheckFailedException',
+    );
+  });
+
+  it('fails the execution with the Step Functions name when nothing catches the error', async () => {
+    const definition = machine(
+      { Claim: { ...claim, Next: 'ClaimAgain' }, ClaimAgain: { ...claim, End: true } },
+      'Claim',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    await expect(local.execute({})).rejects.toMatchObject({
+      name: 'DynamoDB.ConditionalCheckFailedException',
+    });
+    await local.stop();
+  });
+});
+
+describe('engine adaptations', () => {
+  it('leaves the synthesized definition untouched and rewrites only a copy', () => {
+    const definition = {
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', ResultPath: '$', End: true } },
+    };
+
+    const adapted = adaptForEngine(definition);
+
+    expect(definition.States.A.ResultPath).toBe('$');
+    expect(adapted.States.A).not.toHaveProperty('ResultPath');
+  });
+});
+
+describe('CHAT2SVG_FAULTS', () => {
+  it('reads stage:error pairs and completes a bare error name', () => {
+    expect(parseFaults('optimize:Stage.Failed, template:Timeout')).toEqual({
+      optimize: 'Stage.Failed',
+      template: 'Stage.Timeout',
+    });
+  });
+
+  it('rejects an unknown stage', () => {
+    expect(() => parseFaults('render:Stage.Failed')).toThrow(/not <template\|detail\|optimize>/);
+  });
+});
