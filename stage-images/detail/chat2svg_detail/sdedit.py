@@ -87,7 +87,9 @@ class Enhancer:
         seed: int,
         device: str,
     ) -> np.ndarray:
-        image = Image.fromarray(template).resize((self.size, self.size), Image.Resampling.LANCZOS)
+        image = Image.fromarray(template)
+        if image.size != (self.size, self.size):
+            image = image.resize((self.size, self.size), Image.Resampling.LANCZOS)
         generator = torch.Generator(device="cpu").manual_seed(seed)
         kwargs: dict[str, object] = {}
         if self.controlnet:

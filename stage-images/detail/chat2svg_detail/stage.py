@@ -167,8 +167,9 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
     enhancer = _loading("SDXL", lambda: Enhancer.load(models, device, dtype, memory))
     timings["loadDiffusionMs"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
+    # Rendered afresh at the diffusion size: sharper edges than resampling the 512 px render.
     enhanced = enhancer(
-        template,
+        _square(doc.render(enhancer.size), enhancer.size),
         build_prompt(stage_input["prompt"], stage_input["style"]),
         steps=config.num_inference_steps,
         strength=config.strength,
