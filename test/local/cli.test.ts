@@ -12,8 +12,12 @@ function captureIo() {
   return {
     io,
     sink: {
-      stdout: (text: string) => void (io.out += text),
-      stderr: (text: string) => void (io.err += text),
+      stdout: (text: string) => {
+        io.out += text;
+      },
+      stderr: (text: string) => {
+        io.err += text;
+      },
     },
   };
 }
