@@ -139,13 +139,15 @@ def view_transform(view_box: tuple[float, float, float, float], width: int, heig
     return s, (width - vw * s) / 2 - vx * s, (height - vh * s) / 2 - vy * s
 
 
-def flatten_steps(seg_px: Tensor) -> int:
-    """Polyline pieces per cubic: enough that the chord error stays well under a tenth of a pixel."""
+def flatten_steps(seg_px: Tensor, tolerance: float = 0.1) -> int:
+    """Polyline pieces per cubic so that the chord error stays under `tolerance` pixels: the
+    error of n uniform pieces is at most max‖B″‖ / (8 n²), and ‖B″‖ ≤ 6 × the largest second
+    difference of the control points. Straight segments need one piece whatever their length."""
     if seg_px.numel() == 0:
         return 1
     with torch.no_grad():
-        ctrl_len = (seg_px[:, 1:] - seg_px[:, :-1]).norm(dim=-1).sum(-1).max().item()
-    return int(min(max(math.ceil(math.sqrt(ctrl_len) * 1.4), 4), 48))
+        dd = (seg_px[:, :-2] - 2 * seg_px[:, 1:-1] + seg_px[:, 2:]).norm(dim=-1).max().item()
+    return int(min(max(math.ceil(math.sqrt(6 * dd / (8 * tolerance))), 4), 64))
 
 
 def _bernstein(n: int, like: Tensor) -> Tensor:
@@ -328,15 +330,41 @@ def _cell_pieces(sub: Tensor) -> tuple[Tensor, Tensor]:
     return pts[:, :-1], pts[:, 1:]
 
 
-def coverage(
-    edges: Tensor, owner: Tensor, boxes: Tensor, crop: tuple[int, int], width: int, height: int, num: int
-) -> Tensor:
-    """Signed box-filtered winding per pixel for each owner's crop: (num, crop_h, crop_w).
-    `boxes` (num, 2) holds each crop's top-left pixel (x0, y0)."""
-    ch, cw = crop
-    acc_w = cw + 1
-    if edges.shape[0] == 0:
-        return edges.new_zeros(num, ch, cw)
+@dataclass
+class Crops:
+    """Each shape's bounding box on the canvas, packed one after another in a flat buffer; each
+    row has one spare column on the right for the area that spills past the box."""
+
+    x0: Tensor  # (P,) long
+    y0: Tensor
+    h: Tensor
+    w: Tensor
+    offset: Tensor  # (P,) start of each crop in the buffer
+    size: int  # buffer length
+    shape: Tensor  # (size,) owner of each buffer element
+    row_start: Tensor  # (size,) buffer index where each element's row starts
+    col: Tensor  # (size,) column inside the crop (w means the spare column)
+    pixel: Tensor  # (size,) canvas pixel index y·W + x
+
+    @classmethod
+    def build(cls, x0y0: Tensor, x1y1: Tensor, width: int) -> Crops:
+        x0, y0 = x0y0[:, 0], x0y0[:, 1]
+        w, h = x1y1[:, 0] - x0, x1y1[:, 1] - y0
+        stride = w + 1
+        area = h * stride
+        offset = torch.cumsum(area, 0) - area
+        size = int(area.sum())
+        shape = torch.repeat_interleave(torch.arange(len(area), device=area.device), area, output_size=size)
+        local = torch.arange(size, device=area.device) - offset[shape]
+        row, col = local // stride[shape], local % stride[shape]
+        pixel = (y0[shape] + row) * width + x0[shape] + col
+        return cls(x0, y0, h, w, offset, size, shape, offset[shape] + row * stride[shape], col, pixel)
+
+
+def coverage(edges: Tensor, owner: Tensor, crops: Crops, width: int, height: int) -> Tensor:
+    """Signed box-filtered winding per buffer element of `crops` (spare columns included)."""
+    if edges.shape[0] == 0 or crops.size == 0:
+        return edges.new_zeros(crops.size)
     sub, own = _clip_and_split(edges, owner, width, height)
     pa, pb = _cell_pieces(sub)
     own = own[:, None].expand(-1, 3).reshape(-1)
@@ -345,19 +373,21 @@ def coverage(
     mid = (pa + pb) / 2
     with torch.no_grad():
         cell = torch.floor(mid)
-        cx = cell[:, 0].long() - boxes[own, 0]
-        cy = cell[:, 1].long() - boxes[own, 1]
+        cx = cell[:, 0].long() - crops.x0[own]
+        cy = cell[:, 1].long() - crops.y0[own]
+        w = crops.w[own]
         left = cx < 0  # left of the crop (only happens left of the canvas): full winding at column 0
-        valid = (cy >= 0) & (cy < ch) & (cx < cw)
-        cxc = cx.clamp(min=0)
-        base = (own * ch + cy.clamp(0, ch - 1)) * acc_w + cxc
-        dummy = num * ch * acc_w
-        base = torch.where(valid, base, torch.full_like(base, dummy))
+        valid = (cy >= 0) & (cy < crops.h[own]) & (cx < w)
+        base = crops.offset[own] + cy * (w + 1) + cx.clamp(min=0)
+        base = torch.where(valid, base, torch.full_like(base, crops.size))
     xm = torch.where(left, torch.zeros_like(mid[:, 0]), mid[:, 0] - cell[:, 0])
     vals = torch.cat([dy * (1 - xm), dy * xm])
     idx = torch.cat([base, torch.where(valid, base + 1, base)])
-    acc = edges.new_zeros(num * ch * acc_w + 1).index_add(0, idx, vals)
-    return acc[:-1].reshape(num, ch, acc_w).cumsum(-1)[..., :cw]
+    acc = edges.new_zeros(crops.size + 1).index_add(0, idx, vals)[:-1]
+    # A prefix sum along each row: one running sum over the buffer minus its value at the row
+    # start, in float64 because the running sum carries every earlier row's remainder.
+    run = torch.cat([acc.new_zeros(1, dtype=torch.float64), acc.double().cumsum(0)])
+    return (run[1:] - run[crops.row_start]).to(acc.dtype)
 
 
 @dataclass
@@ -426,24 +456,24 @@ def render(
         x0y0 = torch.minimum(x0y0, size)
         x1y1 = torch.minimum(torch.ceil(maxs).nan_to_num(0).long() + 1, size)
         x1y1 = torch.maximum(x1y1, x0y0)
-        ext = (x1y1 - x0y0).amax(0)
-        crop = (max(int(ext[1]), 1), max(int(ext[0]), 1))
-    fill_w = coverage(fill_edges, fill_owner, x0y0, crop, width, height, P)
+        crops = Crops.build(x0y0, x1y1, width)
+    sh = crops.shape
+    fill_w = coverage(fill_edges, fill_owner, crops, width, height)
     fill_cov = fill_w.abs().clamp(max=1)
     if bool(st.evenodd.any()):
         evenodd = 1 - ((fill_w.abs() % 2) - 1).abs()
-        fill_cov = torch.where(st.evenodd[:, None, None], evenodd, fill_cov)
-    op = st.opacity.clamp(0, 1)[:, None, None]
-    fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill)[:, None, None] * fill_cov
+        fill_cov = torch.where(st.evenodd[sh], evenodd, fill_cov)
+    op = st.opacity.clamp(0, 1)
+    fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill * op)[sh] * fill_cov
     if stroke_edges.shape[0]:
-        stroke_cov = coverage(stroke_edges, stroke_owner, x0y0, crop, width, height, P).abs().clamp(max=1)
-        sa = (st.stroke[:, 3].clamp(0, 1) * st.has_stroke)[:, None, None] * stroke_cov
+        stroke_cov = coverage(stroke_edges, stroke_owner, crops, width, height).abs().clamp(max=1)
+        sa = (st.stroke[:, 3].clamp(0, 1) * st.has_stroke)[sh] * stroke_cov
         # Stroke over fill, then the shape's opacity: weights of the fill and stroke colors.
-        wf, ws = fa * (1 - sa) * op, sa * op
+        wf, ws = fa * (1 - sa), sa * op[sh]
     else:
-        wf, ws = fa * op, None
+        wf, ws = fa, None
 
-    image, trans = _composite(wf, ws, st, x0y0, x1y1, width, height)
+    image, trans = _composite(wf, ws, st, crops, width, height)
     if background is not None:
         bg = torch.as_tensor(background, dtype=dt, device=dev).reshape(1, 3)
         image = image + bg * trans[:, None]
@@ -451,40 +481,36 @@ def render(
 
 
 def _composite(
-    wf: Tensor, ws: Tensor | None, st: SceneTensors, x0y0: Tensor, x1y1: Tensor, width: int, height: int
+    wf: Tensor, ws: Tensor | None, st: SceneTensors, crops: Crops, width: int, height: int
 ) -> tuple[Tensor, Tensor]:
     """Alpha-composites the shapes' crops in document order over a transparent canvas.
 
     Only (shape, pixel) entries a shape touches take part: sorted by pixel (stably, so shapes
     stay in order), a cumulative sum of log(1 − alpha) gives each entry the transmittance of the
     shapes above it. Returns the premultiplied image (H·W, 3) and the transmittance (H·W,)."""
-    P, ch, cw = wf.shape
     dev = wf.device
     a = wf + ws if ws is not None else wf
     with torch.no_grad():
-        ys = torch.arange(ch, device=dev)[None, :, None] + x0y0[:, 1, None, None]
-        xs = torch.arange(cw, device=dev)[None, None, :] + x0y0[:, 0, None, None]
-        touched = (ys < x1y1[:, 1, None, None]) & (xs < x1y1[:, 0, None, None]) & (a > 0)
-        entry = torch.nonzero(touched.reshape(-1))[:, 0]  # (shape, pixel) order
-        pix = (ys * width + xs).expand(P, ch, cw).reshape(-1)[entry]
-        shape = entry // (ch * cw)
-        pix, order = torch.sort(pix, stable=True)
-        entry, shape = entry[order], shape[order]
+        touched = (crops.col < crops.w[crops.shape]) & (a > 0)
+        entry = torch.nonzero(touched)[:, 0]  # (shape, pixel) order
+        pix, order = torch.sort(crops.pixel[entry], stable=True)
+        entry = entry[order]
+        shape = crops.shape[entry]
         n = pix.numel()
         last = torch.ones(n, dtype=torch.bool, device=dev)
         if n > 1:
             last[:-1] = pix[1:] != pix[:-1]
         run_end = torch.nonzero(last)[:, 0]
         run_len = torch.diff(torch.cat([run_end.new_full((1,), -1), run_end]))
-        end_of = run_end.repeat_interleave(run_len)  # last entry of each entry's pixel run
-    a_e = a.reshape(-1)[entry]
+        end_of = run_end.repeat_interleave(run_len, output_size=n)  # last entry of each pixel run
+    a_e = a[entry]
     # The 1e-4 leak keeps the log finite under opaque shapes; float64 keeps the running sum exact.
     log_t = torch.log(1 - a_e * (1 - 1e-4)).double()
     cum = log_t.cumsum(0)
     after = torch.exp(cum[end_of] - cum).to(wf.dtype)  # Π over the shapes above (1 − alpha)
-    color = st.fill[shape, :3].clamp(0, 1) * (wf.reshape(-1)[entry] * after)[:, None]
+    color = st.fill[shape, :3].clamp(0, 1) * (wf[entry] * after)[:, None]
     if ws is not None:
-        color = color + st.stroke[shape, :3].clamp(0, 1) * (ws.reshape(-1)[entry] * after)[:, None]
+        color = color + st.stroke[shape, :3].clamp(0, 1) * (ws[entry] * after)[:, None]
     image = wf.new_zeros(height * width, 3).index_add(0, pix, color)
     log_total = wf.new_zeros(height * width).index_add(0, pix, log_t.to(wf.dtype))
     return image, torch.exp(log_total)
