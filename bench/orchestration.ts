@@ -93,7 +93,7 @@ console.log(`## Local orchestration overhead
 
 Command: \`npx tsx bench/orchestration.ts --runs ${runs} --hits ${hits} --stages ${stagesMode}\`
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; container stages: ${capabilities.join(', ') || 'none'} (${stagesMode})
-Definition: ${definition.synthMs} ms in-process synth when built; loaded in ${definitionMs.toFixed(0)} ms this time. Runtime start (emulators, handler imports): ${startMs.toFixed(0)} ms.
+Definition: ${definition.synthMs} ms in-process synth when built; loaded in ${definitionMs.toFixed(0)} ms this time. Runtime start (emulators, tables; handlers load on first call): ${startMs.toFixed(0)} ms.
 
 | measure | runs | p50 | p95 | max |
 |---|---|---|---|---|

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { synthesizeTemplate } from '#local/definition';
-import type { LocalRuntime } from '#local/runtime';
+import { detectCapabilities, type LocalRuntime } from '#local/runtime';
 import { FAKE_STAGES_DIR, rendersAsSvg, SYNTH_TIMEOUT_MS, startTestRuntime } from '../support/local.ts';
 
 const runtimes: LocalRuntime[] = [];
@@ -141,6 +141,18 @@ describe('the local runtime', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(reportOf(report.stages, 'optimize').reason).toContain('Stage.Unavailable');
     expect(rendersAsSvg(svg)).toBe(true);
   });
+
+  it.runIf(detectCapabilities().stages.includes('optimize'))(
+    'runs the real optimize worker (stage-images/optimize/run-local) where this machine has it',
+    async () => {
+      const local = await runtime({ capabilities: ['optimize'] });
+
+      const { report, svg } = await local.generate({ prompt: 'a green owl', tier: 'low' });
+
+      expect(reportOf(report.stages, 'optimize').status).toBe('ran');
+      expect(rendersAsSvg(svg)).toBe(true);
+    },
+  );
 
   it('stops an invalid request at Normalize with Request.Invalid', async () => {
     const local = await runtime();
