@@ -122,6 +122,71 @@ describe('the DynamoDB integration', () => {
   });
 });
 
+describe('the Lambda integration', () => {
+  const echo = {
+    logicalId: 'Echo',
+    name: 'Echo',
+    arn: 'arn:aws:lambda:us-east-1:000000000000:function:Echo',
+    entry: 'test/support/handlers/echo.ts',
+    environment: { ECHO_GREETING: 'from the template' },
+  };
+  function withEcho(states: Record<string, unknown>, startAt: string): LocalDefinition {
+    return { ...machine(states, startAt), functions: [echo] };
+  }
+
+  it('calls the handler module with its synthesized environment, by ARN and through lambda:invoke', async () => {
+    const definition = withEcho(
+      {
+        Direct: { Type: 'Task', Resource: echo.arn, ResultPath: '$.direct', Next: 'Invoke' },
+        Invoke: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: `${echo.arn}:$LATEST`, 'Payload.$': '$' },
+          ResultSelector: { 'payload.$': '$.Payload', 'status.$': '$.StatusCode' },
+          ResultPath: '$.invoked',
+          End: true,
+        },
+      },
+      'Direct',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output } = await local.execute({ value: 42 });
+    await local.stop();
+
+    expect(output).toMatchObject({
+      direct: { value: 42, greeting: 'from the template', functionName: 'Echo' },
+      invoked: { payload: { value: 42, greeting: 'from the template' }, status: 200 },
+    });
+  });
+
+  it("names a handler's error by its name and records the Lambda-style Cause", async () => {
+    const definition = withEcho(
+      {
+        Direct: {
+          Type: 'Task',
+          Resource: echo.arn,
+          Catch: [{ ErrorEquals: ['Stage.Failed'], ResultPath: '$.error', Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+      'Direct',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output } = await local.execute({ fail: 'Stage.Failed' });
+    await local.stop();
+
+    const { error } = output as { error: { Error: string; Cause: string } };
+    expect(error.Error).toBe('Stage.Failed');
+    expect(JSON.parse(error.Cause)).toEqual({
+      errorType: 'Stage.Failed',
+      errorMessage: 'asked to fail with Stage.Failed',
+    });
+  });
+});
+
 describe('engine adaptations', () => {
   it('leaves the synthesized definition untouched and rewrites only a copy', () => {
     const definition = {
