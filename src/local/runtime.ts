@@ -153,14 +153,14 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   const definition =
     options.definition ?? (await loadDefinition({ home: options.home, context: options.context }));
   const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
+  // Handlers read process.env (that is their Lambda environment); put it back when done.
+  const savedEnv = { ...process.env };
   try {
     await Promise.all([
       ...definition.tables.map((table) => emulators.ensureTable(table.name, table)),
       ...definition.buckets.map((bucket) => emulators.ensureBucket(bucket)),
     ]);
     const capabilities = options.capabilities ?? detectCapabilities().stages;
-    // Handlers read process.env (that is their Lambda environment); put it back when done.
-    const savedEnv = { ...process.env };
     const faults = { ...(options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS)) };
     const calls = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<StageName, number>;
     const scope = new AsyncLocalStorage<ExecutionScope>();
@@ -205,6 +205,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       }),
     };
   } catch (error) {
+    restoreEnv(savedEnv);
     await emulators.stop();
     throw error;
   }
@@ -400,6 +401,7 @@ async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, Task
           deps.calls[stage] += 1;
           const fault = deps.faults[stage];
           if (fault) throw taskError(fault, `fault injected into ${stage}`);
+          deps.progress(`[${stage}] running`);
         }
         const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
           invokeLambda(handlerOf(fn), fn.name, event),
