@@ -65,7 +65,7 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
     process.env.CHAT2SVG_HOME = home;
     // Keeps the run independent of whether this machine has the Python optimize stage.
     process.env.CHAT2SVG_FAULTS = 'optimize:Stage.Failed,detail:Stage.Failed';
-  });
+  }, SYNTH_TIMEOUT_MS);
   afterAll(() => {
     for (const [name, value] of [
       ['CHAT2SVG_HOME', saved.home],
