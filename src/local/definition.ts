@@ -177,7 +177,7 @@ export async function synthesizeLocal(
   };
 }
 
-/** Re-exported for tests that check the runtime against the template itself. */
+/** A fresh synth, never cached: for checking the runtime against the template itself. */
 export async function synthesizeTemplate(
   context: Record<string, string> = {},
 ): Promise<{ template: CfnTemplate; definition: AslDefinition; resolveRef: ResolveRef }> {
