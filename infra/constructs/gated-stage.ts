@@ -39,10 +39,10 @@ export interface GatedStageProps {
    */
   readonly run: (scope: Construct) => sfn.TaskStateBase[];
   /**
-   * Builds the step where a degraded or failed stage continues (the template stage's composer).
+   * Builds the steps where a degraded or failed stage continues (the template stage's composer).
    * @default a Pass state that keeps the best SVG so far
    */
-  readonly degrade?: (scope: Construct) => sfn.State & sfn.INextable;
+  readonly degrade?: (scope: Construct) => sfn.Chain;
   /**
    * Whether a stage the plan skips also goes through the degrade step (template: the composer
    * makes the SVG when no LLM runs).
@@ -60,7 +60,7 @@ export class GatedStage extends sfn.StateMachineFragment {
   public readonly runSteps: sfn.TaskStateBase[];
   public readonly recordSuccess: tasks.LambdaInvoke;
   public readonly recordFailure: tasks.LambdaInvoke;
-  public readonly degradeState: sfn.State & sfn.INextable;
+  public readonly degrade: sfn.Chain;
 
   constructor(scope: Construct, id: string, props: GatedStageProps) {
     super(scope, id);
@@ -143,12 +143,14 @@ export class GatedStage extends sfn.StateMachineFragment {
       error: sfn.JsonPath.objectAt('$.gate.error'),
     });
 
-    this.degradeState =
+    this.degrade =
       props.degrade?.(this) ??
-      sfn.Pass.jsonPath(this, 'Degrade', {
-        stateName: name('Degrade'),
-        comment: 'Continue with the best SVG so far ($.current).',
-      });
+      sfn.Chain.start(
+        sfn.Pass.jsonPath(this, 'Degrade', {
+          stateName: name('Degrade'),
+          comment: 'Continue with the best SVG so far ($.current).',
+        }),
+      );
 
     this.runSteps = props.run(this);
     const [firstRun, ...restRun] = this.runSteps;
@@ -162,8 +164,8 @@ export class GatedStage extends sfn.StateMachineFragment {
     for (const step of this.runSteps) {
       step.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
     }
-    this.recordFailure.next(this.degradeState);
-    open.next(this.degradeState);
+    this.recordFailure.next(this.degrade);
+    open.next(this.degrade);
     this.takeProbe.next(firstRun);
 
     const state = `${item}.state.S`;
@@ -197,10 +199,10 @@ export class GatedStage extends sfn.StateMachineFragment {
     this.startState = planned;
 
     if (props.skipThroughDegrade) {
-      skip.next(this.degradeState);
-      this.endStates = [this.recordSuccess, this.degradeState];
+      skip.next(this.degrade);
+      this.endStates = [this.recordSuccess, ...this.degrade.endStates];
     } else {
-      this.endStates = [this.recordSuccess, this.degradeState, skip];
+      this.endStates = [this.recordSuccess, ...this.degrade.endStates, skip];
     }
   }
 

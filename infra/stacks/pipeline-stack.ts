@@ -22,6 +22,9 @@ import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
 
+/** The template Lambda's own timeout; its Run task waits as long (the local engine's default is 60 s). */
+const TEMPLATE_TIMEOUT = Duration.seconds(120);
+
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
 }
@@ -93,21 +96,20 @@ export class PipelineStack extends Stack {
       return f;
     };
 
-    const templateTimeout = Duration.seconds(120);
     this.handlers = {
       normalize: fn('NormalizeRequest', 'normalize-request'),
       assess: withEnv(fn('AssessResources', 'assess-resources'), {
         ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,
-        TEMPLATE_TIMEOUT_SECONDS: String(templateTimeout.toSeconds()),
+        TEMPLATE_TIMEOUT_SECONDS: String(TEMPLATE_TIMEOUT.toSeconds()),
         DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
         OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
       }).bindTable('BREAKERS_TABLE', breakers, 'read'),
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'generate-template', {
-          timeout: templateTimeout,
+          timeout: TEMPLATE_TIMEOUT,
           memorySize: 1024,
           nativeAddons: true,
         }),
@@ -273,6 +275,13 @@ export class PipelineStack extends Stack {
     const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
       table: cache,
       key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
+      // Only what the gate and ReturnCached read: an inline `svg` attribute can be up to 300 KB,
+      // more than a state may carry.
+      projectionExpression: [
+        new tasks.DynamoProjectionExpression().withAttribute('#result'),
+        new tasks.DynamoProjectionExpression().withAttribute('expiresAtIso'),
+      ],
+      expressionAttributeNames: { '#result': 'result' }, // RESULT is a reserved word
       resultPath: '$.cached',
     });
     cacheLookup.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
@@ -324,20 +333,30 @@ export class PipelineStack extends Stack {
             ...stageRequest('template'),
             provider: $.stringAt('$.plan.stages.template.provider'),
           }),
+          taskTimeout: sfn.Timeout.duration(TEMPLATE_TIMEOUT),
           resultPath: '$.current',
         }),
       ],
       degrade: (scope) =>
-        invokeHandler(scope, 'Compose', {
-          stateName: 'template.Compose',
-          comment: 'The offline composer makes the template when no LLM runs or it failed.',
-          lambdaFunction: h.composeTemplate.function,
-          payload: sfn.TaskInput.fromObject({
-            request: $.objectAt('$.request'),
-            requestId: $.stringAt('$.requestId'),
+        sfn.Chain.start(
+          invokeHandler(scope, 'Compose', {
+            stateName: 'template.Compose',
+            comment: 'The offline composer makes the template when no LLM runs or it failed.',
+            lambdaFunction: h.composeTemplate.function,
+            payload: sfn.TaskInput.fromObject({
+              request: $.objectAt('$.request'),
+              requestId: $.stringAt('$.requestId'),
+            }),
+            resultPath: '$.current',
           }),
-          resultPath: '$.current',
-        }),
+        ).next(
+          sfn.Pass.jsonPath(scope, 'Objects', {
+            stateName: 'template.Objects',
+            comment: 'The run report lists the icons the composer used.',
+            inputPath: '$.current.objects',
+            resultPath: '$.reports.template.objects',
+          }),
+        ),
       skipThroughDegrade: true,
     });
 
@@ -388,12 +407,20 @@ export class PipelineStack extends Stack {
         clock: $.objectAt('$.clock'),
         plan: $.objectAt('$.plan'),
         current: $.objectAt('$.current'),
+        fallback: $.objectAt('$.templateSvg'),
         reports: $.objectAt('$.reports'),
       }),
       resultPath: '$',
     });
 
-    assess.next(template).next(detail).next(optimize).next(finalize);
+    // The template is valid by construction (sanitized or composed): finalize falls back to it when
+    // a later stage's SVG does not survive sanitization.
+    const keepTemplate = sfn.Pass.jsonPath(this, 'KeepTemplate', {
+      stateName: 'template.Keep',
+      inputPath: '$.current.svg',
+      resultPath: '$.templateSvg',
+    });
+    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
     return normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

@@ -105,8 +105,10 @@ describe('state data layout', () => {
 
   it('puts the plan at $.plan and chains template, detail, optimize, finalize', () => {
     expect(state('Assess')).toMatchObject({ ResultPath: '$.plan', Next: 'template.Plan?' });
-    expect(state('template.RecordSuccess').Next).toBe('detail.Plan?');
-    expect(state('template.Compose').Next).toBe('detail.Plan?');
+    expect(state('template.RecordSuccess').Next).toBe('template.Keep');
+    expect(state('template.Compose').Next).toBe('template.Objects');
+    expect(state('template.Objects').Next).toBe('template.Keep');
+    expect(state('template.Keep').Next).toBe('detail.Plan?');
     expect(state('detail.RecordSuccess').Next).toBe('optimize.Plan?');
     expect(state('detail.Degrade').Next).toBe('optimize.Plan?');
     expect(state('optimize.RecordSuccess').Next).toBe('Finalize');

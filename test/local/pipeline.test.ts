@@ -42,6 +42,7 @@ describe('the local runtime', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(report.cache).toBe('miss');
     expect(report.stages.map((stage) => stage.name)).toEqual(['template', 'detail', 'optimize']);
     expect(reportOf(report.stages, 'optimize').status).toBe('ran');
+    expect(reportOf(report.stages, 'template').objects).toEqual(expect.arrayContaining(['fox']));
     expect(local.calls.optimize).toBe(1);
     expect(statesEntered).toEqual(
       expect.arrayContaining(['Normalize', 'Assess', 'optimize.Run', 'Finalize']),
