@@ -3,6 +3,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
+import type { StageReport } from '#commons/contracts';
 import { BUDGETS } from '#commons/contracts';
 import { intEnv, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
@@ -40,8 +41,8 @@ export interface FinalizeOutput {
 export async function logic(event: unknown): Promise<FinalizeOutput> {
   const input = parseOrThrow(FinalizeInput, event);
   const { requestId, cacheKey } = input;
-  const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
-  const sanitized = sanitizeSvg(raw);
+  const stages = orderedReports(input.reports);
+  const sanitized = await sanitizeBest(input, stages);
   const minified = minifySvg(sanitized.svg);
   const svg = await putPayload(minified.svg, 'image/svg+xml', BUDGETS.stageOutput, {
     s3,
@@ -50,7 +51,6 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
     stage: 'finalize',
     name: 'result.svg',
   });
-  const stages = orderedReports(input.reports);
   const result: GenerationResult = {
     cacheKey,
     tier: input.plan.tier,
@@ -81,6 +81,25 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
     objectsWritten: result.objectsWritten,
   });
   return { cache: 'miss', requestId, result };
+}
+
+/**
+ * The best SVG so far, sanitized; when it does not survive, the template's, with the stage that
+ * made the rejected one marked degraded — a valid request always ends with a valid SVG.
+ */
+async function sanitizeBest(input: FinalizeInput, stages: StageReport[]) {
+  const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
+  try {
+    return sanitizeSvg(raw);
+  } catch (error) {
+    if (!input.fallback || (error as Error).name !== 'Svg.Invalid') throw error;
+    const culprit = stages.findLast((stage) => stage.status === 'ran' && stage.name !== 'template');
+    if (!culprit) throw error;
+    culprit.status = 'degraded';
+    culprit.reason = `output rejected by the sanitizer (${(error as Error).message}); template used`;
+    logger.warn('stage output rejected; falling back to the template', { stage: culprit.name });
+    return sanitizeSvg((await readPayload(input.fallback, s3)).toString('utf8'));
+  }
 }
 
 export const handler = middy(logic).use(logInvocation(logger));

@@ -14,6 +14,8 @@ export const FinalizeInput = z
     cacheKey: z.string().min(1),
     plan: z.object({ tier: Tier }).loose(),
     current: z.object({ svg: PayloadRef }).loose(),
+    /** The template's SVG, valid by construction: used when `current` does not survive sanitization. */
+    fallback: PayloadRef.optional(),
     reports: z.record(z.string(), StageReport.loose()).optional(),
   })
   .loose();

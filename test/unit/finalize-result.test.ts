@@ -89,6 +89,30 @@ describe('finalize-result', () => {
     expect(result.output.bytes).toBeLessThan(fixture.current.svg.bytes);
   });
 
+  it('falls back to the template and marks the stage degraded when the best SVG does not sanitize', async () => {
+    const event = withRequestId('fin-fallback');
+    event.fallback = structuredClone(event.current.svg);
+    event.current.svg = encodeInline('<svg><path d="M0 0 L1 1"', 'image/svg+xml', BUDGETS.stageOutput);
+
+    const out = await logic(event);
+
+    const result = GenerationResult.parse(out.result);
+    expect(result.degraded).toBe(true);
+    expect(result.stages.find((stage) => stage.name === 'optimize')).toMatchObject({
+      status: 'degraded',
+      reason: expect.stringMatching(/sanitizer.*template used/),
+    });
+    const svg = (await readPayload(result.svg)).toString('utf8');
+    expect(svg).toMatch(/id="path_0"/);
+  });
+
+  it('fails with Svg.Invalid when the best SVG does not sanitize and there is no fallback', async () => {
+    const event = withRequestId('fin-nofallback');
+    event.current.svg = encodeInline('<svg><path d="M0 0 L1 1"', 'image/svg+xml', BUDGETS.stageOutput);
+
+    await expect(logic(event)).rejects.toMatchObject({ name: 'Svg.Invalid' });
+  });
+
   it('writes the cache item that ReturnCached reads', async () => {
     const before = Math.floor(Date.now() / 1000);
 
