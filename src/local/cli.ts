@@ -139,7 +139,8 @@ async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
   const runtime = await createLocalRuntime({
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
-    ambientCredentials: command.request.llm === 'bedrock',
+    // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
+    ambientCredentials: (command.request.llm ?? process.env.CHAT2SVG_LLM) === 'bedrock',
   });
   let result: GenerateResult;
   try {

@@ -175,6 +175,9 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     if (options.ambientCredentials) {
       delete env.AWS_ACCESS_KEY_ID;
       delete env.AWS_SECRET_ACCESS_KEY;
+      // The emulators answer in any region; Bedrock is called in the developer's.
+      const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (region) env.AWS_REGION = env.AWS_DEFAULT_REGION = region;
     }
     const handlers = await buildTaskHandlers({
       definition,

@@ -19,7 +19,10 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.stop()));
 });
 
-function reportOf(stages: { name: string; status: string; reason: string }[], name: string) {
+function reportOf(
+  stages: { name: string; status: string; reason: string; objects?: string[] }[],
+  name: string,
+) {
   const report = stages.find((stage) => stage.name === name);
   if (!report) throw new Error(`no report for ${name}`);
   return report;
