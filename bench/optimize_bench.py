@@ -13,7 +13,6 @@ blur, then rendering with resvg.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import os
@@ -27,14 +26,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "stage-images/optimize"), str(REPO / "stage-images/worker")]
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
-
-from chat2svg_optimize.optimize import OptimizeConfig, optimize  # noqa: E402
-from chat2svg_optimize.raster import render, to_tensors  # noqa: E402
-from chat2svg_optimize.reference import render_resvg  # noqa: E402
-from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg  # noqa: E402
+import numpy as np
+import torch
+from chat2svg_optimize.optimize import OptimizeConfig, optimize
+from chat2svg_optimize.raster import render, to_tensors
+from chat2svg_optimize.reference import render_resvg
+from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg
+from PIL import Image, ImageFilter
 
 TIERS = {  # ARCHITECTURE.md §6
     "high": {"iterations": 1000, "learningRate": 0.01, "optForSize": False, "optForQuality": True},
@@ -143,7 +141,10 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def twenty_element_svg() -> str:
     g = np.random.default_rng(20)
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512">', '<rect width="512" height="512" fill="#dff3ff"/>']
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512">',
+        '<rect width="512" height="512" fill="#dff3ff"/>',
+    ]
     for i in range(19):
         color = "#" + "".join(f"{v:02x}" for v in g.integers(30, 230, 3))
         x, y = g.uniform(60, 450, 2)
@@ -152,10 +153,16 @@ def twenty_element_svg() -> str:
         if kind == 0:
             parts.append(f'<circle id="e{i}" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{color}"/>')
         elif kind == 1:
-            parts.append(f'<rect id="e{i}" x="{x - r:.1f}" y="{y - r / 2:.1f}" width="{2 * r:.1f}" height="{r:.1f}" rx="8" fill="{color}"/>')  # noqa: E501
+            parts.append(
+                f'<rect id="e{i}" x="{x - r:.1f}" y="{y - r / 2:.1f}" width="{2 * r:.1f}" height="{r:.1f}" rx="8" fill="{color}"/>'
+            )
         elif kind == 2:
-            pts = " ".join(f"{x + r * math.cos(a):.1f},{y + r * math.sin(a):.1f}" for a in np.linspace(0, 2 * np.pi, 6)[:-1])
-            parts.append(f'<polygon id="e{i}" points="{pts}" fill="{color}" stroke="#222" stroke-width="3" stroke-linejoin="round"/>')  # noqa: E501
+            pts = " ".join(
+                f"{x + r * math.cos(a):.1f},{y + r * math.sin(a):.1f}" for a in np.linspace(0, 2 * np.pi, 6)[:-1]
+            )
+            parts.append(
+                f'<polygon id="e{i}" points="{pts}" fill="{color}" stroke="#222" stroke-width="3" stroke-linejoin="round"/>'
+            )
         else:
             parts.append(
                 f'<path id="e{i}" d="M{x - r:.1f} {y:.1f} C{x - r / 2:.1f} {y - r:.1f} {x + r / 2:.1f} {y - r:.1f} {x + r:.1f} {y:.1f} '
@@ -205,17 +212,22 @@ def bench_fidelity(device: torch.device, resolution: int, pairs: int, eval_size:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"device: {results['device']} ({results['deviceName']}), torch {results['torch']}, threads {results['threads']}", ""]
+    lines = [
+        f"device: {results['device']} ({results['deviceName']}), torch {results['torch']}, threads {results['threads']}",
+        "",
+    ]
     if results.get("raster"):
         lines += ["| canvas | paths (×10 cubics) | fwd+bwd ms (median) | min ms | CPU ms |", "|---|---|---|---|---|"]
-        lines += [f"| {r['size']}² | {r['paths']} | {r['ms']} | {r['msMin']} | {r['cpuMs']} |" for r in results["raster"]]
+        lines += [
+            f"| {r['size']}² | {r['paths']} | {r['ms']} | {r['msMin']} | {r['cpuMs']} |" for r in results["raster"]
+        ]
         lines.append("")
     if results.get("endToEnd"):
         e = results["endToEnd"]
         lines += ["| 20-element SVG, medium tier | seconds | PSNR before → after | segments | bytes | it/s |",
                   "|---|---|---|---|---|---|",
-                  f"| {e['config']} | {e['seconds']} | {e.get('psnrBefore')} → {e.get('psnr')} | "
-                  f"{e['segmentsBefore']} → {e['segments']} | {e['bytesBefore']} → {e['bytes']} | {e['itersPerSecond']} |", ""]  # fmt: skip
+                  (f"| {e['config']} | {e['seconds']} | {e.get('psnrBefore')} → {e.get('psnr')} | "
+                  f"{e['segmentsBefore']} → {e['segments']} | {e['bytesBefore']} → {e['bytes']} | {e['itersPerSecond']} |"), ""]  # fmt: skip
     if results.get("fidelity"):
         lines += ["| template | tier | PSNR before → after (dB) | segments | bytes | s |", "|---|---|---|---|---|---|"]
         lines += [f"| {r['prompt']} | {r['tier']} | {r['psnrBefore']} → {r['psnrAfter']} | "

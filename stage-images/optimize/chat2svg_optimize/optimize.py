@@ -330,7 +330,7 @@ def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: 
         "segmentsBefore": scene.segments,
         "bytesBefore": len(start_svg.encode()),
     }
-    fine_target = resize_image(target, width, height) if target is not None else None
+    fine_target = resize_image(target.to(device), width, height) if target is not None else None
     start = time.perf_counter()
     iterations_done = 0
     best = scene

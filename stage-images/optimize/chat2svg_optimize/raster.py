@@ -446,7 +446,7 @@ def render(
         all_owner = torch.cat([fill_owner, stroke_owner])
         pts = all_edges.reshape(-1, 2)
         own2 = all_owner.repeat_interleave(2)
-        inf = torch.tensor(float("inf"), dtype=dt, device=dev)
+        inf = float("inf")
         mins = torch.full((P, 2), inf, dtype=dt, device=dev).scatter_reduce(0, own2[:, None].expand(-1, 2), pts, "amin")
         maxs = torch.full((P, 2), -inf, dtype=dt, device=dev).scatter_reduce(
             0, own2[:, None].expand(-1, 2), pts, "amax"

@@ -18,7 +18,10 @@ from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg, write_svg
 
 RUN_LOCAL = Path(__file__).parents[1] / "run-local"
-START = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle id="blob" cx="24" cy="26" r="13" fill="#3060c0"/></svg>'
+START = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+    '<circle id="blob" cx="24" cy="26" r="13" fill="#3060c0"/></svg>'
+)
 TARGET = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
     '<path d="M20 16 L50 22 L44 50 L18 44 Z" fill="#d04020"/></svg>'
