@@ -20,6 +20,9 @@ export function schemaText(name: keyof typeof SCHEMAS): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const name of Object.keys(SCHEMAS) as (keyof typeof SCHEMAS)[]) {
-    writeFileSync(new URL(`../stage-images/worker/chat2svg_worker/schemas/${name}.schema.json`, import.meta.url), schemaText(name));
+    writeFileSync(
+      new URL(`../stage-images/worker/chat2svg_worker/schemas/${name}.schema.json`, import.meta.url),
+      schemaText(name),
+    );
   }
 }

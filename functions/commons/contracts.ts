@@ -42,7 +42,13 @@ export const PayloadEncoding = z.enum(['utf8', 'base64', 'gzip+base64']);
 export type PayloadEncoding = z.infer<typeof PayloadEncoding>;
 
 export const InlinePayloadRef = z
-  .object({ inline: z.string(), encoding: PayloadEncoding, mediaType: MediaType, bytes: Bytes, sha256: Sha256 })
+  .object({
+    inline: z.string(),
+    encoding: PayloadEncoding,
+    mediaType: MediaType,
+    bytes: Bytes,
+    sha256: Sha256,
+  })
   .strict();
 export const S3PayloadRef = z
   .object({
