@@ -12,7 +12,10 @@ STAGE = Path(__file__).resolve().parent.parent
 
 
 def check(model_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONPATH": f"{STAGE}:{STAGE.parent / 'worker'}"}
+    path = os.pathsep.join(
+        filter(None, [str(STAGE), str(STAGE.parent / "worker"), os.environ.get("PYTHONPATH")])
+    )
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONPATH": path}
     return subprocess.run(
         [sys.executable, "-m", "chat2svg_detail", "check"],
         env=env,

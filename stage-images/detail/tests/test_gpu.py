@@ -31,7 +31,8 @@ def test_the_stage_runs_on_cuda_in_fp16(on_gpu):
     metrics = result.metrics
     assert (metrics["device"], metrics["dtype"], metrics["memoryPlan"]) == ("cuda", "float16", "resident")
     assert metrics["peakCudaMb"] > 0
-    assert result.target.shape == (512, 512, 3)
+    size = metrics["diffusionSize"]
+    assert result.target.shape == (size, size, 3)
     assert {f"path_{i}" for i in range(5)} <= {el.get("id") for el in SvgDoc(result.svg).root.iter()}
 
 
