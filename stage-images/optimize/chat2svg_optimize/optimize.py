@@ -180,8 +180,41 @@ def _deviation(a: np.ndarray, b: np.ndarray) -> float:
     return float(max(_to_polyline(a, b).max(), _to_polyline(b, a).max()))
 
 
-def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One cubic through a's start and b's end keeping the outer tangents, lengths scaled."""
+def _fit_cubic(samples: np.ndarray, start_dir: np.ndarray, end_dir: np.ndarray) -> np.ndarray | None:
+    """Least-squares cubic through `samples` with fixed ends and end tangent directions
+    (Schneider's step, chord-length parameters); None when the fit degenerates."""
+    p0, p3 = samples[0], samples[-1]
+    chord = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(samples, axis=0), axis=1))])
+    if chord[-1] <= 0:
+        return None
+    t = chord / chord[-1]
+    b0, b1, b2, b3 = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+    a1, a2 = start_dir[None] * b1[:, None], end_dir[None] * b2[:, None]
+    rest = samples - (p0[None] * (b0 + b1)[:, None] + p3[None] * (b2 + b3)[:, None])
+    c = np.array([[(a1 * a1).sum(), (a1 * a2).sum()], [(a1 * a2).sum(), (a2 * a2).sum()]])
+    x = np.array([(rest * a1).sum(), (rest * a2).sum()])
+    if abs(np.linalg.det(c)) < 1e-12:
+        return None
+    alpha = np.linalg.solve(c, x)
+    if (alpha <= 1e-9).any():
+        return None
+    return np.array([p0, p0 + alpha[0] * start_dir, p3 + alpha[1] * end_dir, p3])
+
+
+def _merge(a: np.ndarray, b: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """One cubic from a's start to b's end keeping the outer tangent directions, fitted to
+    `samples` of the curves it replaces; a length-scaled guess when the fit degenerates."""
+
+    def direction(v: np.ndarray) -> np.ndarray | None:
+        n = np.linalg.norm(v)
+        return v / n if n > 1e-9 else None
+
+    d1 = direction(a[1] - a[0]) if direction(a[1] - a[0]) is not None else direction(a[2] - a[0])
+    d2 = direction(b[2] - b[3]) if direction(b[2] - b[3]) is not None else direction(b[1] - b[3])
+    if d1 is not None and d2 is not None:
+        fitted = _fit_cubic(samples, d1, d2)
+        if fitted is not None:
+            return fitted
     la = np.linalg.norm(np.diff(a, axis=0), axis=1).sum()
     lb = np.linalg.norm(np.diff(b, axis=0), axis=1).sum()
     total = la + lb
@@ -205,14 +238,15 @@ def simplify(scene: Scene, tol: float) -> Scene:
         if not segs:
             return None
         out = [segs[0]]
+        covered = [_bezier(segs[0])]  # samples of the input curves each output segment replaces
         for seg in segs[1:]:
-            prev = out[-1]
-            merged = _straighten(_merge(prev, seg), tol)
-            reference = np.concatenate([_bezier(prev), _bezier(seg)])
+            reference = np.concatenate([covered[-1], _bezier(seg)[1:]])
+            merged = _straighten(_merge(out[-1], seg, reference), tol)
             if _deviation(_bezier(merged, 32), reference) <= tol:
-                out[-1] = merged
+                out[-1], covered[-1] = merged, reference
             else:
                 out.append(seg)
+                covered.append(_bezier(seg))
         # Reconnect: dropped tiny segments leave gaps; snap each start to the previous end.
         for i in range(1, len(out)):
             out[i] = out[i].copy()
