@@ -723,8 +723,9 @@ function stageMissing(
   if (stage === 'detail') {
     const modelDir = env.MODEL_DIR;
     if (!modelDir) return 'MODEL_DIR is not set (no SDXL/SAM weights)';
-    if (!existsSync(join(modelDir, 'model_index.json')))
-      return `MODEL_DIR ${modelDir} holds no model_index.json`;
+    // The layout of stage-images/detail/fetch-models and tiny-models: a manifest and one folder per model.
+    for (const file of ['models.json', 'sdxl/model_index.json', 'sam/config.json'])
+      if (!existsSync(join(modelDir, file))) return `MODEL_DIR ${modelDir} holds no ${file}`;
   }
   return undefined;
 }
