@@ -104,7 +104,7 @@ def ssim(a: Tensor, b: Tensor) -> float:
     """Mean SSIM over RGB channels, 11-tap Gaussian window (σ = 1.5)."""
     g = torch.exp(-((torch.arange(11, dtype=a.dtype, device=a.device) - 5) ** 2) / (2 * 1.5**2))
     g = g / g.sum()
-    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11).contiguous()
     x, y = a.permute(2, 0, 1)[None], b.permute(2, 0, 1)[None]
 
     def blur(t: Tensor) -> Tensor:
