@@ -210,7 +210,6 @@ def _stroke_geometry(st: SceneTensors, poly: Tensor, seg_shape: Tensor, scale: f
     with torch.no_grad():
         last_of_sub = torch.ones(E, dtype=torch.bool, device=poly.device)
         last_of_sub[:-1] = sub[1:] != sub[:-1]
-        first_idx = torch.zeros_like(sub)
         starts = torch.nonzero(torch.cat([torch.ones(1, dtype=torch.bool, device=sub.device), sub[1:] != sub[:-1]]))[
             :, 0
         ]
