@@ -3,19 +3,8 @@
 
 import { loadIconIndex } from '#commons/composer/icon-set';
 import { composeTemplate } from '#commons/composer/index';
+import { EXAMPLE_PROMPTS as EXAMPLES } from '../test/support/prompts.ts';
 
-const EXAMPLES = [
-  'A red apple with green leaves and stems',
-  "A dog wearing a chef's hat",
-  'a cat sitting on a sofa',
-  'a car next to a house',
-  'a bird in the sky above a tree',
-  'a pizza',
-  'a rocket',
-  'a sunflower',
-  'a hammer and a wrench',
-  'a beach with a palm tree',
-];
 const SUBJECTS = [
   'fox',
   'owl',

@@ -27,9 +27,9 @@ import {
   STAGES,
   type StageName,
   StageReport,
-  Tier,
 } from '#commons/contracts';
 import { readPayload } from '#commons/payload';
+import { GenerationResult } from '#commons/result';
 import { type LocalDefinition, type LocalFunction, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
 
@@ -76,19 +76,10 @@ export interface LocalRuntimeOptions {
   readonly progress?: (line: string) => void;
 }
 
-const StageResult = z.object({
-  cacheKey: z.string(),
-  tier: Tier,
-  degraded: z.boolean(),
-  svg: PayloadRef,
-  stages: z.array(StageReport),
-  output: z.object({ bytes: z.number().int(), elements: z.number().int() }),
-  objectsWritten: z.number().int().nonnegative(),
-});
 const ExecutionOutput = z.object({
   cache: z.enum(['hit', 'miss']),
   requestId: z.string(),
-  result: StageResult,
+  result: GenerationResult,
 });
 export type ExecutionOutput = z.infer<typeof ExecutionOutput>;
 

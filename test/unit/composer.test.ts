@@ -6,19 +6,7 @@ import { parseHex } from '#commons/composer/color';
 import { type ComposedTemplate, composeTemplate } from '#commons/composer/index';
 import { contentBox, parseIconBody, renderShape } from '#commons/composer/shapes';
 import { sanitizeSvg } from '#commons/sanitize';
-
-const EXAMPLES = [
-  'A red apple with green leaves and stems',
-  "A dog wearing a chef's hat",
-  'a cat sitting on a sofa',
-  'a car next to a house',
-  'a bird in the sky above a tree',
-  'a pizza',
-  'a rocket',
-  'a sunflower',
-  'a hammer and a wrench',
-  'a beach with a palm tree',
-];
+import { EXAMPLE_PROMPTS as EXAMPLES } from '../support/prompts.ts';
 
 const ALLOWED = new Set(['svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon']);
 // biome-ignore format: packed list
