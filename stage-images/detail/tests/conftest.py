@@ -3,7 +3,6 @@ uses) for payloads over the inline budget."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -21,19 +20,6 @@ S3RVER = REPO / "node_modules" / "s3rver" / "bin" / "s3rver.js"
 BUCKET = "chat2svg-payloads-test"
 
 sys.path[:0] = [str(STAGE_DIR), str(STAGE_DIR.parent / "worker")]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "gpu: needs a CUDA device; runs only with RUN_GPU=1")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("RUN_GPU") == "1":
-        return
-    skip = pytest.mark.skip(reason="GPU test: set RUN_GPU=1")
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
