@@ -2,7 +2,7 @@
 the medium tier, and fidelity gained per tier on (template SVG, detailed target image) pairs.
 
     .venv/bin/python bench/optimize_bench.py --out out/optimize-cpu.json
-    .venv/bin/python bench/optimize_bench.py --device cuda --out $OUT/optimize-cuda.json
+    .venv/bin/python bench/optimize_bench.py --device cuda --out $OUT/optimize-cuda.json  # sparse and dense
 
 Targets: the pipeline's detail stage needs SDXL weights, which a CPU machine does not have, so the
 detailed targets are made from the offline composer's templates (bench/optimize_templates.ts) by
@@ -65,7 +65,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bench_raster(device: torch.device, repeat: int) -> list[dict]:
+def bench_raster(device: torch.device, repeat: int, method: str) -> list[dict]:
     rows = []
     for size in (256, 512):
         for paths in (8, 32, 128):
@@ -76,13 +76,14 @@ def bench_raster(device: torch.device, repeat: int) -> list[dict]:
             for i in range(repeat + 2):
                 sync(device)
                 w0, c0 = time.perf_counter(), time.process_time()
-                render(st, size, size).image.sum().backward()
+                render(st, size, size, method=method).image.sum().backward()
                 sync(device)
                 if i >= 2:  # warm-up
                     walls.append((time.perf_counter() - w0) * 1000)
                     cpus.append((time.process_time() - c0) * 1000)
             rows.append(
                 {
+                    "method": method,
                     "size": size,
                     "paths": paths,
                     "segments": paths * 10,
@@ -91,7 +92,10 @@ def bench_raster(device: torch.device, repeat: int) -> list[dict]:
                     "cpuMs": round(statistics.median(cpus), 2),
                 }
             )
-            print(f"  raster {size}² × {paths} paths: {rows[-1]['ms']} ms", file=sys.stderr)
+            if device.type == "cuda":
+                rows[-1]["peakMiB"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
+                torch.cuda.reset_peak_memory_stats(device)
+            print(f"  raster {method} {size}² × {paths} paths: {rows[-1]['ms']} ms", file=sys.stderr)
     return rows
 
 
@@ -217,9 +221,12 @@ def markdown(results: dict) -> str:
         "",
     ]
     if results.get("raster"):
-        lines += ["| canvas | paths (×10 cubics) | fwd+bwd ms (median) | min ms | CPU ms |", "|---|---|---|---|---|"]
+        lines += ["| method | canvas | paths (×10 cubics) | fwd+bwd ms (median) | min ms | CPU ms | peak MiB |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
         lines += [
-            f"| {r['size']}² | {r['paths']} | {r['ms']} | {r['msMin']} | {r['cpuMs']} |" for r in results["raster"]
+            f"| {r['method']} | {r['size']}² | {r['paths']} | {r['ms']} | {r['msMin']} | {r['cpuMs']} | "
+            f"{r.get('peakMiB', '')} |"
+            for r in results["raster"]
         ]
         lines.append("")
     if results.get("endToEnd"):
@@ -246,6 +253,8 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=None, help="optimize resolution for e2e (default: stage default)")
     ap.add_argument("--fidelity-resolution", type=int, default=None, help="default 256 on CUDA, 128 on CPU")
     ap.add_argument("--pairs", type=int, default=4)
+    ap.add_argument("--method", default=None, choices=["auto", "sparse", "dense", "both"],
+                    help="rasterizer for the raster rows (default: both on CUDA, sparse on CPU); e2e and fidelity use auto")  # fmt: skip
     args = ap.parse_args()
     os.environ["CHAT2SVG_TORCH_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
@@ -258,7 +267,9 @@ def main() -> None:
         "command": " ".join(sys.argv),
     }
     if "raster" not in args.skip:
-        results["raster"] = bench_raster(device, args.repeat)
+        method = args.method or ("both" if device.type == "cuda" else "sparse")
+        methods = ["sparse", "dense"] if method == "both" else [method]
+        results["raster"] = [row for m in methods for row in bench_raster(device, args.repeat, m)]
     if "e2e" not in args.skip:
         results["endToEnd"] = bench_end_to_end(device, args.resolution)
     if "fidelity" not in args.skip:

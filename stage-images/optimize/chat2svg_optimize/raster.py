@@ -401,7 +401,16 @@ def render(
     height: int,
     background: tuple[float, float, float] | Tensor | None = (1.0, 1.0, 1.0),
     steps: int | None = None,
+    method: str = "auto",
 ) -> RenderResult:
+    """`method`: "sparse" (this module), "dense" (raster_dense: fixed shapes, fast on CUDA where
+    the sparse path is bound by host syncs and launches), or "auto" (dense on CUDA)."""
+    if method not in ("auto", "sparse", "dense"):
+        raise ValueError(f"unknown render method {method!r}")
+    if method == "dense" or (method == "auto" and st.points.device.type == "cuda"):
+        from chat2svg_optimize.raster_dense import render_dense
+
+        return render_dense(st, width, height, background, steps)
     dev, dt = st.points.device, st.points.dtype
     P = st.num_shapes
     if P == 0 or st.seg_index.numel() == 0:
