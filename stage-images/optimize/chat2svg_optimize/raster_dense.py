@@ -10,7 +10,7 @@ hundreds of small kernel launches. Here every shape is known from the scene's st
   a sum of truncated powers s·(i − t)₊ᵏ. Each term is scattered as its polynomial coefficients
   at column ⌈t⌉; a cumulative sum along the row and one polynomial evaluation per pixel then give
   the exact signed winding of each (shape, pixel), in float64 because the polynomial terms cancel;
-- shapes are composited in document order with a reverse cumulative product of transmittance.
+- shapes are composited in document order with a reverse cumulative sum of log transmittance.
 
 The result equals the sparse path's up to rounding. Two values are read back per render (the
 step count and the row window K), against dozens in the sparse path.
@@ -125,14 +125,15 @@ def render_dense(
         wf, ws = fa, None
         a = fa
 
-    # The same 1e-4 leak as the sparse path, so both agree under opaque shapes.
-    trans = 1 - a * (1 - 1e-4)  # (P, H, W)
-    above = trans.flip(0).cumprod(0).flip(0)  # Π over shapes q ≥ p
-    after = torch.cat([above[1:], torch.ones_like(above[:1])])  # Π over shapes q > p
+    # Transmittance as a sum of logs (cumprod's backward divides by its input and checks it for
+    # zeros on the host); the same 1e-4 leak as the sparse path keeps the log finite.
+    log_t = torch.log1p(-a * (1 - 1e-4))  # (P, H, W)
+    above = log_t.flip(0).cumsum(0).flip(0)  # Σ over shapes q ≥ p
+    after = torch.exp(torch.cat([above[1:], torch.zeros_like(above[:1])]))  # Π over shapes q > p
     image = torch.einsum("phw,pc->hwc", wf * after, st.fill[:, :3].clamp(0, 1))
     if ws is not None:
         image = image + torch.einsum("phw,pc->hwc", ws * after, st.stroke[:, :3].clamp(0, 1))
-    total = above[0]
+    total = torch.exp(above[0])
     if background is not None:
         bg = torch.as_tensor(background, dtype=dt, device=dev).reshape(1, 1, 3)
         image = image + bg * total[:, :, None]
