@@ -24,6 +24,7 @@ from torch import Tensor
 from chat2svg_optimize import raster as sparse
 
 _VERTICAL = 5e-3  # below this x extent inside a row, the midpoint rule replaces the exact quotient
+_BUFFER = 1 << 24  # pixels (× 3 float64 coefficients) per group of shapes: 400 MB
 
 
 def winding(edges: Tensor, owner: Tensor, shapes: int, width: int, height: int) -> Tensor:
@@ -62,17 +63,25 @@ def winding(edges: Tensor, owner: Tensor, shapes: int, width: int, height: int) 
     s2 = torch.stack([w, -w, -w, w, zero, zero], -1)  # weights of (i − t)₊²
     s1 = torch.stack([zero, zero, zero, zero, lin, -lin], -1)  # weights of (i − t)₊
     coef = torch.stack([s2, s1 - 2 * s2 * t, (s2 * t - s1) * t], -1)  # (E, K, 6, 3) in basis i², i, 1
+    coef = coef.reshape(-1, 3)
     with torch.no_grad():
         col = torch.ceil(t).clamp(0, width).long()  # columns ≥ width fall into a spare column
-        line = owner[:, None] * height + r.long().clamp(max=height - 1)  # (E, K)
-        idx = line[:, :, None] * (width + 1) + col
-        dump = shapes * height * (width + 1)  # rows below the canvas
-        idx = torch.where(on_canvas[:, :, None], idx, torch.full_like(idx, dump)).reshape(-1)
-    acc = e.new_zeros(dump + 1, 3).index_add(0, idx, coef.reshape(-1, 3))[:-1]
-    cum = acc.view(shapes, height, width + 1, 3).cumsum(2)[:, :, :width]
+        pos = (r.long().clamp(max=height - 1) * (width + 1))[:, :, None] + col  # (E, K, 6) inside a shape
     cols = torch.arange(width, dtype=e.dtype, device=e.device)
-    win = cum[..., 2] + cols * (cum[..., 1] + cols * cum[..., 0])
-    return win.to(edges.dtype)
+    # Shapes in groups of a fixed size bound the float64 buffers (3 coefficients per pixel).
+    group = max(1, min(shapes, _BUFFER // (height * (width + 1))))
+    out = []
+    for g0 in range(0, shapes, group):
+        with torch.no_grad():
+            mine = on_canvas & ((owner >= g0) & (owner < g0 + group))[:, None]
+            dump = group * height * (width + 1)
+            idx = ((owner - g0) * height * (width + 1))[:, None, None] + pos
+            idx = torch.where(mine[:, :, None], idx, torch.full_like(idx, dump)).reshape(-1)
+        acc = e.new_zeros(dump + 1, 3).index_add(0, idx, coef)[:-1]
+        cum = acc.view(group, height, width + 1, 3).cumsum(2)[:, :, :width]
+        win = cum[..., 2] + cols * (cum[..., 1] + cols * cum[..., 0])
+        out.append(win.to(edges.dtype))
+    return torch.cat(out)[:shapes]
 
 
 def render_dense(

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from chat2svg_optimize import raster_dense
 from chat2svg_optimize.raster import render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg
@@ -105,6 +106,18 @@ def test_dense_gradcheck() -> None:
 
     inputs = tuple(t.clone().requires_grad_(True) for t in (st.points, st.fill, st.opacity))
     assert torch.autograd.gradcheck(loss, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True)
+
+
+def test_shape_groups_give_the_same_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    st = to_tensors(parse_svg((Path(__file__).parent / "corpus" / "landscape.svg").read_text()))
+    st.points.requires_grad_(True)
+    whole = render(st, 64, 64, method="dense").image
+    (grad,) = torch.autograd.grad(whole.sum(), st.points)
+    monkeypatch.setattr(raster_dense, "_BUFFER", 3 * 64 * 65)  # groups of 3 shapes, the last one padded
+    assert st.num_shapes % 3
+    grouped = render(st, 64, 64, method="dense").image
+    assert torch.allclose(grouped, whole, atol=1e-6)
+    assert torch.allclose(torch.autograd.grad(grouped.sum(), st.points)[0], grad, atol=1e-5)
 
 
 def test_unknown_method_is_refused() -> None:
