@@ -303,7 +303,8 @@ def _clip_and_split(edges: Tensor, owner: Tensor, width: int, height: int) -> tu
         idx = torch.nonzero(keep)[:, 0]
     q0, q1, own = q0[idx], q1[idx], own[idx]
     with torch.no_grad():
-        count = torch.ceil((q1 - q0).abs().amax(-1)).clamp(min=1).long()
+        # A little under one pixel per sub-edge, so that rounding never lets one span two grid lines.
+        count = torch.ceil((q1 - q0).abs().amax(-1) * (1 + 1e-3)).clamp(min=1).long()
         rep = torch.repeat_interleave(torch.arange(len(count), device=count.device), count)
         first = torch.cumsum(count, 0) - count
         j = (torch.arange(len(rep), device=count.device) - first[rep]).to(edges.dtype)
@@ -314,19 +315,39 @@ def _clip_and_split(edges: Tensor, owner: Tensor, width: int, height: int) -> tu
     return torch.stack([s0, s1], 1), own[rep]
 
 
-def _cell_pieces(sub: Tensor) -> tuple[Tensor, Tensor]:
-    """Sub-edges (≤ 1 px per axis) → pieces inside one cell each: endpoints (M, 3, 2, 2)."""
+def _cell_pieces(sub: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Sub-edges (≤ 1 px per axis) → pieces inside one cell each: endpoints (M, 3, 2) twice and each
+    piece's cell (M, 3, 2).
+
+    A point on a grid line belongs to the cell after it, and a sub-edge that ends on one is still
+    cut there, leaving a piece of zero length in the next cell. That piece adds no area, but its
+    length, and so its gradient, grows as soon as the endpoint moves: without it a vertex lying on a
+    row boundary (integer coordinates, or a split point landing there) moves its whole neighbor's
+    height into the wrong row. Cells therefore come from the cut order, not from floor(midpoint),
+    which rounding could put on either side of the line."""
     p0, p1 = sub[:, 0], sub[:, 1]
     d = p1 - p0
     with torch.no_grad():
-        k = torch.floor(torch.minimum(p0, p1)) + 1
-        crosses = (k < torch.maximum(p0, p1)) & (d.abs() > 1e-12)
+        c0, c1 = torch.floor(p0), torch.floor(p1)
+        crosses = (c0 != c1) & (d.abs() > 1e-12)
+        k = torch.maximum(c0, c1)  # the grid line crossed, per axis
     safe = torch.where(crosses, d, torch.ones_like(d))  # keeps the gradient through d
     t = torch.where(crosses, (k - p0) / safe, torch.ones_like(d))  # (M, 2), differentiable in the edge
-    zero, one = torch.zeros_like(t[:, :1]), torch.ones_like(t[:, :1])
-    tt = torch.cat([zero, t, one], 1).sort(-1).values  # (M, 4)
+    with torch.no_grad():
+        key = torch.where(crosses, t, torch.full_like(t, 2.0))  # no cut: after every real one
+        y_first = key[:, 1] < key[:, 0]  # ties keep x first, the same order as the cells below
+    tx, ty = t[:, 0], t[:, 1]
+    ta = torch.where(y_first, ty, tx)
+    tb = torch.where(y_first, tx, ty)
+    one = torch.ones_like(tx)
+    tt = torch.stack([torch.zeros_like(tx), ta, tb, one], 1)  # (M, 4), ascending
     pts = p0[:, None] + tt[..., None] * d[:, None]  # (M, 4, 2)
-    return pts[:, :-1], pts[:, 1:]
+    with torch.no_grad():
+        # Piece i lies past an axis' cut when the cut is one of its first i + 1 values.
+        rank = torch.stack([1 + y_first.long(), 2 - y_first.long()], -1)  # (M, 2) position of each cut
+        past = torch.arange(3, device=sub.device)[None, :, None] >= rank[:, None, :]
+        cell = torch.where(past, c1[:, None], c0[:, None])  # (M, 3, 2)
+    return pts[:, :-1], pts[:, 1:], cell
 
 
 @dataclass
@@ -365,13 +386,12 @@ def coverage(edges: Tensor, owner: Tensor, crops: Crops, width: int, height: int
     if edges.shape[0] == 0 or crops.size == 0:
         return edges.new_zeros(crops.size)
     sub, own = _clip_and_split(edges, owner, width, height)
-    pa, pb = _cell_pieces(sub)
+    pa, pb, cell = _cell_pieces(sub)
     own = own[:, None].expand(-1, 3).reshape(-1)
-    pa, pb = pa.reshape(-1, 2), pb.reshape(-1, 2)
+    pa, pb, cell = pa.reshape(-1, 2), pb.reshape(-1, 2), cell.reshape(-1, 2)
     dy = pb[:, 1] - pa[:, 1]
     mid = (pa + pb) / 2
     with torch.no_grad():
-        cell = torch.floor(mid)
         cx = cell[:, 0].long() - crops.x0[own]
         cy = cell[:, 1].long() - crops.y0[own]
         w = crops.w[own]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from chat2svg_optimize.raster import render, to_tensors
+from chat2svg_optimize.raster import Crops, coverage, render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg
 
@@ -69,6 +69,76 @@ def test_control_points_get_gradient_toward_the_target() -> None:
     ((render(st, 32, 32).image - target) ** 2).sum().backward()
     assert st.points.grad is not None
     assert (st.points.grad[:, 0] <= 1e-9).all() and st.points.grad[:, 0].sum() < 0
+
+
+# A shallow edge whose even split into 27 one-pixel sub-edges puts a split point exactly on the row
+# boundary y = 5, and a triangle with that edge (flattened in six, its fourth vertex lands on y = 5): a point
+# on a grid line used to move its neighbor's whole height into the wrong row.
+SHALLOW = ((3.96, 3.72), (30.0, 5.64))
+TRIANGLE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40">'
+    '<path d="M3.3 3.1 L 25 4.7 L 20.2 36.6 Z" fill="#248" fill-opacity="0.6"/></svg>'
+)
+
+
+def central_differences(loss, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for i in range(x.numel()):
+        step = torch.zeros_like(x).reshape(-1)
+        step[i] = h
+        step = step.reshape(x.shape)
+        with torch.no_grad():
+            out.reshape(-1)[i] = (loss(x + step) - loss(x - step)) / (2 * h)
+    return out
+
+
+def test_shallow_edge_gradient_matches_finite_differences() -> None:
+    crops = Crops.build(torch.tensor([[0, 0]]), torch.tensor([[48, 48]]), 48)
+    weights = torch.rand(crops.size, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    owner = torch.zeros(1, dtype=torch.long)
+
+    def loss(edge: torch.Tensor) -> torch.Tensor:
+        return (coverage(edge[None], owner, crops, 48, 48) * weights).sum()
+
+    edge = torch.tensor(SHALLOW, dtype=torch.float64, requires_grad=True)
+    loss(edge).backward()
+    fd = central_differences(loss, edge.detach())
+    assert (edge.grad - fd).abs().max() <= 1e-6 * fd.abs().max()
+
+
+def test_triangle_gradients_match_finite_differences() -> None:
+    st = to_tensors(parse_svg(TRIANGLE), dtype=torch.float64)
+    target = torch.rand(48, 48, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def loss(points: torch.Tensor) -> torch.Tensor:
+        st.points = points
+        return ((render(st, 48, 48, steps=6, method="sparse").image - target) ** 2).sum()
+
+    points = st.points.clone().requires_grad_(True)
+    loss(points).backward()
+    fd = central_differences(loss, points.detach())
+    assert (points.grad - fd).abs().max() <= 1e-6 * fd.abs().max()
+
+
+def test_sparse_gradients_match_dense() -> None:
+    # The curves of test_raster_dense's BLOBS at 256²: many flattened vertices land on pixel boundaries.
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40">'
+        '<path d="M5.3 8.1 C 16 2.2 31.7 6.3 33.6 19.4 C 30 28 24 36 12.1 30.7 Z" fill="#c84" fill-opacity="0.8" '
+        'opacity="0.96"/>'
+        '<path d="M14.2 13.1 C 25 7.3 38 15.2 29.3 28.4 C 26 35.6 14.1 36.2 8.6 24.1 Z" fill="#2a6" '
+        'fill-opacity="0.7" opacity="0.9"/>'
+        '<path d="M4.2 33.1 C 12 21.3 22 35.2 35.3 20.4" fill="none" stroke="#d22" stroke-width="2.3" '
+        'stroke-opacity="0.7" stroke-linecap="round" stroke-linejoin="round" opacity="0.9"/></svg>'
+    )
+    target = torch.rand(256, 256, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    grads = {}
+    for method in ("sparse", "dense"):
+        st = to_tensors(parse_svg(svg), dtype=torch.float64)
+        st.points.requires_grad_(True)
+        ((render(st, 256, 256, method=method).image - target) ** 2).sum().backward()
+        grads[method] = st.points.grad
+    assert (grads["sparse"] - grads["dense"]).norm() <= 1e-3 * grads["dense"].norm()
 
 
 @pytest.mark.gpu
