@@ -27,6 +27,11 @@ _VERTICAL = 5e-3  # below this x extent inside a row, the midpoint rule replaces
 _BUFFER = 1 << 24  # pixels (× 3 float64 coefficients) per group of shapes: 400 MB
 
 
+def _clamp_to_row(y: Tensor, r: Tensor) -> Tensor:
+    """y clamped to the row band [r, r + 1], with the gradient of a tie on the band's lower line."""
+    return torch.where(y < r, r, torch.where(y >= r + 1, r + 1, y))
+
+
 def winding(edges: Tensor, owner: Tensor, shapes: int, width: int, height: int) -> Tensor:
     """Signed box-filtered winding (shapes, height, width) of edges (E, 2, 2) owned by `owner`."""
     e = edges.double()
@@ -43,9 +48,11 @@ def winding(edges: Tensor, owner: Tensor, shapes: int, width: int, height: int) 
         K = min(1 << (span - 1).bit_length(), height)
         r = top[:, None] + torch.arange(K, dtype=e.dtype, device=e.device)  # (E, K) rows
         on_canvas = r < height
-    # The part of each edge inside each row band, as (xa, ya) → (xb, yb).
-    ya = torch.minimum(torch.maximum(y0[:, None], r), r + 1)
-    yb = torch.minimum(torch.maximum(y1[:, None], r), r + 1)
+    # The part of each edge inside each row band, as (xa, ya) → (xb, yb). A point on a row line
+    # belongs to the row after it (as in the sparse path): min/max would split its gradient
+    # between the two rows at the tie.
+    ya = _clamp_to_row(y0[:, None], r)
+    yb = _clamp_to_row(y1[:, None], r)
     d = yb - ya  # (E, K) signed height inside the row
     xa = x0[:, None] + (ya - y0[:, None]) * slope[:, None]
     xb = x0[:, None] + (yb - y0[:, None]) * slope[:, None]

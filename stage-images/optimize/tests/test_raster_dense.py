@@ -76,6 +76,19 @@ def test_dense_gradients_match_sparse() -> None:
         assert (torch.sign(d[big]) == torch.sign(g[big])).all(), name
 
 
+def test_dense_point_gradients_match_sparse_when_vertices_lie_on_row_lines() -> None:
+    # At 256² with 8 steps per cubic, flattened vertices of the straight closing cubic land exactly
+    # on row lines: both paths must give such a tie's gradient to the row after it.
+    grads = {}
+    for method in ("dense", "sparse"):
+        st = to_tensors(parse_svg(BLOBS), dtype=torch.float64)
+        st.points.requires_grad_(True)
+        target = torch.rand(256, 256, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        ((render(st, 256, 256, steps=8, method=method).image - target) ** 2).sum().backward()
+        grads[method] = st.points.grad
+    assert (grads["dense"] - grads["sparse"]).norm() <= 1e-6 * grads["sparse"].norm()
+
+
 def test_dense_gradients_match_finite_differences() -> None:
     dense = gradients(BLOBS, "dense")["points"]
     st = to_tensors(parse_svg(BLOBS), dtype=torch.float64)
