@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -19,7 +19,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import {
-  CONTAINER_STAGES,
   type ContainerStageName,
   PayloadRef,
   type RunReport,
@@ -30,8 +29,11 @@ import {
 } from '#commons/contracts';
 import { readPayload } from '#commons/payload';
 import { GenerationResult } from '#commons/result';
+import { detectCapabilities } from './capabilities.ts';
 import { type LocalDefinition, type LocalFunction, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
+
+export { type Capabilities, detectCapabilities } from './capabilities.ts';
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -669,64 +671,6 @@ export function parseFaults(raw: string | undefined): StageFaults {
     faults[stage as StageName] = error.includes('.') ? error : `Stage.${error}`;
   }
   return faults;
-}
-
-export interface Capabilities {
-  readonly stages: ContainerStageName[];
-  /** Why each missing stage cannot run here. */
-  readonly missing: Partial<Record<ContainerStageName, string>>;
-}
-
-/**
- * Which container stages this machine can run, judged by files only (importing torch to find out
- * would cost seconds): the venv, the stage package installed in it, and for detail the weights.
- */
-export function detectCapabilities(root = REPO_ROOT, env: NodeJS.ProcessEnv = process.env): Capabilities {
-  const stages: ContainerStageName[] = [];
-  const missing: Partial<Record<ContainerStageName, string>> = {};
-  const sitePackages = findSitePackages(join(root, '.venv'));
-  for (const stage of CONTAINER_STAGES) {
-    const reason = stageMissing(stage, root, sitePackages, env);
-    if (reason) missing[stage] = reason;
-    else stages.push(stage);
-  }
-  return { stages, missing };
-}
-
-function stageMissing(
-  stage: ContainerStageName,
-  root: string,
-  sitePackages: string | undefined,
-  env: NodeJS.ProcessEnv,
-): string | undefined {
-  if (!sitePackages) return 'no Python venv at .venv';
-  try {
-    accessSync(join(root, 'stage-images', stage, 'run-local'), constants.X_OK);
-  } catch {
-    return `stage-images/${stage}/run-local is missing or not executable`;
-  }
-  const pkg = `chat2svg_${stage}`;
-  const installed = readdirSync(sitePackages).some(
-    (entry) => entry === pkg || (entry.startsWith(`${pkg}-`) && entry.endsWith('.dist-info')),
-  );
-  if (!installed) return `${pkg} is not installed in .venv`;
-  if (!readdirSync(sitePackages).some((entry) => entry === 'torch')) return 'torch is not installed in .venv';
-  if (stage === 'detail') {
-    const modelDir = env.MODEL_DIR;
-    if (!modelDir) return 'MODEL_DIR is not set (no SDXL/SAM weights)';
-    // The layout of stage-images/detail/fetch-models and tiny-models: a manifest and one folder per model.
-    for (const file of ['models.json', 'sdxl/model_index.json', 'sam/config.json'])
-      if (!existsSync(join(modelDir, file))) return `MODEL_DIR ${modelDir} holds no ${file}`;
-  }
-  return undefined;
-}
-
-function findSitePackages(venv: string): string | undefined {
-  const lib = join(venv, 'lib');
-  if (!existsSync(join(venv, 'bin', 'python')) || !existsSync(lib)) return undefined;
-  const python = readdirSync(lib).find((entry) => entry.startsWith('python'));
-  const dir = python && join(lib, python, 'site-packages');
-  return dir && existsSync(dir) ? dir : undefined;
 }
 
 function restoreEnv(saved: NodeJS.ProcessEnv): void {
