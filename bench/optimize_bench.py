@@ -28,7 +28,7 @@ sys.path[:0] = [str(REPO / "stage-images/optimize"), str(REPO / "stage-images/wo
 
 import numpy as np
 import torch
-from chat2svg_optimize.optimize import OptimizeConfig, optimize
+from chat2svg_optimize.optimize import OptimizeConfig, optimize, psnr
 from chat2svg_optimize.raster import render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg
@@ -137,10 +137,6 @@ def detail_target(svg: str, size: int, seed: int) -> np.ndarray:
     img = (render_resvg(write_svg(out, 3), w, h) * 255).round().astype(np.uint8)
     blurred = Image.fromarray(img).filter(ImageFilter.GaussianBlur(0.7 * size / 256))
     return np.asarray(blurred, dtype=np.float32) / 255
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * math.log10(1 / max(float(np.mean((a - b) ** 2)), 1e-12)))
 
 
 def twenty_element_svg() -> str:

@@ -2,19 +2,15 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
+from chat2svg_optimize.optimize import psnr
 from chat2svg_optimize.raster import Crops, coverage, render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.svg"))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1 / max(np.mean((a - b) ** 2), 1e-12)))
 
 
 @pytest.mark.parametrize("size", [256, 512])

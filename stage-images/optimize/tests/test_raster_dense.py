@@ -3,11 +3,11 @@
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from chat2svg_optimize import raster_dense
+from chat2svg_optimize.optimize import psnr
 from chat2svg_optimize.raster import render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg
@@ -25,10 +25,6 @@ BLOBS = (
     '<path d="M4.2 33.1 C 12 21.3 22 35.2 35.3 20.4" fill="none" stroke="#d22" stroke-width="2.3" '
     'stroke-opacity="0.7" stroke-linecap="round" stroke-linejoin="round" opacity="0.9"/></svg>'
 )
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1 / max(np.mean((a - b) ** 2), 1e-12)))
 
 
 @pytest.mark.parametrize("size", [64, 128])
