@@ -19,8 +19,9 @@ export function detectCapabilities(root = REPO_ROOT, env: NodeJS.ProcessEnv = pr
   const stages: ContainerStageName[] = [];
   const missing: Partial<Record<ContainerStageName, string>> = {};
   const sitePackages = findSitePackages(join(root, '.venv'));
+  const installed = sitePackages ? readdirSync(sitePackages) : undefined;
   for (const stage of CONTAINER_STAGES) {
-    const reason = stageMissing(stage, root, sitePackages, env);
+    const reason = stageMissing(stage, root, installed, env);
     if (reason) missing[stage] = reason;
     else stages.push(stage);
   }
@@ -30,21 +31,21 @@ export function detectCapabilities(root = REPO_ROOT, env: NodeJS.ProcessEnv = pr
 function stageMissing(
   stage: ContainerStageName,
   root: string,
-  sitePackages: string | undefined,
+  installed: readonly string[] | undefined,
   env: NodeJS.ProcessEnv,
 ): string | undefined {
-  if (!sitePackages) return 'no Python venv at .venv';
+  if (!installed) return 'no Python venv at .venv';
   try {
     accessSync(join(root, 'stage-images', stage, 'run-local'), constants.X_OK);
   } catch {
     return `stage-images/${stage}/run-local is missing or not executable`;
   }
   const pkg = `chat2svg_${stage}`;
-  const installed = readdirSync(sitePackages).some(
+  const hasPackage = installed.some(
     (entry) => entry === pkg || (entry.startsWith(`${pkg}-`) && entry.endsWith('.dist-info')),
   );
-  if (!installed) return `${pkg} is not installed in .venv`;
-  if (!readdirSync(sitePackages).some((entry) => entry === 'torch')) return 'torch is not installed in .venv';
+  if (!hasPackage) return `${pkg} is not installed in .venv`;
+  if (!installed.includes('torch')) return 'torch is not installed in .venv';
   if (stage === 'detail') {
     const modelDir = env.MODEL_DIR;
     if (!modelDir) return 'MODEL_DIR is not set (no SDXL/SAM weights)';
