@@ -95,9 +95,7 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
         const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
         const stage = RUN_ENTRY[fn.entry];
         if (stage) {
-          deps.calls[stage] += 1;
-          const fault = deps.faults[stage];
-          if (fault) throw taskError(fault, `fault injected into ${stage}`);
+          countRun(deps, stage);
           deps.progress(`[${stage}] running`);
         }
         const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
@@ -119,6 +117,13 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
   return handlers;
+}
+
+/** Counts one Run call of a stage, and fails it with the fault injected there, if any. */
+function countRun(deps: HandlerDeps, stage: StageName): void {
+  deps.calls[stage] += 1;
+  const fault = deps.faults[stage];
+  if (fault) throw taskError(fault, `fault injected into ${stage}`);
 }
 
 export function containerEnvironment(parameters: unknown): Record<string, unknown>[] {
@@ -233,9 +238,7 @@ function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps
   if (!stage) throw new Error(`state ${stateName}: task definition ${taskDefinition} maps to no stage`);
   const timeoutMs = (state.TimeoutSeconds ?? 900) * 1000;
   return async (input) => {
-    deps.calls[stage] += 1;
-    const fault = deps.faults[stage];
-    if (fault) throw taskError(fault, `fault injected into ${stage}`);
+    countRun(deps, stage);
     const environment = containerEnvironment(input) as { Name: string; Value: unknown }[];
     const value = environment.find((variable) => variable.Name === 'STAGE_INPUT')?.Value;
     if (value === undefined) {
@@ -257,7 +260,7 @@ function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps
 }
 
 /** Runs one container stage as a subprocess: StageInput on stdin, StageOutput on stdout. */
-export function runLocal(
+function runLocal(
   executable: string,
   stageInput: Buffer,
   env: NodeJS.ProcessEnv,
