@@ -229,7 +229,7 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
 
 
 def run(stage_input: dict[str, Any]) -> dict[str, Any]:
-    started = time.perf_counter()
+    # chat2svg_worker.execute fills schemaVersion and durationMs.
     result = enhance(stage_input)
     svg_ref = make_output_payload(result.svg.encode("utf-8"), "image/svg+xml", stage_input, "detail.svg")
     # The target takes what the SVG leaves of the StageOutput budget, so both are inline when they fit.
@@ -240,11 +240,4 @@ def run(stage_input: dict[str, Any]) -> dict[str, Any]:
         "target.png",
         budget=max(0, BUDGETS["stageOutput"] - len(json.dumps(svg_ref)) - OUTPUT_RESERVE),
     )
-    return {
-        "schemaVersion": 1,
-        "stage": "detail",
-        "svg": svg_ref,
-        "target": target_ref,
-        "metrics": result.metrics,
-        "durationMs": round((time.perf_counter() - started) * 1000, 1),
-    }
+    return {"stage": "detail", "svg": svg_ref, "target": target_ref, "metrics": result.metrics}
