@@ -390,13 +390,13 @@ def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: 
         best = drop_invisible(best, 0.5 * px)
         reference = render_scene(best, width, height, device)
         simplified = simplify(best, 0.35 * px)
-        if psnr(render_scene(simplified, width, height, device), reference) >= 35:
-            best = simplified
-            reference = render_scene(best, width, height, device)
+        simplified_image = render_scene(simplified, width, height, device)
+        if psnr(simplified_image, reference) >= 35:
+            best, reference = simplified, simplified_image
         digits = choose_digits(best, reference, width, height, device)
     svg = write_svg(best, digits)
-    final = render_scene(best, width, height, device)
     if fine_target is not None:
+        final = render_scene(best, width, height, device)
         metrics["psnr"] = round(psnr(final, fine_target), 3)
         metrics["ssim"] = round(ssim(final, fine_target), 4)
     metrics.update(
