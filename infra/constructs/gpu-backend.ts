@@ -13,11 +13,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { ContainerStageName } from '#commons/contracts';
+import { STAGE_METADATA_KEY } from '../metadata.ts';
 import { acknowledge } from '../nag.ts';
 import { REPO_ROOT, S3_OBJECT_ACTIONS } from './pipeline-function.ts';
 
-/** Metadata key the local runtime uses to map a task definition to its stage. */
-export const STAGE_METADATA_KEY = 'chat2svg:stage';
 /** Name of the one container in each stage task definition. */
 export const STAGE_CONTAINER_NAME = 'stage';
 

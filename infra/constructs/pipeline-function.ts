@@ -11,12 +11,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENTRY_METADATA_KEY } from '../metadata.ts';
 import { acknowledge } from '../nag.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Metadata key the local runtime uses to map a synthesized function back to its handler module. */
-export const ENTRY_METADATA_KEY = 'chat2svg:entry';
 
 /** Wildcard actions of Bucket.grantRead/grantReadWrite that cdk-nag reports (IAM5). */
 export const S3_OBJECT_ACTIONS = [

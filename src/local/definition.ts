@@ -9,12 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { type ContainerStageName, ContainerStageName as ContainerStageSchema } from '#commons/contracts';
 import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
+import { ENTRY_METADATA_KEY, STAGE_METADATA_KEY } from '#infra/metadata';
 import { defaultHome } from './emulators.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const ENTRY_METADATA_KEY = 'chat2svg:entry';
-const STAGE_METADATA_KEY = 'chat2svg:stage';
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
 const CACHE_FORMAT = 2;
 

@@ -1,0 +1,8 @@
+// Resource metadata the local runtime (src/local/definition.ts) reads back from the synthesized
+// template. Kept free of aws-cdk-lib so that reading a cached definition does not load the CDK.
+
+/** Maps a synthesized Lambda function back to its handler module, e.g. `functions/assess.ts`. */
+export const ENTRY_METADATA_KEY = 'chat2svg:entry';
+
+/** Maps a synthesized ECS task definition to the container stage it runs. */
+export const STAGE_METADATA_KEY = 'chat2svg:stage';
