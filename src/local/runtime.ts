@@ -7,13 +7,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
-import {
-  type ContainerStageName,
-  type RunReport,
-  STAGES,
-  type StageName,
-  StageReport,
-} from '#commons/contracts';
+import { type ContainerStageName, RunReport, STAGES, type StageName, StageReport } from '#commons/contracts';
 import { readPayload } from '#commons/payload';
 import { GenerationResult } from '#commons/result';
 import { detectCapabilities } from './capabilities.ts';
@@ -73,8 +67,8 @@ export interface LocalRuntimeOptions {
 }
 
 const ExecutionOutput = z.object({
-  cache: z.enum(['hit', 'miss']),
-  requestId: z.string(),
+  cache: RunReport.shape.cache,
+  requestId: RunReport.shape.requestId,
   result: GenerationResult,
 });
 export type ExecutionOutput = z.infer<typeof ExecutionOutput>;
