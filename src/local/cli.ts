@@ -140,7 +140,7 @@ async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
-    ambientCredentials: (command.request.llm ?? process.env.CHAT2SVG_LLM) === 'bedrock',
+    ambientCredentials: command.request.llm === 'bedrock',
   });
   let result: GenerateResult;
   try {
