@@ -1,8 +1,8 @@
 // Offline composer speed: cold index build and per-prompt latency over 100 everyday prompts.
 // Run: npx tsx bench/composer.ts   (prints a markdown table for docs/benchmarks.md)
 
-import { loadIconIndex } from '#commons/composer/icon-set';
-import { composeTemplate } from '#commons/composer/index';
+import { loadIconIndex } from '#template/composer/icon-set';
+import { composeTemplate } from '#template/composer/index';
 import { EXAMPLE_PROMPTS as EXAMPLES } from '../test/support/prompts.ts';
 
 const SUBJECTS = [

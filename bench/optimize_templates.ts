@@ -1,6 +1,6 @@
 // Prints offline-composer templates as JSON for bench/optimize_bench.py's fidelity pairs.
 // Usage: npx tsx bench/optimize_templates.ts "a red fox" "a cup of coffee" …
-import { composeTemplate } from '#commons/composer/index';
+import { composeTemplate } from '#template/composer/index';
 
 const prompts = process.argv.slice(2);
 const out = [];

@@ -11,7 +11,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ContainerStageName } from '#commons/contracts';
+import type { ContainerStageName } from '#contracts/schemas';
 import { loadDefinition, REPO_ROOT } from '#local/definition';
 import { createLocalRuntime, detectCapabilities } from '#local/runtime';
 

@@ -3,9 +3,9 @@
 // answers. Covers SDK request building, loopback HTTP, SVG extraction, sanitizing, repair and the
 // resvg render sent back for rectification.
 //   npx tsx bench/template-stage.ts [iterations]
-import { LlmClient } from '#commons/llm/client';
-import { runTemplateFlow } from '#commons/llm/flow';
-import { createAdapter } from '#commons/llm/settings';
+import { LlmClient } from '#template/llm/client';
+import { runTemplateFlow } from '#template/llm/flow';
+import { createAdapter } from '#template/llm/settings';
 import { answer, FakeProvider, type Shape } from '../test/fixtures/llm/fake-server.ts';
 
 const iterations = Number(process.argv[2] ?? 100);

@@ -2,12 +2,12 @@
 // and names the run: requestId for objects and logs, cacheKey for the result cache.
 import middy from '@middy/core';
 import { z } from 'zod';
-import { GenerationRequest, PIPELINE_VERSION } from '#commons/contracts';
 import { optionalEnv } from '#commons/env';
 import { InvalidRequestError, parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { cacheKeyOf, requestIdFrom } from '#commons/request';
+import { GenerationRequest, PIPELINE_VERSION } from '#contracts/schemas';
 
 const pipelineVersion = optionalEnv('PIPELINE_VERSION') ?? PIPELINE_VERSION;
 const logger = createLogger('normalize-request');

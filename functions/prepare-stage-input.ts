@@ -3,6 +3,11 @@
 import middy from '@middy/core';
 import { z } from 'zod';
 import { s3Client } from '#commons/clients';
+import { optionalEnv } from '#commons/env';
+import { InvalidInputError, parseOrThrow } from '#commons/errors';
+import { createLogger } from '#commons/logger';
+import { logInvocation } from '#commons/middleware';
+import { putPayload } from '#commons/payload';
 import {
   BUDGETS,
   ContainerStageName,
@@ -11,12 +16,7 @@ import {
   OptimizeConfig,
   PayloadRef,
   StageInput,
-} from '#commons/contracts';
-import { optionalEnv } from '#commons/env';
-import { InvalidInputError, parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
-import { putPayload } from '#commons/payload';
+} from '#contracts/schemas';
 
 const bucket = optionalEnv('PAYLOAD_BUCKET');
 const s3 = s3Client();

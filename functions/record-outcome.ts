@@ -1,16 +1,16 @@
 // Record outcome: applies a stage's success or failure to its circuit breaker and returns the
 // stage's StageReport (docs/state-machine.md, gated fragment).
 import middy from '@middy/core';
-import { type BreakerEvent, DEFAULT_BREAKER_SETTINGS } from '#commons/breaker';
-import { recordOutcome } from '#commons/breaker-store';
+import { RecordOutcomeInput, stageReport } from '#breaker/outcome';
+import { recordOutcome } from '#breaker/store';
+import { type BreakerEvent, DEFAULT_BREAKER_SETTINGS } from '#breaker/transition';
 import { dynamoClient } from '#commons/clients';
 import { systemClock } from '#commons/clock';
-import type { StageReport } from '#commons/contracts';
 import { intEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
-import { RecordOutcomeInput, stageReport } from '#commons/outcome';
+import type { StageReport } from '#contracts/schemas';
 
 const table = requireEnv('BREAKERS_TABLE');
 const settings = {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { PayloadRef, PipelinePlan, StageFailure, StageInput, StageOutput } from '#commons/contracts';
+import { PayloadRef, PipelinePlan, StageFailure, StageInput, StageOutput } from '#contracts/schemas';
 
 export const SCHEMAS = {
   'payload-ref': PayloadRef,

@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type InlinePayloadRef, type PayloadEncoding, PayloadRef } from './contracts.ts';
+import { type InlinePayloadRef, type PayloadEncoding, PayloadRef } from '#contracts/schemas';
 import { PayloadIntegrityError, PayloadTooLargeError, parseOrThrow } from './errors.ts';
 
 const TEXT_TYPES = ['text/', 'application/json', 'image/svg+xml', 'application/xml'];

@@ -1,6 +1,6 @@
 // Request identity: the request id an execution works under, and the cache key of a request.
 import { createHash, randomUUID } from 'node:crypto';
-import type { GenerationRequest } from './contracts.ts';
+import type { GenerationRequest } from '#contracts/schemas';
 
 /** JSON with object keys sorted at every level, so equal requests serialize equally. */
 export function canonicalJson(value: unknown): string {

@@ -1,6 +1,6 @@
 // Typed per-environment configuration, chosen with `cdk synth -c env=dev|staging|prod`.
 // One defaults object; each environment states only what differs from it.
-import type { LlmProvider } from '#commons/contracts';
+import type { LlmProvider } from '#contracts/schemas';
 
 export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvName = (typeof ENV_NAMES)[number];

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { GenerationRequest } from '#commons/contracts';
+import { GenerationRequest } from '#contracts/schemas';
 import { acknowledge } from '../nag.ts';
 
 export interface GenerationApiProps {

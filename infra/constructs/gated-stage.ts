@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { StageName } from '#commons/contracts';
+import type { StageName } from '#contracts/schemas';
 
 /** Lambda errors that a retry can fix (the service's own, not the handler's). */
 export const LAMBDA_TRANSIENT_ERRORS = [

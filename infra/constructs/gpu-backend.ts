@@ -12,7 +12,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { ContainerStageName } from '#commons/contracts';
+import type { ContainerStageName } from '#contracts/schemas';
 import { STAGE_METADATA_KEY } from '../metadata.ts';
 import { acknowledge } from '../nag.ts';
 import { REPO_ROOT, S3_OBJECT_ACTIONS } from './pipeline-function.ts';

@@ -12,7 +12,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { CONTAINER_STAGES, type ContainerStageName, PIPELINE_VERSION } from '#commons/contracts';
+import { CONTAINER_STAGES, type ContainerStageName, PIPELINE_VERSION } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import { GenerationApi } from '../constructs/api.ts';
 import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from '../constructs/gated-stage.ts';
@@ -98,7 +98,7 @@ export class PipelineStack extends Stack {
 
     this.handlers = {
       normalize: fn('NormalizeRequest', 'normalize-request'),
-      assess: withEnv(fn('AssessResources', 'assess-resources'), {
+      assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
         ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,
@@ -108,7 +108,7 @@ export class PipelineStack extends Stack {
       }).bindTable('BREAKERS_TABLE', breakers, 'read'),
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
-        fn('GenerateTemplate', 'generate-template', {
+        fn('GenerateTemplate', 'template/generate', {
           timeout: TEMPLATE_TIMEOUT,
           memorySize: 1024,
           nativeAddons: true,
@@ -119,7 +119,7 @@ export class PipelineStack extends Stack {
           BEDROCK_LARGE_MODEL_ID: config.llm.bedrockLargeModelId,
         },
       ).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
-      composeTemplate: fn('ComposeTemplate', 'compose-template').bindBucket(
+      composeTemplate: fn('ComposeTemplate', 'template/compose').bindBucket(
         'PAYLOAD_BUCKET',
         bucket,
         'readWrite',
@@ -135,7 +135,7 @@ export class PipelineStack extends Stack {
         'readWrite',
       ),
       finalize: withEnv(
-        fn('FinalizeResult', 'finalize-result', { timeout: Duration.seconds(60), memorySize: 1024 }),
+        fn('FinalizeResult', 'finalize-result/handler', { timeout: Duration.seconds(60), memorySize: 1024 }),
         {
           CACHE_TTL_SECONDS: String(config.cacheTtlSeconds),
         },

@@ -2,7 +2,7 @@
 // to the handlers as STAGE_CAPABILITIES, and the CLI says why the others are missing.
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTAINER_STAGES, type ContainerStageName } from '#commons/contracts';
+import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import { REPO_ROOT } from './definition.ts';
 
 export interface Capabilities {

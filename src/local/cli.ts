@@ -5,8 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Resvg } from '@resvg/resvg-js';
-import { GenerationRequest, LlmProvider, type RunReport } from '#commons/contracts';
 import { describeIssues } from '#commons/errors';
+import { GenerationRequest, LlmProvider, type RunReport } from '#contracts/schemas';
 import {
   createLocalRuntime,
   detectCapabilities,

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
-import { type ContainerStageName, ContainerStageName as ContainerStageSchema } from '#commons/contracts';
+import { type ContainerStageName, ContainerStageName as ContainerStageSchema } from '#contracts/schemas';
 import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
 import { ENTRY_METADATA_KEY, STAGE_METADATA_KEY } from '#infra/metadata';
 import { defaultHome } from './emulators.ts';

@@ -14,8 +14,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { PayloadRef, STAGE_ERRORS, type StageName } from '#commons/contracts';
 import { readPayload } from '#commons/payload';
+import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
 import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 
@@ -42,10 +42,10 @@ export type StatesContainer = { States: Record<string, AnyState> };
 // The template stage's Run and degrade steps and the container tasks are stage work; the rest of
 // the handlers (normalize, assess, prepare input, record outcome, finalize) are orchestration.
 const STAGE_WORK_ENTRIES: Record<string, StageName> = {
-  'functions/generate-template.ts': 'template',
-  'functions/compose-template.ts': 'template',
+  'functions/template/generate.ts': 'template',
+  'functions/template/compose.ts': 'template',
 };
-const RUN_ENTRY: Record<string, StageName> = { 'functions/generate-template.ts': 'template' };
+const RUN_ENTRY: Record<string, StageName> = { 'functions/template/generate.ts': 'template' };
 
 export interface HandlerDeps {
   readonly definition: LocalDefinition;

@@ -14,12 +14,12 @@ import {
 
 const HANDLER_FILES = [
   'normalize-request',
-  'assess-resources',
-  'generate-template',
-  'compose-template',
+  'assess-resources/handler',
+  'template/generate',
+  'template/compose',
   'prepare-stage-input',
   'record-outcome',
-  'finalize-result',
+  'finalize-result/handler',
 ];
 
 let template: Template;
@@ -128,7 +128,7 @@ describe('functions', () => {
   });
 
   it('runs handlers without native addons on arm64', () => {
-    for (const file of HANDLER_FILES.filter((f) => f !== 'generate-template')) {
+    for (const file of HANDLER_FILES.filter((f) => f !== 'template/generate')) {
       const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)];
       expect(fn.Properties.Architectures).toEqual(['arm64']);
     }
@@ -151,7 +151,7 @@ describe('functions', () => {
   });
 
   it('lets assess-resources read the breakers table and nothing else', () => {
-    const grants = grantsOf(template, 'assess-resources');
+    const grants = grantsOf(template, 'assess-resources/handler');
     const actions = grants.flatMap((g) => g.actions);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:GetItem']));
     expect(actions.filter((a) => /(Put|Update|Delete)Item|^s3:|^events:/.test(a))).toEqual([]);
@@ -159,7 +159,7 @@ describe('functions', () => {
   });
 
   it('lets finalize-result write the cache table, use the bucket under runs/ and put events', () => {
-    const grants = grantsOf(template, 'finalize-result');
+    const grants = grantsOf(template, 'finalize-result/handler');
     const on = (id: string) => grants.filter((g) => g.resources.includes(id)).flatMap((g) => g.actions);
     expect(on(cacheId)).toEqual(expect.arrayContaining(['dynamodb:PutItem']));
     expect(on(breakersId)).toEqual([]);
@@ -178,12 +178,12 @@ describe('functions', () => {
       BREAKERS_TABLE: { Ref: breakersId },
       BREAKER_FAILURE_THRESHOLD: '3',
     });
-    expect(env('finalize-result')).toMatchObject({
+    expect(env('finalize-result/handler')).toMatchObject({
       CACHE_TABLE: { Ref: cacheId },
       PAYLOAD_BUCKET: { Ref: bucketId },
       EVENT_BUS_NAME: 'default',
     });
-    expect(env('assess-resources')).toMatchObject({
+    expect(env('assess-resources/handler')).toMatchObject({
       STAGE_CAPABILITIES: 'detail,optimize',
       BREAKERS_TABLE: { Ref: breakersId },
     });

@@ -45,7 +45,7 @@ describe('prod stack', () => {
   });
 
   it('defaults the template provider to Bedrock and may invoke only the configured models', () => {
-    const fnId = functionIdFor(template, 'generate-template');
+    const fnId = functionIdFor(template, 'template/generate');
     const fn = template.findResources('AWS::Lambda::Function')[fnId];
     expect(fn.Properties.Environment.Variables.CHAT2SVG_LLM).toBe('bedrock');
     template.hasResourceProperties('AWS::IAM::Policy', {

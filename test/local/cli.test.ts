@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunReport } from '#commons/contracts';
+import { RunReport } from '#contracts/schemas';
 import { main, slug } from '#local/cli';
 import { rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
 

@@ -1,7 +1,7 @@
 // The LLM template path through the synthesized state machine, for each provider API shape, against
 // a scripted provider on loopback: plan → draw → rectify, and the offline composer when it fails.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LlmProvider } from '#commons/contracts';
+import type { LlmProvider } from '#contracts/schemas';
 import type { LocalRuntime } from '#local/runtime';
 import { answer, FakeProvider } from '../fixtures/llm/fake-server.ts';
 import { rendersAsSvg, SYNTH_TIMEOUT_MS, startTestRuntime } from '../support/local.ts';

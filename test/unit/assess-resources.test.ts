@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PipelinePlan } from '#commons/contracts';
+import { PipelinePlan } from '#contracts/schemas';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
 const fixture = JSON.parse(
@@ -9,7 +9,7 @@ const fixture = JSON.parse(
 );
 
 let storage: Storage;
-let logic: typeof import('#functions/assess-resources').logic;
+let logic: typeof import('#functions/assess-resources/handler').logic;
 
 beforeAll(async () => {
   storage = await startStorage({
@@ -31,7 +31,7 @@ beforeAll(async () => {
       },
     }),
   );
-  ({ logic } = await import('#functions/assess-resources'));
+  ({ logic } = await import('#functions/assess-resources/handler'));
 });
 afterAll(async () => {
   await storage?.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { breakerSignals, staticSignals } from '#commons/assess-signals';
 import { dynamoClient } from '#commons/clients';
+import { breakerSignals, staticSignals } from '#functions/assess-resources/signals';
 
 describe('assessment signals from the environment', () => {
   it('reads capabilities, provider, GPU load and timeouts', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decidePlan, NO_LLM_REASON, type Signals } from '#commons/assess';
-import { GenerationRequest, PipelinePlan, type Tier } from '#commons/contracts';
-import { TIERS } from '#commons/tiers';
+import { GenerationRequest, PipelinePlan, type Tier } from '#contracts/schemas';
+import { TIERS } from '#contracts/tiers';
+import { decidePlan, NO_LLM_REASON, type Signals } from '#functions/assess-resources/decide';
 
 const NOW = new Date('2026-11-27T02:00:00.000Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Breaker, type BreakerSettings, CLOSED, transition } from '#commons/breaker';
+import { type Breaker, type BreakerSettings, CLOSED, transition } from '#breaker/transition';
 
 const SETTINGS: BreakerSettings = { failureThreshold: 3, windowSeconds: 60, openSeconds: 30 };
 const T0 = Date.parse('2026-11-27T02:00:00.000Z');

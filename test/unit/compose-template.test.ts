@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PayloadRef } from '#commons/contracts';
-import { handler, logic } from '#functions/compose-template';
+import { PayloadRef } from '#contracts/schemas';
+import { handler, logic } from '#template/compose';
 
 const event = {
   request: { prompt: "A dog wearing a chef's hat", style: '', tier: 'auto', seed: 0 },

@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import { SaxesParser } from 'saxes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseHex } from '#commons/composer/color';
-import { type ComposedTemplate, composeTemplate } from '#commons/composer/index';
-import { contentBox, parseIconBody, renderShape } from '#commons/composer/shapes';
 import { sanitizeSvg } from '#commons/sanitize';
+import { parseHex } from '#template/composer/color';
+import { type ComposedTemplate, composeTemplate } from '#template/composer/index';
+import { contentBox, parseIconBody, renderShape } from '#template/composer/shapes';
 import { EXAMPLE_PROMPTS as EXAMPLES } from '../support/prompts.ts';
 
 const ALLOWED = new Set(['svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon']);

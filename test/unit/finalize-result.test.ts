@@ -4,9 +4,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Client } from '#commons/clients';
-import { BUDGETS, InlinePayloadRef, PayloadRef } from '#commons/contracts';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
-import { GenerationResult } from '#commons/result';
+import { BUDGETS, InlinePayloadRef, PayloadRef } from '#contracts/schemas';
+import { GenerationResult } from '#functions/finalize-result/result';
 import { BUCKET, type Storage, startStorage, TABLES } from './support/storage.ts';
 
 const fixture = JSON.parse(
@@ -16,7 +16,7 @@ const fixture = JSON.parse(
 // EventBridge has no local emulator; the mock only records what would be sent.
 const events = mockClient(EventBridgeClient);
 let storage: Storage;
-let logic: typeof import('#functions/finalize-result').logic;
+let logic: typeof import('#functions/finalize-result/handler').logic;
 
 beforeAll(async () => {
   storage = await startStorage({
@@ -24,7 +24,7 @@ beforeAll(async () => {
     CACHE_TTL_SECONDS: '3600',
     DEGRADED_CACHE_TTL_SECONDS: '60',
   });
-  ({ logic } = await import('#functions/finalize-result'));
+  ({ logic } = await import('#functions/finalize-result/handler'));
 });
 afterAll(async () => {
   await storage?.stop();

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InlinePayloadRef } from '#commons/contracts';
 import { sanitizeSvg } from '#commons/sanitize';
+import { InlinePayloadRef } from '#contracts/schemas';
 import { answer, FakeProvider } from '../fixtures/llm/fake-server.ts';
 
 let fake: FakeProvider;
-let generate: typeof import('#functions/generate-template');
+let generate: typeof import('#template/generate');
 const saved = { ...process.env };
 
 // What the state machine's template.Run passes (infra/stacks: stageRequest('template') + provider).
@@ -25,7 +25,7 @@ beforeAll(async () => {
     CHAT2SVG_LLM_BACKOFF_MS: '5',
     LOG_LEVEL: 'silent',
   });
-  generate = await import('#functions/generate-template');
+  generate = await import('#template/generate');
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 // The template flow over each provider's real SDK against a scripted loopback server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LlmClient } from '#commons/llm/client';
-import { runTemplateFlow } from '#commons/llm/flow';
-import { createAdapter } from '#commons/llm/settings';
+import { LlmClient } from '#template/llm/client';
+import { runTemplateFlow } from '#template/llm/flow';
+import { createAdapter } from '#template/llm/settings';
 import { answer, FakeProvider, type Recorded, type Shape } from '../fixtures/llm/fake-server.ts';
 
 let fake: FakeProvider;

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classify } from '#commons/llm/client';
-import { clientSettings, createAdapter, modelFor, priceFor } from '#commons/llm/settings';
+import { classify } from '#template/llm/client';
+import { clientSettings, createAdapter, modelFor, priceFor } from '#template/llm/settings';
 
 // Secrets Manager has no local emulator here; the mock only stands in for GetSecretValue.
 const secrets = mockClient(SecretsManagerClient);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractSvg, repairTemplate } from '#commons/llm/template-svg';
+import { extractSvg, repairTemplate } from '#template/llm/template-svg';
 
 const NS = 'xmlns="http://www.w3.org/2000/svg"';
 

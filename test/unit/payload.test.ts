@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '#commons/clients';
-import type { PayloadRef } from '#commons/contracts';
 import { encodeInline, putPayload, readPayload, refSize, sha256Hex } from '#commons/payload';
+import type { PayloadRef } from '#contracts/schemas';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
 
 const VECTORS = new URL('../../stage-images/worker/tests/vectors/payload-ref/valid/', import.meta.url);

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '#commons/clients';
-import { BUDGETS, StageInput } from '#commons/contracts';
 import { encodeInline, readPayload, refSize } from '#commons/payload';
-import { TIERS } from '#commons/tiers';
+import { BUDGETS, StageInput } from '#contracts/schemas';
+import { TIERS } from '#contracts/tiers';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
 
 const fixture = JSON.parse(

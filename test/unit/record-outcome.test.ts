@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getBreaker } from '#commons/breaker-store';
+import { getBreaker } from '#breaker/store';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
 const failure = JSON.parse(

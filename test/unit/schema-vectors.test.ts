@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { PayloadRef, StageFailure, StageInput, StageOutput } from '#commons/contracts';
+import { PayloadRef, StageFailure, StageInput, StageOutput } from '#contracts/schemas';
 
 const VECTORS = new URL('../../stage-images/worker/tests/vectors/', import.meta.url);
 const SCHEMAS: Record<string, z.ZodType> = {

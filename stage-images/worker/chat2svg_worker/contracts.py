@@ -1,4 +1,4 @@
-"""Validates stage documents against the JSON Schemas generated from functions/commons/contracts.ts."""
+"""Validates stage documents against the JSON Schemas generated from functions/contracts/schemas.ts."""
 
 from __future__ import annotations
 

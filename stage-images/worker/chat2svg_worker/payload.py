@@ -14,7 +14,7 @@ from typing import Any
 from chat2svg_worker.contracts import validate_payload_ref
 from chat2svg_worker.errors import Failed, InvalidInput, StageError, Unavailable
 
-# Same numbers as BUDGETS in functions/commons/contracts.ts.
+# Same numbers as BUDGETS in functions/contracts/schemas.ts.
 ECS_STAGE_INPUT_BUDGET = 6 * 1024
 BATCH_STAGE_INPUT_BUDGET = 24 * 1024
 STAGE_OUTPUT_BUDGET = 128 * 1024

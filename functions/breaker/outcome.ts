@@ -1,6 +1,6 @@
 // What record-outcome reports for a stage: the StageReport shapes of docs/state-machine.md.
 import { z } from 'zod';
-import { StageMetrics, StageName, type StageReport, Tier } from './contracts.ts';
+import { StageMetrics, StageName, type StageReport, Tier } from '#contracts/schemas';
 
 export const RecordOutcomeInput = z.object({
   stage: StageName,

@@ -1,7 +1,7 @@
 // Turns a model's answer into a template SVG or a clear Template.InvalidSvg: find the SVG in
 // prose or code fences, sanitize it, keep the template's shape vocabulary, flatten gradients to
 // their first color, number the shapes path_N in stacking order, and put it on a 512×512 canvas.
-import { SvgInvalidError, type SvgNode, sanitizeSvgTree, serializeSvg } from '../sanitize.ts';
+import { SvgInvalidError, type SvgNode, sanitizeSvgTree, serializeSvg } from '#commons/sanitize';
 import { TemplateInvalidSvgError } from './errors.ts';
 
 export const CANVAS = 512;

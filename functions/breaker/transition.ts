@@ -1,8 +1,8 @@
 // The circuit breaker's pure transition core (ARCHITECTURE.md §7): state + outcome + time ⇒ the
 // next item, or null when nothing needs writing. breaker-store.ts applies it with conditional writes.
 
-import { addSeconds, parseIso, toIso } from './clock.ts';
-import type { BreakerState } from './contracts.ts';
+import { addSeconds, parseIso, toIso } from '#commons/clock';
+import type { BreakerState } from '#contracts/schemas';
 
 export interface Breaker {
   state: BreakerState;

@@ -1,16 +1,16 @@
 // Assess resources: picks the tier and what runs, from the request and this deployment's signals
-// (docs/state-machine.md, state Assess). The decision itself lives in #commons/assess.
+// (docs/state-machine.md, state Assess). The decision itself lives in decide.ts beside it.
 import middy from '@middy/core';
 import { z } from 'zod';
-import { decidePlan } from '#commons/assess';
-import { breakerSignals, staticSignals } from '#commons/assess-signals';
 import { dynamoClient } from '#commons/clients';
 import { parseIso } from '#commons/clock';
-import { GenerationRequest, type PipelinePlan } from '#commons/contracts';
 import { requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
+import { GenerationRequest, type PipelinePlan } from '#contracts/schemas';
+import { decidePlan } from './decide.ts';
+import { breakerSignals, staticSignals } from './signals.ts';
 
 const table = requireEnv('BREAKERS_TABLE');
 const configured = staticSignals();

@@ -3,17 +3,17 @@
 // catches; the breaker counts it and the offline composer takes over.
 import middy from '@middy/core';
 import { z } from 'zod';
-import { BUDGETS, GenerationRequest, LlmProvider, type PayloadRef, TemplateConfig } from '#commons/contracts';
 import { intEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
-import { LlmClient } from '#commons/llm/client';
-import { TemplateInvalidSvgError, TemplateNotConfiguredError } from '#commons/llm/errors';
-import { runTemplateFlow } from '#commons/llm/flow';
-import { clientSettings, createAdapter, maxOutputTokens } from '#commons/llm/settings';
-import type { ChatAdapter, ProviderName } from '#commons/llm/types';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { encodeInline } from '#commons/payload';
+import { BUDGETS, GenerationRequest, LlmProvider, type PayloadRef, TemplateConfig } from '#contracts/schemas';
+import { LlmClient } from '#template/llm/client';
+import { TemplateInvalidSvgError, TemplateNotConfiguredError } from '#template/llm/errors';
+import { runTemplateFlow } from '#template/llm/flow';
+import { clientSettings, createAdapter, maxOutputTokens } from '#template/llm/settings';
+import type { ChatAdapter, ProviderName } from '#template/llm/types';
 
 const logger = createLogger('generate-template');
 /** Time kept back from the Lambda's remaining time to return the result. */

@@ -1,15 +1,15 @@
 // Thin adapters that gather the assessment's signals: environment, breakers table.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Signals } from './assess.ts';
-import { getBreakers } from './breaker-store.ts';
+import { getBreakers } from '#breaker/store';
+import { InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
 import {
   CONTAINER_STAGES,
   type ContainerStageName,
   LlmProvider,
   STAGES,
   type StageName,
-} from './contracts.ts';
-import { InvalidEnvError, listEnv, optionalEnv } from './env.ts';
+} from '#contracts/schemas';
+import type { Signals } from './decide.ts';
 
 export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
   template: 120,

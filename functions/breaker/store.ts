@@ -9,10 +9,16 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type Breaker, type BreakerSettings, type Outcome, type Transition, transition } from './breaker.ts';
-import { addSeconds, type Clock, toIso } from './clock.ts';
-import { type BreakerState, STAGES, type StageName, type Tier } from './contracts.ts';
-import { BreakerConflictError } from './errors.ts';
+import { addSeconds, type Clock, toIso } from '#commons/clock';
+import { BreakerConflictError } from '#commons/errors';
+import { type BreakerState, STAGES, type StageName, type Tier } from '#contracts/schemas';
+import {
+  type Breaker,
+  type BreakerSettings,
+  type Outcome,
+  type Transition,
+  transition,
+} from './transition.ts';
 
 type Item = Record<string, AttributeValue>;
 

@@ -3,13 +3,14 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
-import type { StageReport } from '#commons/contracts';
-import { BUDGETS } from '#commons/contracts';
 import { intEnv, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { countRunObjects, putPayload, readPayload } from '#commons/payload';
+import { sanitizeSvg } from '#commons/sanitize';
+import type { StageReport } from '#contracts/schemas';
+import { BUDGETS } from '#contracts/schemas';
 import {
   cacheItem,
   FinalizeInput,
@@ -18,8 +19,7 @@ import {
   minifySvg,
   orderedReports,
   publishCompletion,
-} from '#commons/result';
-import { sanitizeSvg } from '#commons/sanitize';
+} from './result.ts';
 
 const cacheTable = requireEnv('CACHE_TABLE');
 const bucket = optionalEnv('PAYLOAD_BUCKET');

@@ -1,7 +1,7 @@
 // The resource assessment's pure decision core: request + signals + time ⇒ PipelinePlan.
 // Adapters (assess-signals.ts) gather the signals; nothing here does I/O.
 
-import { addSeconds, toIso } from './clock.ts';
+import { addSeconds, toIso } from '#commons/clock';
 import {
   type BreakerState,
   type ContainerStageName,
@@ -11,8 +11,8 @@ import {
   STAGES,
   type StageName,
   type Tier,
-} from './contracts.ts';
-import { TIER_ORDER, TIERS, workFactor } from './tiers.ts';
+} from '#contracts/schemas';
+import { TIER_ORDER, TIERS, workFactor } from '#contracts/tiers';
 
 export interface BreakerSignal {
   state: BreakerState;

@@ -3,9 +3,9 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { optimize } from 'svgo';
 import { z } from 'zod';
-import { addSeconds, toIso } from './clock.ts';
-import { BUDGETS, GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from './contracts.ts';
-import { encodeInline } from './payload.ts';
+import { addSeconds, toIso } from '#commons/clock';
+import { encodeInline } from '#commons/payload';
+import { BUDGETS, GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
 
 export const FinalizeInput = z
   .object({

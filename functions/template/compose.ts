@@ -2,12 +2,12 @@
 // degrade path when the LLM breaker is open or the LLM call failed. Never needs the network.
 import middy from '@middy/core';
 import { z } from 'zod';
-import { composeTemplate } from '#commons/composer/index';
-import { GenerationRequest, InlinePayloadRef } from '#commons/contracts';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { sha256Hex } from '#commons/payload';
+import { GenerationRequest, InlinePayloadRef } from '#contracts/schemas';
+import { composeTemplate } from '#template/composer/index';
 
 const logger = createLogger('compose-template');
 

@@ -6,7 +6,7 @@
 //   all        CHAT2SVG_LLM_VISION, CHAT2SVG_LLM_TIMEOUT_MS, CHAT2SVG_LLM_MAX_ATTEMPTS, CHAT2SVG_LLM_BACKOFF_MS,
 //              CHAT2SVG_LLM_BACKOFF_CAP_MS, CHAT2SVG_LLM_MAX_PROMPT_CHARS, CHAT2SVG_LLM_MAX_TOKENS, CHAT2SVG_LLM_PRICE
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { InvalidEnvError, intEnv, optionalEnv } from '../env.ts';
+import { InvalidEnvError, intEnv, optionalEnv } from '#commons/env';
 import { anthropicAdapter } from './anthropic.ts';
 import { bedrockAdapter } from './bedrock.ts';
 import type { ClientSettings } from './client.ts';

@@ -1,5 +1,5 @@
 // The default config matrix of ARCHITECTURE.md §6, one place for every consumer.
-import type { DetailConfig, OptimizeConfig, StageName, TemplateConfig, Tier } from './contracts.ts';
+import type { DetailConfig, OptimizeConfig, StageName, TemplateConfig, Tier } from './schemas.ts';
 
 export interface TierConfig {
   template: TemplateConfig;
