@@ -1,4 +1,4 @@
-// Composition only: tables, payload bucket, handlers, GPU backend, the three gated stages,
+// Composition only: tables, payload bucket, handlers, GPU backend, the pipeline definition wrapped in
 // the Standard state machine with its logs and alarms, and the REST API.
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,41 +10,20 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { CONTAINER_STAGES, type ContainerStageName, PIPELINE_VERSION } from '#contracts/schemas';
+import { CONTAINER_STAGES, PIPELINE_VERSION } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import { GenerationApi } from '../constructs/api.ts';
-import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from '../constructs/gated-stage.ts';
 import { GpuBackend } from '../constructs/gpu-backend.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
+import { type HandlerName, PipelineDefinition, TEMPLATE_TIMEOUT } from '../constructs/pipeline-definition.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
 
-/** The template Lambda's own timeout; its Run task waits as long (the local engine's default is 60 s). */
-const TEMPLATE_TIMEOUT = Duration.seconds(120);
-
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
 }
-
-export type HandlerName =
-  | 'normalize'
-  | 'assess'
-  | 'generateTemplate'
-  | 'composeTemplate'
-  | 'prepareStageInput'
-  | 'recordOutcome'
-  | 'finalize';
-
-/** ECS errors a retry can fix: throttling, service faults, placement while capacity scales out. */
-const ECS_TRANSIENT_ERRORS = [
-  'ECS.ThrottlingException',
-  'ECS.ServerException',
-  'ECS.LimitExceededException',
-  'ECS.AmazonECSException',
-];
 
 export class PipelineStack extends Stack {
   public readonly tables: PipelineTables;
@@ -169,7 +148,12 @@ export class PipelineStack extends Stack {
       removalPolicy,
     });
 
-    const definition = this.definition(config);
+    const definition = new PipelineDefinition(this, 'Definition', {
+      config,
+      tables: this.tables,
+      handlers: this.handlers,
+      gpu: this.gpu,
+    }).chain;
     this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The vendedlogs prefix keeps the CloudWatch Logs resource policy small.
       logGroupName: `/aws/vendedlogs/states/${namePrefix}-pipeline`,
@@ -255,172 +239,5 @@ export class PipelineStack extends Stack {
         'CloudTrail data events cover auditing where an account needs it.',
       'AwsSolutions-S1',
     );
-  }
-
-  /** Normalize → cache → assess → template, detail, optimize (each gated) → finalize. */
-  private definition(config: PipelineConfig): sfn.IChainable {
-    const { breakers, cache } = this.tables;
-    const h = this.handlers;
-    const $ = sfn.JsonPath;
-
-    const normalize = invokeHandler(this, 'Normalize', {
-      lambdaFunction: h.normalize.function,
-      payload: sfn.TaskInput.fromObject({ request: $.entirePayload, executionName: $.executionName }),
-      resultPath: '$',
-    });
-    const clock = sfn.Pass.jsonPath(this, 'Clock', {
-      parameters: { now: $.stringAt('$$.State.EnteredTime') },
-      resultPath: '$.clock',
-    });
-    const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
-      table: cache,
-      key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
-      // Only what the gate and ReturnCached read: an inline `svg` attribute can be up to 300 KB,
-      // more than a state may carry.
-      projectionExpression: [
-        new tasks.DynamoProjectionExpression().withAttribute('#result'),
-        new tasks.DynamoProjectionExpression().withAttribute('expiresAtIso'),
-      ],
-      expressionAttributeNames: { '#result': 'result' }, // RESULT is a reserved word
-      resultPath: '$.cached',
-    });
-    cacheLookup.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
-    const returnCached = sfn.Pass.jsonPath(this, 'ReturnCached', {
-      parameters: {
-        cache: 'hit',
-        requestId: $.stringAt('$.requestId'),
-        result: $.stringToJson($.stringAt('$.cached.Item.result.S')),
-      },
-    });
-    const assess = invokeHandler(this, 'Assess', {
-      lambdaFunction: h.assess.function,
-      payload: sfn.TaskInput.fromObject({
-        request: $.objectAt('$.request'),
-        requestId: $.stringAt('$.requestId'),
-        now: $.stringAt('$.clock.now'),
-      }),
-      resultPath: '$.plan',
-    });
-    // A cache that cannot be read is a miss, not a failed request.
-    cacheLookup.addCatch(assess, { errors: ['States.ALL'], resultPath: '$.cacheError' });
-    const cacheHit = sfn.Choice.jsonPath(this, 'CacheHit', { stateName: 'CacheHit?' })
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.cached.Item.result.S'),
-          sfn.Condition.isPresent('$.cached.Item.expiresAtIso.S'),
-          sfn.Condition.stringGreaterThanJsonPath('$.cached.Item.expiresAtIso.S', '$.clock.now'),
-        ),
-        returnCached,
-      )
-      .otherwise(assess);
-
-    const stageRequest = (stage: string) => ({
-      stage,
-      requestId: $.stringAt('$.requestId'),
-      request: $.objectAt('$.request'),
-      config: $.objectAt(`$.plan.stages.${stage}.config`),
-    });
-
-    const template = new GatedStage(this, 'TemplateStage', {
-      stage: 'template',
-      breakers,
-      recordOutcome: h.recordOutcome.function,
-      run: (scope) => [
-        invokeHandler(scope, 'Run', {
-          stateName: 'template.Run',
-          lambdaFunction: h.generateTemplate.function,
-          payload: sfn.TaskInput.fromObject({
-            ...stageRequest('template'),
-            provider: $.stringAt('$.plan.stages.template.provider'),
-          }),
-          taskTimeout: sfn.Timeout.duration(TEMPLATE_TIMEOUT),
-          resultPath: '$.current',
-        }),
-      ],
-      degrade: (scope) =>
-        sfn.Chain.start(
-          invokeHandler(scope, 'Compose', {
-            stateName: 'template.Compose',
-            comment: 'The offline composer makes the template when no LLM runs or it failed.',
-            lambdaFunction: h.composeTemplate.function,
-            payload: sfn.TaskInput.fromObject({
-              request: $.objectAt('$.request'),
-              requestId: $.stringAt('$.requestId'),
-            }),
-            resultPath: '$.current',
-          }),
-        ).next(
-          sfn.Pass.jsonPath(scope, 'Objects', {
-            stateName: 'template.Objects',
-            comment: 'The run report lists the icons the composer used.',
-            inputPath: '$.current.objects',
-            resultPath: '$.reports.template.objects',
-          }),
-        ),
-      skipThroughDegrade: true,
-    });
-
-    const containerStage = (stage: ContainerStageName, id: string) =>
-      new GatedStage(this, id, {
-        stage,
-        breakers,
-        recordOutcome: h.recordOutcome.function,
-        run: (scope) => {
-          const prepare = invokeHandler(scope, 'PrepareInput', {
-            stateName: `${stage}.PrepareInput`,
-            lambdaFunction: h.prepareStageInput.function,
-            payload: sfn.TaskInput.fromObject({ ...stageRequest(stage), current: $.objectAt('$.current') }),
-            resultPath: '$.gate.input',
-          });
-          const run = this.gpu.runStageTask(scope, 'Run', {
-            stateName: `${stage}.Run`,
-            stage,
-            inputPath: '$.gate.input.ref',
-            heartbeat: Duration.seconds(config.stages[stage].heartbeatSeconds),
-            timeout: Duration.seconds(config.stages[stage].timeoutSeconds),
-            resultSelector: {
-              svg: $.objectAt('$.svg'),
-              ...(stage === 'detail' ? { target: $.objectAt('$.target') } : {}),
-              metrics: $.objectAt('$.metrics'),
-              durationMs: $.numberAt('$.durationMs'),
-            },
-            resultPath: '$.current',
-          });
-          run.addRetry({
-            errors: ECS_TRANSIENT_ERRORS,
-            interval: Duration.seconds(5),
-            maxAttempts: 3,
-            backoffRate: 2,
-          });
-          return [prepare, run];
-        },
-      });
-    const detail = containerStage('detail', 'DetailStage');
-    const optimize = containerStage('optimize', 'OptimizeStage');
-
-    const finalize = invokeHandler(this, 'Finalize', {
-      lambdaFunction: h.finalize.function,
-      payload: sfn.TaskInput.fromObject({
-        request: $.objectAt('$.request'),
-        requestId: $.stringAt('$.requestId'),
-        cacheKey: $.stringAt('$.cacheKey'),
-        clock: $.objectAt('$.clock'),
-        plan: $.objectAt('$.plan'),
-        current: $.objectAt('$.current'),
-        fallback: $.objectAt('$.templateSvg'),
-        reports: $.objectAt('$.reports'),
-      }),
-      resultPath: '$',
-    });
-
-    // The template is valid by construction (sanitized or composed): finalize falls back to it when
-    // a later stage's SVG does not survive sanitization.
-    const keepTemplate = sfn.Pass.jsonPath(this, 'KeepTemplate', {
-      stateName: 'template.Keep',
-      inputPath: '$.current.svg',
-      resultPath: '$.templateSvg',
-    });
-    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
-    return normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }
