@@ -1,7 +1,17 @@
 // `chat2svg generate "<prompt>"`: runs the synthesized state machine on this machine and writes the
 // SVG, a PNG preview beside it and the JSON run report (ARCHITECTURE.md §8).
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Resvg } from '@resvg/resvg-js';
@@ -73,6 +83,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 interface GenerateCommand {
   readonly request: GenerationRequest;
   readonly out: string;
+  readonly preview: string;
   readonly report: string;
   readonly verbose: boolean;
 }
@@ -80,7 +91,7 @@ interface GenerateCommand {
 function parseCommand(argv: string[]): GenerateCommand | 'help' {
   let parsed: ReturnType<typeof parseOptions>;
   try {
-    parsed = parseOptions(argv);
+    parsed = parseOptions(joinNegativeNumbers(argv));
   } catch (error) {
     // parseArgs explains at length over several lines; the first says what is wrong.
     throw new UsageError(`${(error as Error).message.split('\n')[0]} (see chat2svg --help)`);
@@ -97,9 +108,10 @@ function parseCommand(argv: string[]): GenerateCommand | 'help' {
   if (seed !== undefined && !(Number.isInteger(seed) && /^\d+$/.test(values.seed ?? ''))) {
     throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
   }
-  const llm = values.llm ?? process.env.CHAT2SVG_LLM;
+  const llmSource = values.llm !== undefined ? '--llm' : 'CHAT2SVG_LLM';
+  const llm = values.llm ?? (process.env.CHAT2SVG_LLM || undefined);
   if (llm !== undefined && !LlmProvider.safeParse(llm).success) {
-    throw new UsageError(`--llm must be one of ${LlmProvider.options.join(', ')}, got "${llm}"`);
+    throw new UsageError(`${llmSource} must be one of ${LlmProvider.options.join(', ')}, got "${llm}"`);
   }
   const candidate = { prompt: rest[0], style: values.style, tier: values.tier, seed, llm };
   const request = GenerationRequest.safeParse(
@@ -108,8 +120,50 @@ function parseCommand(argv: string[]): GenerateCommand | 'help' {
   if (!request.success) throw new UsageError(describeIssues(request.error));
 
   const out = resolve(values.out ?? `out/${slug(request.data.prompt)}.svg`);
-  const report = resolve(values.report ?? `${out.replace(/\.svg$/i, '')}.report.json`);
-  return { request: request.data, out, report, verbose: values.verbose ?? false };
+  if (!/\.svg$/i.test(out)) throw new UsageError(`--out must name an .svg file, got "${values.out}"`);
+  const preview = `${out.slice(0, -'.svg'.length)}.png`;
+  const report = resolve(values.report ?? `${out.slice(0, -'.svg'.length)}.report.json`);
+  if (report === out) throw new UsageError(`--report ${report} is also the SVG (--out)`);
+  if (report === preview) throw new UsageError(`--report ${report} is also the PNG preview`);
+  // Checked before any work: a run should not spend its time and then fail to save.
+  for (const path of [out, preview, report]) assertWritable(path);
+  return { request: request.data, out, preview, report, verbose: values.verbose ?? false };
+}
+
+const VALUE_OPTIONS = new Set(['--style', '--tier', '--seed', '--llm', '--out', '--report']);
+
+/** `--seed -1` would read as an unknown option `-1`; `--seed=-1` lets the seed check speak. */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (VALUE_OPTIONS.has(argv[i]) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i += 1;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
+/** The file can be written: its folder exists or can be made, and is writable; it is no folder. */
+function assertWritable(path: string): void {
+  try {
+    if (existsSync(path) && statSync(path).isDirectory())
+      throw new UsageError(`cannot write ${path}: it is a directory`);
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true });
+    // access(W_OK) is not enough: root passes it on read-only mounts; a probe file is the truth.
+    const probe = join(dir, `.chat2svg-probe-${process.pid}`);
+    writeFileSync(probe, '', { flag: 'wx' });
+    rmSync(probe);
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write ${path}: ${code ?? message}`);
+  }
 }
 
 function parseOptions(argv: string[]) {
@@ -148,7 +202,7 @@ async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
   } finally {
     await runtime.stop();
   }
-  const png = `${command.out.replace(/\.svg$/i, '')}.png`;
+  const png = command.preview;
   writeFile(command.out, result.svg);
   writeFile(png, renderPng(result.svg));
   writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
@@ -178,6 +232,7 @@ function writeFile(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
 }
 
+/** A file name from the prompt's Latin words; prompts without any get a name from their hash. */
 export function slug(prompt: string): string {
   const words = prompt
     .toLowerCase()
@@ -186,7 +241,7 @@ export function slug(prompt: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 60)
     .replace(/-+$/, '');
-  return words || 'generation';
+  return words || `generation-${createHash('sha256').update(prompt).digest('hex').slice(0, 8)}`;
 }
 
 // The SDK warns on every start that Node 20 support ends; the CLI says nothing the user can act on.

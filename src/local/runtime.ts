@@ -338,18 +338,27 @@ export function adaptForEngine<T>(definition: T): T {
   return copy as T;
 }
 
-/** `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. */
+const FAULT_ENTRY = /^(template|detail|optimize):([A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)?)$/;
+
+/**
+ * `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. Strict: any entry that is not
+ * exactly `<stage>:<ErrorName>` (or names a stage twice) fails the whole spec, so nothing of it is
+ * silently dropped.
+ */
 export function parseFaults(raw: string | undefined): StageFaults {
   const faults: StageFaults = {};
-  for (const entry of (raw ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)) {
-    const [stage, error] = entry.split(':', 2).map((part) => part.trim());
-    if (!(STAGES as readonly string[]).includes(stage) || !error) {
-      throw new Error(`CHAT2SVG_FAULTS entry "${entry}" is not <template|detail|optimize>:<ErrorName>`);
+  if (raw === undefined || raw.trim() === '') return faults;
+  for (const item of raw.split(',')) {
+    const entry = item.trim();
+    const match = FAULT_ENTRY.exec(entry);
+    if (!match) {
+      throw new Error(
+        `CHAT2SVG_FAULTS entry "${entry}" is not <template|detail|optimize>:<ErrorName> (e.g. optimize:Stage.Failed)`,
+      );
     }
-    faults[stage as StageName] = error.includes('.') ? error : `Stage.${error}`;
+    const stage = match[1] as StageName;
+    if (faults[stage]) throw new Error(`CHAT2SVG_FAULTS names ${stage} twice`);
+    faults[stage] = match[2].includes('.') ? match[2] : `Stage.${match[2]}`;
   }
   return faults;
 }

@@ -31,6 +31,8 @@ function taskError(name: string, cause: string): Error {
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
   stageMs: number;
+  /** Whether the template stage's Run (the LLM) was called in this execution. */
+  templateRun?: boolean;
 }
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -46,6 +48,7 @@ const STAGE_WORK_ENTRIES: Record<string, StageName> = {
   'functions/template/compose.ts': 'template',
 };
 const RUN_ENTRY: Record<string, StageName> = { 'functions/template/generate.ts': 'template' };
+const COMPOSE_ENTRY = 'functions/template/compose.ts';
 
 export interface HandlerDeps {
   readonly definition: LocalDefinition;
@@ -95,8 +98,15 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
         const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
         const stage = RUN_ENTRY[fn.entry];
         if (stage) {
+          const execution = deps.scope.getStore();
+          if (execution) execution.templateRun = true;
           countRun(deps, stage);
           deps.progress(`[${stage}] running`);
+        }
+        // Without an LLM the offline composer is the template stage: a template fault fails it
+        // (as the degrade step after a failed Run it is the fallback, and stays fault-free).
+        if (fn.entry === COMPOSE_ENTRY && deps.faults.template && !deps.scope.getStore()?.templateRun) {
+          throw taskError(deps.faults.template, 'fault injected into template (the offline composer)');
         }
         const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
           invokeLambda(handlerOf(fn), fn.name, event),
