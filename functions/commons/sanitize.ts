@@ -237,17 +237,58 @@ function safeValue(name: string, value: string, removed: Set<string>): string | 
     const style = safeStyle(value, removed);
     return style === '' ? null : style;
   }
-  return safeCssValue(value) ? value : null;
+  if (name === 'd') return PATH_DATA.test(value) ? value : null;
+  if (NUMBER_LISTS.has(name)) return NUMBERS.test(value) ? value : null;
+  if (TRANSFORMS.has(name)) return safeCssValue(value, TRANSFORM_FUNCTIONS) ? value : null;
+  return safeCssValue(value, PAINT_FUNCTIONS) ? value : null;
 }
 
-/** A value is safe when every url() in it is a local reference and nothing else can fetch or run. */
-function safeCssValue(value: string): boolean {
-  // Backslash escapes and comments are how filters get dodged (`u\72l(`, `ur/**/l(`).
-  if (/[\\<>{}@]|\/\*/.test(value)) return false;
-  if (/expression\s*\(|javascript:|vbscript:|data:|-moz-binding|behavior/i.test(value)) return false;
-  for (const match of value.matchAll(/url\s*\(/gi)) {
-    if (!LOCAL_URL.test(value.slice(match.index))) return false;
+const PATH_DATA = /^[MmZzLlHhVvCcSsQqTtAa\d\s,.eE+-]*$/;
+const NUMBERS = /^[\d\s,.eE+-]*$/;
+// biome-ignore format: packed lists read better
+const NUMBER_LISTS = new Set([
+  'points', 'viewBox', 'values', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'rotate', 'dx', 'dy', 'pathLength',
+]);
+const TRANSFORMS = new Set(['transform', 'gradientTransform', 'patternTransform']);
+/** CSS functions that compute a value from their arguments and never fetch anything. */
+const PAINT_FUNCTIONS = new Set(['url', 'rgb', 'rgba', 'hsl', 'hsla']);
+const TRANSFORM_FUNCTIONS = new Set(['matrix', 'translate', 'scale', 'rotate', 'skewx', 'skewy']);
+/** Units a length, angle or percentage may carry; anything else after a number is refused. */
+// biome-ignore format: packed lists read better
+const UNITS = new Set(['', 'px', 'em', 'ex', 'pt', 'pc', 'cm', 'mm', 'in', 'rem', '%', 'deg', 'grad', 'rad', 'turn']);
+// Letters (any script, for font names), digits, spaces and the punctuation values need; no
+// backslash escapes, comments, braces, at-rules, semicolons, colons or slashes.
+const VALUE_CHARS = /^[\p{L}\p{N}\s#%.,()'"+_-]*$/u;
+const FUNCTION = /([A-Za-z-]*)\s*\(/g;
+const QUOTED = /(["'])(.*?)\1/g;
+const FONT_NAME = /^[\p{L}\p{N} _-]*$/u;
+const NUMBER_UNIT = /(?<![\p{L}\p{N}_#-])[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?([\p{L}%]*)/giu;
+
+/**
+ * A value is safe when it is built from allow-listed parts only: functions from `functions` (a
+ * url() only as a local `#id` reference), numbers with allow-listed units, hex colours, keywords
+ * and quoted font names. Whatever else CSS grows (image-set, cross-fade, var, attr…) fails closed.
+ */
+function safeCssValue(value: string, functions: ReadonlySet<string>): boolean {
+  if (!VALUE_CHARS.test(value)) return false;
+  let rest = value;
+  for (const match of value.matchAll(FUNCTION)) {
+    const name = match[1].toLowerCase();
+    if (!functions.has(name)) return false;
+    if (name === 'url' && !LOCAL_URL.test(value.slice(match.index))) return false;
   }
+  // Every parenthesis belongs to one of those calls, and they are balanced.
+  const opened = (value.match(/\(/g) ?? []).length;
+  if (opened !== [...value.matchAll(FUNCTION)].length || opened !== (value.match(/\)/g) ?? []).length) {
+    return false;
+  }
+  rest = rest.replace(new RegExp(LOCAL_URL.source.slice(1), 'gi'), ' ');
+  for (const [, , inner] of rest.matchAll(QUOTED)) if (!FONT_NAME.test(inner)) return false;
+  rest = rest.replace(QUOTED, ' ');
+  if (/["']/.test(rest)) return false;
+  rest = rest.replace(/#[0-9a-f]{3,8}(?![\w-])/gi, ' ');
+  if (rest.includes('#')) return false;
+  for (const [, unit] of rest.matchAll(NUMBER_UNIT)) if (!UNITS.has(unit.toLowerCase())) return false;
   return true;
 }
 
@@ -258,7 +299,8 @@ function safeStyle(style: string, removed: Set<string>): string {
     const colon = declaration.indexOf(':');
     const property = (colon < 0 ? declaration : declaration.slice(0, colon)).trim().toLowerCase();
     const value = colon < 0 ? '' : declaration.slice(colon + 1).trim();
-    if (PRESENTATION.has(property) && value !== '' && safeCssValue(value)) kept.push(`${property}:${value}`);
+    if (PRESENTATION.has(property) && value !== '' && safeCssValue(value, PAINT_FUNCTIONS))
+      kept.push(`${property}:${value}`);
     else removed.add(`style:${property.slice(0, 40)}`);
   }
   return kept.join(';');

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
@@ -18,6 +19,36 @@ const SAFE_ELEMENTS = new Set(
     ' ',
   ),
 );
+const CSS_FUNCTIONS = [
+  'url',
+  'rgb',
+  'rgba',
+  'hsl',
+  'hsla',
+  'matrix',
+  'translate',
+  'scale',
+  'rotate',
+  'skewx',
+  'skewy',
+];
+const CSS_UNITS = [
+  'px',
+  'em',
+  'ex',
+  'pt',
+  'pc',
+  'cm',
+  'mm',
+  'in',
+  'rem',
+  '%',
+  'deg',
+  'grad',
+  'rad',
+  'turn',
+  'e',
+];
 function assertNeutral(svg: string): void {
   expect(svg).not.toMatch(/<!|<\?/); // no doctype, comment, CDATA or processing instruction
   const parser = new SaxesParser({ xmlns: true });
@@ -39,6 +70,9 @@ function assertNeutral(svg: string): void {
       for (const m of flat.matchAll(/data:[^,;]*/g))
         expect(m[0]).toMatch(/^data:image\/(png|jpeg|gif|webp)$/);
       for (const m of flat.matchAll(/url\(([^)]*)\)/g)) expect(m[1]).toMatch(/^['"]?#/);
+      // Only functions that cannot fetch: local url(), colours, transforms.
+      for (const m of flat.matchAll(/([a-z-]*)\(/g)) expect(CSS_FUNCTIONS).toContain(m[1]);
+      expect(flat).not.toMatch(/\/\//);
       if (attr.local === 'href') expect(flat).toMatch(/^#|^data:image\/(png|jpeg|gif|webp);base64,/);
     }
   });
@@ -74,6 +108,94 @@ describe('sanitizeSvg on the XSS corpus', () => {
     assertNeutral(out.svg);
     // Markup smuggled in as text must stay escaped text, never become tags again.
     expect(out.svg).not.toMatch(/<(script|iframe|foreignObject|style|a)[\s>/]/i);
+  });
+
+  it('drops every CSS function that can fetch (image-set, -webkit-image-set, var, cross-fade…)', () => {
+    for (const [name, source] of vectors.filter(([n]) => /css-/.test(n))) {
+      const out = sanitizeSvg(source).svg;
+      expect({ name, out }).toEqual({
+        name,
+        out: expect.not.stringMatching(
+          /image-set|tracker|t\.example|var\(|paint\(|env\(|attr\(|element\(|src\(/,
+        ),
+      });
+      assertNeutral(out);
+    }
+  });
+
+  it('keeps only allow-listed CSS functions and units in any value (property)', () => {
+    const token = fc.constantFrom(
+      'red',
+      '#a0b',
+      '1.5',
+      '2px',
+      '3em',
+      '50%',
+      '1e3',
+      'url(#g)',
+      "url('#g')",
+      'rgb(1,2,3)',
+      'image-set(',
+      '-webkit-image-set(',
+      'url(',
+      '"https://x.example/a"',
+      "'//x'",
+      ')',
+      '(',
+      ',',
+      ' ',
+      'var(--a)',
+      'attr(x)',
+      '\\75rl(',
+      '/*',
+      '*/',
+      ';',
+      ':',
+      '!important',
+      'expression(',
+      'javascript:',
+      '4vmax',
+      '5Q',
+      '6dpi',
+      '7deg',
+      'sans-serif',
+      '"Open Sans"',
+      'none',
+      'calc(1px+2px)',
+      '&#x75;',
+    );
+    const value = fc.array(token, { minLength: 1, maxLength: 8 }).map((parts) => parts.join(''));
+    const attribute = fc.constantFrom(
+      'fill',
+      'stroke',
+      'mask',
+      'filter',
+      'stroke-width',
+      'font-family',
+      'transform',
+    );
+    fc.assert(
+      fc.property(attribute, value, fc.boolean(), (name, v, inStyle) => {
+        const attr = inStyle
+          ? `style="${name}:${v.replace(/"/g, '&quot;')}"`
+          : `${name}="${v.replace(/"/g, '&quot;')}"`;
+        let out: string;
+        try {
+          out = sanitizeSvg(
+            `<svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4" ${attr}/></svg>`,
+          ).svg;
+        } catch (error) {
+          expect(error).toBeInstanceOf(SvgInvalidError);
+          return;
+        }
+        assertNeutral(out);
+        const rect = out.slice(out.indexOf('<rect')).replace(/#[\w.-]+/g, '');
+        for (const m of rect.matchAll(/(?<![\w-])[+-]?(?:\d+\.?\d*|\.\d+)([a-zA-Z%]+)/g)) {
+          expect(CSS_UNITS).toContain(m[1].toLowerCase());
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('refuses entity declarations before expanding anything', () => {
