@@ -14,6 +14,11 @@ const logger = createLogger('normalize-request');
 
 /** The Task passes `{ request: $, executionName: $$.Execution.Name }`; a bare request works too. */
 const WrappedEvent = z.object({ request: z.unknown(), executionName: z.string().optional() }).strict();
+/**
+ * What the API starts an execution with: the body beside the IAM principal that sent it, which
+ * GET compares with its own caller. Only the body goes on.
+ */
+const CallerEnvelope = z.object({ caller: z.string().min(1), request: z.unknown() }).strict();
 
 export const NormalizeOutput = z.object({
   request: GenerationRequest,
@@ -24,7 +29,9 @@ export type NormalizeOutput = z.infer<typeof NormalizeOutput>;
 
 export async function logic(event: unknown): Promise<NormalizeOutput> {
   const wrapped = WrappedEvent.safeParse(event);
-  const raw = wrapped.success ? wrapped.data.request : event;
+  const input = wrapped.success ? wrapped.data.request : event;
+  const envelope = CallerEnvelope.safeParse(input);
+  const raw = envelope.success ? envelope.data.request : input;
   const request = parseOrThrow(GenerationRequest, raw, InvalidRequestError);
   const requestId = requestIdFrom(wrapped.success ? wrapped.data.executionName : undefined);
   const cacheKey = cacheKeyOf(request, pipelineVersion);

@@ -159,7 +159,7 @@ export function sanitizeSvgTree(
   }
   const top = root.children[0];
   if (top === undefined || typeof top === 'string') throw new SvgInvalidError('no <svg> root element');
-  checkReuse(top, maxElements);
+  checkRenderCost(top, maxElements);
   top.attrs = top.attrs.filter(([name]) => !name.startsWith('xmlns'));
   top.attrs.unshift(
     ['xmlns', SVG_NS],
@@ -168,37 +168,157 @@ export function sanitizeSvgTree(
   return { root: top, elements: kept, removed: [...removed] };
 }
 
+/** Largest canvas side and area (CSS px) a document may ask a renderer for. */
+const MAX_CANVAS_SIDE = 8192;
+const MAX_CANVAS_PIXELS = 32_000_000;
+/** Offscreen layers (masks, clips, filters, patterns) a renderer would allocate, nesting expanded. */
+const MAX_LAYERS = 128;
+/** A filter, mask or pattern region may cover at most this many canvases (or bounding boxes). */
+const MAX_REGION_FACTOR = 4;
+/** References that make a renderer draw the target into an offscreen layer. */
+const LAYER_REFS = new Set(['mask', 'clip-path', 'filter', 'fill', 'stroke']);
+const MARKER_REFS = new Set(['marker-start', 'marker-mid', 'marker-end', 'marker']);
+const LAYER_ELEMENTS = new Set(['mask', 'clipPath', 'filter', 'pattern']);
+const REGION_UNITS: Record<string, [units: string, fallback: string]> = {
+  filter: ['filterUnits', 'objectBoundingBox'],
+  mask: ['maskUnits', 'objectBoundingBox'],
+  pattern: ['patternUnits', 'objectBoundingBox'],
+};
+
+const attrOf = (node: Node, name: string) => node.attrs.find(([n]) => n === name)?.[1];
+
+/** The size a renderer gives the canvas: width/height, else the viewBox, as resvg resolves it. */
+function canvasSize(top: Node): [number, number] {
+  const box = (attrOf(top, 'viewBox') ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
+  const viewBox =
+    box.length === 4 && box.every(Number.isFinite) && box[2] > 0 && box[3] > 0 ? box : undefined;
+  const length = (name: string) => {
+    const m = /^\s*([\d.eE+-]+)\s*(px)?\s*$/.exec(attrOf(top, name) ?? '');
+    return m ? Number(m[1]) : undefined;
+  };
+  let w = length('width');
+  let h = length('height');
+  if (viewBox) {
+    if (w === undefined && h !== undefined) w = (h * viewBox[2]) / viewBox[3];
+    if (h === undefined && w !== undefined) h = (w * viewBox[3]) / viewBox[2];
+  }
+  return [w ?? viewBox?.[2] ?? 100, h ?? viewBox?.[3] ?? 100];
+}
+
+/** Local `#id` targets named in a value: `url(#a)` in paints and style, or a bare `#a` in href. */
+function referencesOf(node: Node): { name: string; id: string }[] {
+  const refs: { name: string; id: string }[] = [];
+  const fromValue = (name: string, value: string) => {
+    for (const m of value.matchAll(/url\(\s*['"]?#([^'")\s]+)/g)) refs.push({ name, id: m[1] });
+  };
+  for (const [name, value] of node.attrs) {
+    if (name === 'style') {
+      for (const declaration of value.split(';')) {
+        const colon = declaration.indexOf(':');
+        if (colon > 0) fromValue(declaration.slice(0, colon).trim(), declaration.slice(colon + 1));
+      }
+    } else if (name.endsWith('href')) refs.push({ name: 'href', id: value.slice(1) });
+    else fromValue(name, value);
+  }
+  return refs;
+}
+
+/** Vertices a marker is drawn at: numbers in the shape's geometry, halved (an upper bound). */
+function vertexCount(node: Node): number {
+  const geometry = `${attrOf(node, 'd') ?? ''} ${attrOf(node, 'points') ?? ''}`;
+  return Math.max(2, Math.ceil((geometry.match(/[\d.]+/g) ?? []).length / 2));
+}
+
 /**
- * `<use>` can multiply a drawing exponentially (each level reusing the previous twice) or loop;
- * count elements as a renderer would expand them and refuse cycles and blow-ups.
+ * What the document costs a renderer, counted the way renderers resolve references: `<use>`
+ * copies its target, each mask, clip, filter and pattern reference draws its target into one more
+ * offscreen layer, a marker is drawn once per vertex. Cycles, expansion past `maxElements`,
+ * more than MAX_LAYERS layers, an oversized canvas or an oversized filter/mask/pattern region
+ * are refused.
  */
-function checkReuse(top: Node, maxElements: number): void {
+function checkRenderCost(top: Node, maxElements: number): void {
+  const [width, height] = canvasSize(top);
+  if (!(width <= MAX_CANVAS_SIDE && height <= MAX_CANVAS_SIDE && width * height <= MAX_CANVAS_PIXELS)) {
+    throw new SvgInvalidError(
+      `canvas ${Math.round(width)}×${Math.round(height)} is over the ${MAX_CANVAS_SIDE} px side / ${MAX_CANVAS_PIXELS} px limit`,
+    );
+  }
   const byId = new Map<string, Node>();
   const index = (node: Node) => {
-    const id = node.attrs.find(([name]) => name === 'id');
-    if (id !== undefined && !byId.has(id[1])) byId.set(id[1], node);
+    const id = attrOf(node, 'id');
+    if (id !== undefined && !byId.has(id)) byId.set(id, node);
+    checkRegion(node, Math.max(width, height));
     for (const c of node.children) if (typeof c !== 'string') index(c);
   };
   index(top);
-  if (!byId.size) return;
-  const expanded = new Map<Node, number>();
+  const cost = new Map<Node, { elements: number; layers: number }>();
   const visiting = new Set<Node>();
-  const count = (node: Node): number => {
-    const known = expanded.get(node);
+  const count = (node: Node): { elements: number; layers: number } => {
+    const known = cost.get(node);
     if (known !== undefined) return known;
-    if (visiting.has(node)) throw new SvgInvalidError('<use> references form a cycle');
+    if (visiting.has(node)) throw new SvgInvalidError('references form a cycle');
     visiting.add(node);
-    let total = 1;
-    for (const c of node.children) if (typeof c !== 'string') total += count(c);
-    const href = node.name === 'use' ? node.attrs.find(([name]) => name.endsWith('href')) : undefined;
-    const target = href === undefined ? undefined : byId.get(href[1].slice(1));
-    if (target !== undefined) total += count(target);
-    if (total > maxElements) throw new SvgInvalidError(`<use> expands to more than ${maxElements} elements`);
+    let elements = 1;
+    let layers = 0;
+    for (const c of node.children) {
+      if (typeof c === 'string') continue;
+      const child = count(c);
+      elements += child.elements;
+      layers += child.layers;
+    }
+    for (const { name, id } of referencesOf(node)) {
+      const target = byId.get(id);
+      if (target === undefined) continue;
+      if (name === 'href' && node.name === 'use') {
+        const copied = count(target);
+        elements += copied.elements;
+        layers += copied.layers;
+      } else if (LAYER_REFS.has(name) && LAYER_ELEMENTS.has(target.name)) {
+        const drawn = count(target);
+        elements += drawn.elements;
+        layers += 1 + drawn.layers;
+      } else if (MARKER_REFS.has(name) && target.name === 'marker') {
+        const drawn = count(target);
+        const vertices = vertexCount(node);
+        elements += vertices * drawn.elements;
+        layers += vertices * drawn.layers;
+      }
+      if (elements > maxElements) {
+        throw new SvgInvalidError(`references expand to more than ${maxElements} elements`);
+      }
+      if (layers > MAX_LAYERS)
+        throw new SvgInvalidError(`rendering takes more than ${MAX_LAYERS} offscreen layers`);
+    }
+    if (elements > maxElements)
+      throw new SvgInvalidError(`<use> expands to more than ${maxElements} elements`);
     visiting.delete(node);
-    expanded.set(node, total);
+    const total = { elements, layers };
+    cost.set(node, total);
     return total;
   };
   count(top);
+}
+
+/** A filter, mask or pattern region no larger than MAX_REGION_FACTOR canvases (or boxes). */
+function checkRegion(node: Node, canvas: number): void {
+  const units = REGION_UNITS[node.name];
+  if (!units) return;
+  const userSpace = (attrOf(node, units[0]) ?? units[1]) === 'userSpaceOnUse';
+  for (const name of ['x', 'y', 'width', 'height']) {
+    const raw = attrOf(node, name);
+    if (raw === undefined) continue;
+    const percent = raw.trim().endsWith('%');
+    const value = Math.abs(Number.parseFloat(raw)) / (percent ? 100 : 1);
+    const limit = userSpace && !percent ? MAX_REGION_FACTOR * canvas : MAX_REGION_FACTOR;
+    if (!(value <= limit)) {
+      throw new SvgInvalidError(
+        `<${node.name}> region ${name}="${raw}" is over ${MAX_REGION_FACTOR}× the canvas`,
+      );
+    }
+  }
 }
 
 function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>): [string, string][] {
@@ -220,6 +340,11 @@ function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>):
       continue;
     }
     kept.push([name, safe]);
+  }
+  // With both, browsers follow href and resvg xlink:href: keep href alone, so all draw the same.
+  if (kept.some(([name]) => name === 'href') && kept.some(([name]) => name === 'xlink:href')) {
+    removed.add('@xlink:href');
+    return kept.filter(([name]) => name !== 'xlink:href');
   }
   return kept;
 }

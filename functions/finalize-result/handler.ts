@@ -52,7 +52,6 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
     name: 'result.svg',
   });
   const result: GenerationResult = {
-    cacheKey,
     tier: input.plan.tier,
     degraded: isDegraded(stages),
     svg,
@@ -63,7 +62,7 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
 
   const ttl = result.degraded ? degradedTtlSeconds : ttlSeconds;
   if (ttl > 0) {
-    const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+    const Item = cacheItem(result, { cacheKey, svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
     await ddb.send(new PutItemCommand({ TableName: cacheTable, Item }));
   }
   if (eventBus) {

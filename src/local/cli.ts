@@ -14,9 +14,9 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Resvg } from '@resvg/resvg-js';
 import { describeIssues } from '#commons/errors';
 import { GenerationRequest, LlmProvider, type RunReport } from '#contracts/schemas';
+import { type PreviewBudget, renderPreview } from './preview.ts';
 import {
   createLocalRuntime,
   detectCapabilities,
@@ -58,14 +58,19 @@ const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export interface CliOptions {
+  /** Budgets for the PNG preview. @default renderPreview's */
+  readonly preview?: PreviewBudget;
+}
+
+export async function main(argv: string[], io: CliIo = processIo, options: CliOptions = {}): Promise<number> {
   try {
     const command = parseCommand(argv);
     if (command === 'help') {
       io.stdout(USAGE);
       return 0;
     }
-    return await generate(command, io);
+    return await generate(command, io, options);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`chat2svg: ${error.message}\n`);
@@ -184,7 +189,7 @@ function parseOptions(argv: string[]) {
   });
 }
 
-async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
+async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
   if (command.verbose) process.env.LOG_LEVEL ??= 'info';
   // The plan only says a stage cannot run here; say what this machine lacks for it.
   const { stages, missing } = detectCapabilities();
@@ -202,12 +207,15 @@ async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
   } finally {
     await runtime.stop();
   }
-  const png = command.preview;
   writeFile(command.out, result.svg);
-  writeFile(png, renderPng(result.svg));
   writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
+  // The SVG and the report are the result; a preview that does not render is only skipped.
+  const preview = await renderPreview(result.svg, options.preview);
+  if ('png' in preview) writeFile(command.preview, preview.png);
+  else io.stderr(`preview skipped: ${preview.skipped}\n`);
   io.stderr(`${summary(result.report)}\n`);
-  io.stderr(`wrote ${command.out}, ${png}, ${command.report}\n`);
+  const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
+  io.stderr(`wrote ${written.join(', ')}\n`);
   io.stdout(`${command.out}\n`);
   return 0;
 }
@@ -221,10 +229,6 @@ function summary(report: RunReport): string {
     `${report.output.bytes} bytes, ${report.output.elements} elements`,
     `${Math.round(report.timings.totalMs)} ms (orchestration ${Math.round(report.timings.orchestrationMs)} ms)`,
   ].join(' · ');
-}
-
-function renderPng(svg: string): Buffer {
-  return new Resvg(svg, { fitTo: { mode: 'width', value: 512 }, background: 'white' }).render().asPng();
 }
 
 function writeFile(path: string, data: string | Buffer): void {

@@ -174,6 +174,21 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(existsSync(join(home, 'dynamodb'))).toBe(true);
   });
 
+  it('keeps the SVG and the report and skips only the preview when rendering it runs past its budget', async () => {
+    const out = join(home, 'out', 'slow.svg');
+    const { io, sink } = captureIo();
+
+    const code = await main(['generate', 'a red fox', '--seed', '3', '--out', out], sink, {
+      preview: { timeoutMs: 1 },
+    });
+
+    expect(code, io.err).toBe(0);
+    expect(rendersAsSvg(readFileSync(out, 'utf8'))).toBe(true);
+    expect(existsSync(join(home, 'out', 'slow.report.json'))).toBe(true);
+    expect(existsSync(join(home, 'out', 'slow.png'))).toBe(false);
+    expect(io.err).toMatch(/^preview skipped: rendering took longer than 1 ms$/m);
+  });
+
   it('answers the same request from the cache kept under CHAT2SVG_HOME by the previous run', async () => {
     const out = join(home, 'out', 'fox-again.svg');
     const report = join(home, 'fox-again.json');

@@ -210,6 +210,55 @@ describe('sanitizeSvg on the XSS corpus', () => {
   });
 });
 
+describe('sanitizeSvg render bombs', () => {
+  const NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"';
+
+  it('refuses a canvas that would take gigapixels to draw', () => {
+    expect(() =>
+      sanitizeSvg(`<svg ${NS} viewBox="0 0 1 100000000"><rect width="1" height="1"/></svg>`),
+    ).toThrow(/canvas/);
+    expect(() =>
+      sanitizeSvg(`<svg ${NS} width="100000" height="100000"><rect width="1" height="1"/></svg>`),
+    ).toThrow(/canvas/);
+  });
+
+  it('refuses a mask chain that renders exponentially many layers', () => {
+    let masks = '';
+    for (let i = 0; i < 12; i++) {
+      const next = i < 11 ? ` mask="url(#m${i + 1})"` : '';
+      masks += `<mask id="m${i}"><rect width="64" height="64" fill="white"${next}/><rect width="9" height="9"${next}/></mask>`;
+    }
+    expect(() =>
+      sanitizeSvg(
+        `<svg ${NS} viewBox="0 0 64 64">${masks}<rect width="64" height="64" mask="url(#m0)"/></svg>`,
+      ),
+    ).toThrow(/layers/);
+  });
+
+  it('refuses a filter region far larger than the canvas', () => {
+    const rects = '<rect width="10" height="10" filter="url(#b)"/>'.repeat(50);
+    const svg = `<svg ${NS} viewBox="0 0 64 64"><filter id="b" filterUnits="userSpaceOnUse" x="-10000" y="-10000" width="20000" height="20000"><feGaussianBlur stdDeviation="50"/></filter>${rects}</svg>`;
+    expect(() => sanitizeSvg(svg)).toThrow(/region/);
+  });
+
+  it('counts a <use> with both href and xlink:href the way every renderer resolves it', () => {
+    // Each level's href points at a harmless dot, its xlink:href doubles the previous level.
+    let levels = '<circle id="l0" r="1"/><circle id="dot" r="1"/>';
+    for (let i = 1; i < 24; i++) {
+      levels += `<g id="l${i}"><use href="#dot" xlink:href="#l${i - 1}"/><use href="#dot" xlink:href="#l${i - 1}"/></g>`;
+    }
+    const svg = `<svg ${NS} viewBox="0 0 8 8"><defs>${levels}</defs><use href="#dot" xlink:href="#l23"/></svg>`;
+    let out: string;
+    try {
+      out = sanitizeSvg(svg).svg;
+    } catch (error) {
+      expect((error as Error).message).toMatch(/expands to more than/);
+      return;
+    }
+    for (const use of out.match(/<use[^>]*>/g) ?? []) expect(use.match(/href=/g)).toHaveLength(1);
+  });
+});
+
 describe('sanitizeSvg limits and errors', () => {
   it('rejects empty input', () => {
     expect(() => sanitizeSvg('  ')).toThrow(SvgInvalidError);
