@@ -45,7 +45,7 @@ export interface LocalRuntimeOptions {
   readonly home?: string;
   /** Keep emulator state in a temporary directory removed on stop(). @default false */
   readonly ephemeral?: boolean;
-  /** An already resolved definition. @default loadDefinition({ home, context }) */
+  /** An already resolved definition. @default loadDefinition({ context }) */
   readonly definition?: LocalDefinition;
   /** CDK context for the in-process synth, e.g. `{ env: 'dev' }`. @default {} */
   readonly context?: Record<string, string>;
@@ -105,8 +105,7 @@ export class ExecutionFailedError extends Error {
 }
 
 export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const definition =
-    options.definition ?? (await loadDefinition({ home: options.home, context: options.context }));
+  const definition = options.definition ?? (await loadDefinition({ context: options.context }));
   const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
   // Handlers read process.env (that is their Lambda environment); put it back when done.
   const savedEnv = { ...process.env };

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
-import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
+import { type LocalDefinition, type LocalFunction, REPO_ROOT, resolveEntry } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 
 export type StageFaults = Partial<Record<StageName, string>>;
@@ -161,7 +161,8 @@ function stripQualifier(arn: string): string {
 
 async function importHandler(entry: string, env: Record<string, string>, generation: number) {
   Object.assign(process.env, env);
-  const url = `${pathToFileURL(join(REPO_ROOT, entry)).href}?runtime=${generation}`;
+  // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
+  const url = `${pathToFileURL(resolveEntry(entry)).href}?runtime=${generation}`;
   const module = (await import(url)) as { handler?: LambdaHandler };
   if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
   return module.handler;

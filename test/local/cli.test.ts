@@ -1,10 +1,11 @@
 // The chat2svg CLI: argument errors, and one generation writing the SVG, the PNG preview and the report.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunReport } from '#contracts/schemas';
 import { main, slug } from '#local/cli';
+import { definitionCacheFile } from '#local/definition';
 import { rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
 
 function captureIo() {
@@ -134,10 +135,16 @@ describe('chat2svg output paths', () => {
 
 describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
   const home = mkdtempSync(join(tmpdir(), 'chat2svg-cli-'));
-  const saved = { home: process.env.CHAT2SVG_HOME, faults: process.env.CHAT2SVG_FAULTS };
+  const saved = {
+    home: process.env.CHAT2SVG_HOME,
+    faults: process.env.CHAT2SVG_FAULTS,
+    cache: process.env.XDG_CACHE_HOME,
+  };
   beforeAll(async () => {
     // The shared test definition, so this file does not synthesize again.
-    writeFileSync(join(home, 'definition.json'), JSON.stringify(await testDefinition()));
+    process.env.XDG_CACHE_HOME = join(home, 'cache');
+    mkdirSync(dirname(definitionCacheFile()), { recursive: true });
+    writeFileSync(definitionCacheFile(), JSON.stringify(await testDefinition()));
     process.env.CHAT2SVG_HOME = home;
     // Keeps the run independent of whether this machine has the Python optimize stage.
     process.env.CHAT2SVG_FAULTS = 'optimize:Stage.Failed,detail:Stage.Failed';
@@ -146,6 +153,7 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
     for (const [name, value] of [
       ['CHAT2SVG_HOME', saved.home],
       ['CHAT2SVG_FAULTS', saved.faults],
+      ['XDG_CACHE_HOME', saved.cache],
     ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
