@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeIssues } from '#commons/errors';
 import { GenerationRequest, LlmProvider, type RunReport } from '#contracts/schemas';
+import { doctor } from './doctor.ts';
+import { defaultHome } from './emulators.ts';
 import { type PreviewBudget, renderPreview } from './preview.ts';
 import {
   createLocalRuntime,
@@ -25,8 +27,11 @@ import {
 } from './runtime.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
+       chat2svg doctor [--reset-home]
 
-Runs the chat2svg pipeline (the same state machine as in AWS) on this machine.
+Runs the chat2svg pipeline (the same state machine as in AWS) on this machine. Runs on one
+state directory wait for each other. doctor checks that directory and repairs what would fail
+a run; --reset-home removes everything chat2svg keeps there instead.
 
 Options:
   --style S        style hint, e.g. "flat" or "line art"
@@ -37,6 +42,7 @@ Options:
   --out FILE       SVG to write (default ./out/<slug>.svg); a PNG preview goes beside it
   --report FILE    JSON run report to write (default: beside the SVG, <name>.report.json)
   --verbose        handler logs on stdout
+  --reset-home     (doctor) start the state directory from empty
   -h, --help       this help
 
 Environment:
@@ -70,6 +76,10 @@ export async function main(argv: string[], io: CliIo = processIo, options: CliOp
       io.stdout(USAGE);
       return 0;
     }
+    if ('doctor' in command) {
+      for (const line of await doctor(defaultHome(), { reset: command.reset })) io.stdout(`${line}\n`);
+      return 0;
+    }
     return await generate(command, io, options);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -93,7 +103,7 @@ interface GenerateCommand {
   readonly verbose: boolean;
 }
 
-function parseCommand(argv: string[]): GenerateCommand | 'help' {
+function parseCommand(argv: string[]): GenerateCommand | { doctor: true; reset: boolean } | 'help' {
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions(joinNegativeNumbers(argv));
@@ -105,7 +115,15 @@ function parseCommand(argv: string[]): GenerateCommand | 'help' {
   if (values.help) return 'help';
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError('missing command; try: chat2svg generate "a red fox"');
-  if (command !== 'generate') throw new UsageError(`unknown command "${command}"; the command is generate`);
+  if (command === 'doctor') {
+    if (rest.length > 0) throw new UsageError('doctor takes no arguments besides --reset-home');
+    return { doctor: true, reset: values['reset-home'] ?? false };
+  }
+  if (values['reset-home'])
+    throw new UsageError('--reset-home goes with doctor: chat2svg doctor --reset-home');
+  if (command !== 'generate') {
+    throw new UsageError(`unknown command "${command}"; the commands are generate and doctor`);
+  }
   if (rest.length === 0) throw new UsageError('generate needs a prompt: chat2svg generate "a red fox"');
   if (rest.length > 1) throw new UsageError('give the prompt as one quoted argument');
 
@@ -184,6 +202,7 @@ function parseOptions(argv: string[]) {
       out: { type: 'string' },
       report: { type: 'string' },
       verbose: { type: 'boolean' },
+      'reset-home': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

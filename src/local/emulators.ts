@@ -3,7 +3,7 @@
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,7 @@ import {
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { acquireHomeLock, type HomeLock } from './home-lock.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -36,6 +37,18 @@ export interface EmulatorOptions {
   readonly home?: string;
   /** Keep all state in memory / a temporary directory removed on stop(). @default false */
   readonly ephemeral?: boolean;
+  /** Called once when another run holds the home and this one waits for it. @default none */
+  readonly onWait?: (message: string) => void;
+}
+
+/** Local state that cannot be opened; `chat2svg doctor` repairs it. */
+export class HomeDamagedError extends Error {
+  constructor(what: string, cause: string) {
+    super(
+      `${what} cannot be opened (${cause.split('\n')[0].slice(0, 160)}); run "chat2svg doctor" to repair it`,
+    );
+    this.name = 'Home.Damaged';
+  }
 }
 
 export interface Emulators {
@@ -61,10 +74,21 @@ export function defaultHome(): string {
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const ephemeral = options.ephemeral ?? false;
   const home = ephemeral ? mkdtempSync(join(tmpdir(), 'chat2svg-')) : resolve(options.home ?? defaultHome());
-  mkdirSync(join(home, 's3'), { recursive: true });
+  let lock: HomeLock | undefined;
   if (!ephemeral) {
-    mkdirSync(join(home, 'dynamodb'), { recursive: true });
-    takeHomeLock(home);
+    mkdirSync(home, { recursive: true });
+    lock = await acquireHomeLock(home, {
+      onWait: (holder) =>
+        options.onWait?.(
+          `waiting for ${home}: in use by ${holder ? `process ${holder.pid}` : 'another run'}; this run starts when it is done`,
+        ),
+    });
+  }
+  try {
+    await checkState(home, ephemeral);
+  } catch (error) {
+    lock?.release();
+    throw error;
   }
 
   // createTableMs 0: tables are ACTIVE at once, so a first run need not poll DescribeTable.
@@ -139,7 +163,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       dynamodb.destroy();
       s3.destroy();
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
-      rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
+      if (ephemeral) rmSync(home, { recursive: true, force: true });
+      lock?.release();
     },
   };
 }
@@ -156,32 +181,41 @@ function acceptAnyAccessKey(): void {
   (registry as { acceptsAny?: boolean }).acceptsAny = true;
 }
 
-// LevelDB allows one process per store, and dynalite reports a second opener only by crashing
-// on its first request; a pid file turns that into a clear error up front.
-function takeHomeLock(home: string): void {
-  const lockFile = join(home, 'lock');
-  try {
-    writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+/**
+ * Checks what dynalite and s3rver would otherwise trip over later with a stack trace: the LevelDB
+ * store must open, the s3 directory and events file must be what they claim to be.
+ */
+async function checkState(home: string, ephemeral: boolean): Promise<void> {
+  for (const [path, kind] of [
+    [join(home, 's3'), 'directory'],
+    ...(ephemeral ? [] : [[join(home, 'dynamodb'), 'directory']]),
+    [join(home, 'events.jsonl'), 'file'],
+  ] as const) {
+    if (!existsSync(path)) continue;
+    const isDirectory = statSync(path).isDirectory();
+    if (isDirectory !== (kind === 'directory')) throw new HomeDamagedError(path, `not a ${kind}`);
   }
-  const holder = Number(readFileSync(lockFile, 'utf8'));
-  if (isAlive(holder)) {
-    throw new Error(
-      `${home} is in use by process ${holder}; set CHAT2SVG_HOME to use another state directory`,
-    );
-  }
-  writeFileSync(lockFile, String(process.pid));
+  mkdirSync(join(home, 's3'), { recursive: true });
+  if (ephemeral) return;
+  mkdirSync(join(home, 'dynamodb'), { recursive: true });
+  const error = await openStore(join(home, 'dynamodb'));
+  if (error) throw new HomeDamagedError(join(home, 'dynamodb'), error.message);
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+/** Opens and closes dynalite's LevelDB store; the error when it does not open. */
+export async function openStore(path: string): Promise<Error | undefined> {
+  const require = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { Level } = require('level') as {
+    Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> };
+  };
+  const db = new Level(path);
   try {
-    process.kill(pid, 0);
-    return true;
+    await db.open();
+    await db.close();
+    return undefined;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const cause = (error as Error & { cause?: Error }).cause;
+    return new Error(cause?.message ?? (error as Error).message);
   }
 }
 

@@ -106,7 +106,11 @@ export class ExecutionFailedError extends Error {
 
 export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const definition = options.definition ?? (await loadDefinition({ context: options.context }));
-  const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
+  const emulators = await startEmulators({
+    home: options.home,
+    ephemeral: options.ephemeral,
+    onWait: options.progress,
+  });
   // Handlers read process.env (that is their Lambda environment); put it back when done.
   const savedEnv = { ...process.env };
   try {

@@ -40,10 +40,15 @@ describe('startEmulators', () => {
     expect(body).toBe('{}');
   });
 
-  it('refuses a second runtime on the same home with a clear message', async () => {
+  it('queues a second runtime on the same home until the first stops, saying why it waits', async () => {
     const first = await startEmulators({ home });
-    await expect(startEmulators({ home })).rejects.toThrow(/in use by process/);
+    const waits: string[] = [];
+    const second = startEmulators({ home, onWait: (message) => waits.push(message) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await first.stop();
+    await (await second).stop();
+
+    expect(waits).toEqual([expect.stringMatching(/in use by process \d+; this run starts when it is done/)]);
   });
 
   it('leaves nothing behind when ephemeral', async () => {
