@@ -2,9 +2,9 @@
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,8 +23,6 @@ import { acquireHomeLock, type HomeLock } from './home-lock.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
-// Dummy keys: the SDK refuses to sign without credentials, and s3rver accepts only its own pair.
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /** The subset of AWS::DynamoDB::Table properties a local table needs. */
 export interface TableProperties {
@@ -60,6 +58,13 @@ export interface Emulators {
   readonly eventsFile: string;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
+  /**
+   * This start's own key pair. The emulators listen on 127.0.0.1, where any user of the machine
+   * can connect: they answer only requests signed with this key id (or one allowed below).
+   */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Also accept this key id (the developer's own credentials, for a Bedrock run). */
+  allowAccessKey(accessKeyId: string): void;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
   ensureTable(name: string, props: TableProperties): Promise<void>;
@@ -91,6 +96,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     throw error;
   }
 
+  const credentials = {
+    accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  };
+  const allowedKeys = new Set([credentials.accessKeyId]);
+  const allows = (keyId: string | undefined) => keyId !== undefined && allowedKeys.has(keyId);
+
   // createTableMs 0: tables are ACTIVE at once, so a first run need not poll DescribeTable.
   const dynamo = dynalite({
     path: ephemeral ? undefined : join(home, 'dynamodb'),
@@ -98,6 +110,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  guard(dynamo, allows);
   const dynamoPort = await listen(dynamo);
   acceptAnyAccessKey();
   const s3rver = new S3rver({
@@ -109,14 +122,16 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     vhostBuckets: false,
   });
   const s3Address = (await s3rver.run()) as AddressInfo;
+  guard((s3rver as unknown as { httpServer: Server }).httpServer, allows);
   const eventsFile = join(home, 'events.jsonl');
   const eventSink = eventBridgeSink(eventsFile);
+  guard(eventSink, allows);
   const eventsPort = await listen(eventSink);
 
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
   const eventsEndpoint = `http://127.0.0.1:${eventsPort}`;
-  const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const base = { region: LOCAL_REGION, credentials };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
 
@@ -128,11 +143,15 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     eventsFile,
     dynamodb,
     s3,
+    credentials,
+    allowAccessKey: (accessKeyId) => {
+      allowedKeys.add(accessKeyId);
+    },
     env: {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
@@ -169,9 +188,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   };
 }
 
-// s3rver knows one key pair and (for SigV4) checks nothing but the key id. Code that runs with the
-// developer's own credentials (a Bedrock template, say) must still reach the emulator, so any key id
-// maps to s3rver's single account.
+// s3rver knows one key pair and (for SigV4) checks nothing but the key id. Each start has its own
+// random key, and a Bedrock run also the developer's, so any key id maps to s3rver's single
+// account; guard() in front of it decides which key ids get in at all.
 function acceptAnyAccessKey(): void {
   const AWSAccount = createRequire(import.meta.url)('s3rver/lib/models/account.js');
   const registry: Map<string, unknown> = AWSAccount.registry;
@@ -219,6 +238,33 @@ export async function openStore(path: string): Promise<Error | undefined> {
   }
 }
 
+/** The access key id a request is signed with: SigV4 header, presigned query, or SigV2 header. */
+function accessKeyIdOf(req: IncomingMessage): string | undefined {
+  const authorization = String(req.headers.authorization ?? '');
+  const v4 = /Credential=([^/,\s]+)\//.exec(authorization);
+  if (v4) return v4[1];
+  const v2 = /^AWS ([^:\s]+):/.exec(authorization);
+  if (v2) return v2[1];
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  return query.get('X-Amz-Credential')?.split('/')[0] ?? query.get('AWSAccessKeyId') ?? undefined;
+}
+
+/** Puts a key-id check in front of a server's own request handlers. */
+function guard(server: Server, allows: (keyId: string | undefined) => boolean): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (allows(accessKeyIdOf(req))) {
+      for (const handler of handlers) handler.call(server, req, res);
+      return;
+    }
+    req.resume();
+    res.statusCode = 403;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ __type: 'AccessDeniedException', message: "not signed with this run's key" }));
+  });
+}
+
 /** Accepts PutEvents (JSON 1.1) and records each entry; the only EventBridge call the pipeline makes. */
 function eventBridgeSink(file: string): Server {
   return createServer((req, res) => {
@@ -227,21 +273,27 @@ function eventBridgeSink(file: string): Server {
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
       res.setHeader('content-type', 'application/x-amz-json-1.1');
-      if (!target.endsWith('.PutEvents')) {
+      const fail = (type: string, message: string) => {
         res.statusCode = 400;
-        res.end(
-          JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not emulated` }),
-        );
-        return;
-      }
-      const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
-        Entries?: unknown[];
+        res.end(JSON.stringify({ __type: type, message }));
       };
+      if (!target.endsWith('.PutEvents'))
+        return fail('UnknownOperationException', `${target} is not emulated`);
+      let entries: unknown;
+      try {
+        entries =
+          (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: unknown }).Entries ?? [];
+      } catch {
+        return fail('SerializationException', 'the body is not JSON');
+      }
+      if (!Array.isArray(entries) || entries.some((entry) => entry === null || typeof entry !== 'object')) {
+        return fail('ValidationException', 'Entries must be a list of objects');
+      }
       const time = new Date().toISOString();
-      for (const entry of Entries)
+      for (const entry of entries)
         appendFileSync(file, `${JSON.stringify({ time, ...(entry as object) })}\n`);
       res.end(
-        JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map(() => ({ EventId: randomUUID() })) }),
+        JSON.stringify({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) }),
       );
     });
   });

@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import { readPayload } from '#commons/payload';
@@ -136,6 +137,9 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       // The emulators answer in any region; Bedrock is called in the developer's.
       const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
       if (region) env.AWS_REGION = env.AWS_DEFAULT_REGION = region;
+      // The handlers then sign emulator calls with those credentials too: let that key id in.
+      const ambient = await defaultProvider()().catch(() => undefined);
+      if (ambient) emulators.allowAccessKey(ambient.accessKeyId);
     }
     const handlers = await buildTaskHandlers({
       definition,
