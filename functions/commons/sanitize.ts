@@ -39,6 +39,8 @@ const ELEMENTS = new Set([
   // Filter primitives that only compute on pixels already drawn (no feImage: it fetches).
   'filter', 'feBlend', 'feColorMatrix', 'feComposite', 'feFlood', 'feGaussianBlur', 'feMerge', 'feMergeNode',
   'feOffset',
+  // Reuse and decoration, safe once their references are local and counted (checkRenderCost).
+  'symbol', 'pattern', 'marker',
 ]);
 /** Elements whose text children are content; elsewhere text is only whitespace between tags. */
 const TEXT_ELEMENTS = new Set(['title', 'desc', 'text', 'tspan']);
@@ -54,7 +56,8 @@ const PRESENTATION = new Set([
   'font-size', 'font-weight', 'font-style', 'font-variant', 'text-anchor', 'dominant-baseline',
   'alignment-baseline', 'baseline-shift', 'letter-spacing', 'word-spacing', 'text-decoration',
   'vector-effect', 'shape-rendering', 'paint-order', 'mix-blend-mode', 'isolation', 'color-interpolation',
-  'filter', 'color-interpolation-filters', 'flood-color', 'flood-opacity',
+  'filter', 'color-interpolation-filters', 'flood-color', 'flood-opacity', 'marker-start', 'marker-mid',
+  'marker-end', 'marker',
 ]);
 // biome-ignore format: packed lists read better
 const GEOMETRY = new Set([
@@ -62,10 +65,12 @@ const GEOMETRY = new Set([
   'd', 'points', 'transform', 'viewBox', 'preserveAspectRatio', 'version', 'offset', 'gradientUnits',
   'gradientTransform', 'spreadMethod', 'clipPathUnits', 'maskUnits', 'maskContentUnits', 'dx', 'dy', 'rotate',
   'textLength', 'lengthAdjust', 'pathLength', 'style', 'filterUnits', 'primitiveUnits', 'result', 'in', 'in2',
-  'values', 'type', 'mode', 'operator', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'edgeMode',
+  'values', 'type', 'mode', 'operator', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'edgeMode', 'patternUnits',
+  'patternContentUnits', 'patternTransform', 'markerWidth', 'markerHeight', 'markerUnits', 'orient', 'refX',
+  'refY',
 ]);
 /** Elements allowed to carry a local `#id` reference in `href` (reuse, gradient inheritance). */
-const LOCAL_HREF = new Set(['use', 'linearGradient', 'radialGradient']);
+const LOCAL_HREF = new Set(['use', 'linearGradient', 'radialGradient', 'pattern']);
 
 const ID = /^[A-Za-z_][\w.-]{0,127}$/;
 const LOCAL_URL = /^url\(\s*(['"]?)#[A-Za-z_][\w.-]{0,127}\1\s*\)/i;
@@ -98,7 +103,11 @@ export function sanitizeSvgTree(
   const removed = new Set<string>();
   const root: Node = { name: '#root', attrs: [], children: [] };
   // One frame per open input tag; `node` is null while inside a dropped subtree.
-  const stack: { node: Node | null; local: string }[] = [{ node: root, local: '#root' }];
+  const stack: { node: Node | null; local: string; stylesheet?: boolean }[] = [
+    { node: root, local: '#root' },
+  ];
+  // <style> text, applied to the tree as presentation attributes once it is built.
+  const stylesheets: string[] = [];
   let seen = 0;
   let kept = 0;
   let usesXlink = false;
@@ -119,6 +128,10 @@ export function sanitizeSvgTree(
     const isSvg = tag.uri === SVG_NS || tag.uri === '';
     if (stack.length === 1 && !(isSvg && local === 'svg')) {
       throw new SvgInvalidError(`root element is <${tag.name}>, not <svg>`);
+    }
+    if (parent.node !== null && isSvg && local === 'style' && stack.length >= 2) {
+      stack.push({ node: null, local, stylesheet: true });
+      return;
     }
     if (parent.node === null || !isSvg || !(ELEMENTS.has(local) || UNWRAP.has(local))) {
       if (parent.node !== null) removed.add(`<${isSvg ? local : tag.name}>`);
@@ -146,6 +159,7 @@ export function sanitizeSvgTree(
   });
   const onText = (text: string) => {
     const top = stack[stack.length - 1];
+    if (top.stylesheet) stylesheets.push(text);
     if (top.node !== null && TEXT_ELEMENTS.has(top.node.name)) top.node.children.push(text);
   };
   parser.on('text', onText);
@@ -159,6 +173,7 @@ export function sanitizeSvgTree(
   }
   const top = root.children[0];
   if (top === undefined || typeof top === 'string') throw new SvgInvalidError('no <svg> root element');
+  applyStylesheet(top, stylesheets.join('\n'), removed);
   checkRenderCost(top, maxElements);
   top.attrs = top.attrs.filter(([name]) => !name.startsWith('xmlns'));
   top.attrs.unshift(
@@ -329,12 +344,19 @@ function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>):
     let name: string | null = null;
     if (uri === '' && (GEOMETRY.has(local) || PRESENTATION.has(local))) name = local;
     else if (uri === XML_NS && local === 'space') name = 'xml:space';
+    else if (uri === '' && local === 'class' && /^[\w\s-]*$/.test(value))
+      name = 'class'; // for <style>; dropped after
     else if ((uri === '' || uri === XLINK_NS) && local === 'href') name = uri === '' ? 'href' : 'xlink:href';
     if (name === null) {
       removed.add(`@${attr.name}`);
       continue;
     }
-    const safe = name.endsWith('href') ? safeHref(element, value) : safeValue(name, value, removed);
+    const safe =
+      name === 'class'
+        ? value
+        : name.endsWith('href')
+          ? safeHref(element, value)
+          : safeValue(name, value, removed);
     if (safe === null) {
       removed.add(`@${attr.name}`);
       continue;
@@ -429,6 +451,108 @@ function safeStyle(style: string, removed: Set<string>): string {
     else removed.add(`style:${property.slice(0, 40)}`);
   }
   return kept.join(';');
+}
+
+interface StyleRule {
+  readonly selector: { tag?: string; id?: string; classes: string[] };
+  readonly specificity: number;
+  readonly order: number;
+  readonly declarations: [string, string][];
+}
+
+const SIMPLE_SELECTOR = /^([A-Za-z][\w-]*|\*)?((?:[.#][A-Za-z_][\w-]*)*)$/;
+
+/**
+ * A <style> sheet, reduced to what is safe and simple: rules whose selectors are a type, class
+ * and/or id (no combinators, attributes or pseudo-classes), and declarations that pass safeStyle.
+ * At-rules (@import, @font-face, @media…) and escapes are dropped.
+ */
+function parseStylesheet(css: string, removed: Set<string>): StyleRule[] {
+  const text = css.replace(/\/\*[\s\S]*?\*\//g, ' ');
+  if (/[\\<]/.test(text)) {
+    removed.add('<style>');
+    return [];
+  }
+  const rules: StyleRule[] = [];
+  let at = 0;
+  let order = 0;
+  while (at < text.length) {
+    const open = text.indexOf('{', at);
+    const semicolon = text.indexOf(';', at);
+    const head = text.slice(at, open < 0 ? undefined : open).trim();
+    if (head.startsWith('@') && semicolon >= 0 && (open < 0 || semicolon < open)) {
+      removed.add(`style:${head.split(/[\s(]/)[0].slice(0, 40)}`); // @import …;
+      at = semicolon + 1;
+      continue;
+    }
+    if (open < 0) break;
+    // The block's end, nested braces (an @media body) included.
+    let depth = 0;
+    let close = open;
+    for (; close < text.length; close++) {
+      if (text[close] === '{') depth += 1;
+      else if (text[close] === '}' && --depth === 0) break;
+    }
+    const body = text.slice(open + 1, close);
+    at = close + 1;
+    if (head.startsWith('@') || body.includes('{')) {
+      removed.add(`style:${head.split(/[\s(]/)[0].slice(0, 40)}`);
+      continue;
+    }
+    const declarations = safeStyle(body, removed)
+      .split(';')
+      .filter(Boolean)
+      .map((declaration) => {
+        const colon = declaration.indexOf(':');
+        return [declaration.slice(0, colon), declaration.slice(colon + 1)] as [string, string];
+      });
+    for (const raw of head.split(',')) {
+      const match = SIMPLE_SELECTOR.exec(raw.trim());
+      if (!match || raw.trim() === '') {
+        removed.add('style:selector');
+        continue;
+      }
+      const parts = match[2].match(/[.#][^.#]+/g) ?? [];
+      const ids = parts.filter((p) => p.startsWith('#')).map((p) => p.slice(1));
+      const classes = parts.filter((p) => p.startsWith('.')).map((p) => p.slice(1));
+      const tag = match[1] && match[1] !== '*' ? match[1] : undefined;
+      if (ids.length > 1) continue; // two ids match nothing
+      rules.push({
+        selector: { tag, id: ids[0], classes },
+        specificity: ids.length * 100 + classes.length * 10 + (tag ? 1 : 0),
+        order: order++,
+        declarations,
+      });
+    }
+  }
+  return rules;
+}
+
+/**
+ * Applies a sheet the way the cascade would, as presentation attributes: a matching rule beats the
+ * element's own presentation attribute (so it replaces it), inline `style` still beats both, and
+ * among rules the higher specificity, then the later one, wins. `class` goes once it is used.
+ */
+function applyStylesheet(top: Node, css: string, removed: Set<string>): void {
+  const rules = css.trim() === '' ? [] : parseStylesheet(css, removed);
+  const visit = (node: Node) => {
+    const classes = new Set((attrOf(node, 'class') ?? '').split(/\s+/).filter(Boolean));
+    const id = attrOf(node, 'id');
+    const matched = rules
+      .filter(({ selector }) => {
+        if (selector.tag !== undefined && selector.tag !== node.name) return false;
+        if (selector.id !== undefined && selector.id !== id) return false;
+        return selector.classes.every((c) => classes.has(c));
+      })
+      .sort((a, b) => a.specificity - b.specificity || a.order - b.order);
+    const values = new Map<string, string>();
+    for (const rule of matched)
+      for (const [property, value] of rule.declarations) values.set(property, value);
+    node.attrs = node.attrs.filter(([name]) => name !== 'class' && !values.has(name));
+    for (const [property, value] of values) node.attrs.push([property, value]);
+    for (const child of node.children) if (typeof child !== 'string') visit(child);
+  };
+  visit(top);
 }
 
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

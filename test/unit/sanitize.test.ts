@@ -15,7 +15,7 @@ const read = (dir: string) =>
 
 // An independent check of the output, written without reusing the sanitizer's own lists.
 const SAFE_ELEMENTS = new Set(
-  'svg g defs title desc path rect circle ellipse line polyline polygon text tspan linearGradient radialGradient stop clipPath mask image use filter feBlend feColorMatrix feComposite feFlood feGaussianBlur feMerge feMergeNode feOffset'.split(
+  'svg g defs title desc path rect circle ellipse line polyline polygon text tspan linearGradient radialGradient stop clipPath mask image use filter feBlend feColorMatrix feComposite feFlood feGaussianBlur feMerge feMergeNode feOffset symbol pattern marker'.split(
     ' ',
   ),
 );
@@ -300,6 +300,32 @@ describe('sanitizeSvg limits and errors', () => {
 });
 
 describe('sanitizeSvg on legitimate drawings', () => {
+  it('keeps <style> rules as presentation attributes, and safe <symbol>, <pattern>, <marker>, pixel for pixel', () => {
+    for (const name of ['style-classes.svg', 'symbol-use.svg', 'pattern-fill.svg', 'marker-arrows.svg']) {
+      const source = readFileSync(join(FIXTURES, 'legit', name), 'utf8');
+      const out = sanitizeSvg(source).svg;
+
+      expect({ name, psnr: psnr(render(source), render(out)) }).toEqual({
+        name,
+        psnr: Number.POSITIVE_INFINITY,
+      });
+      expect(out).not.toMatch(/<style|class=/);
+    }
+    expect(sanitizeSvg(readFileSync(join(FIXTURES, 'legit', 'marker-arrows.svg'), 'utf8')).svg).toContain(
+      '<marker',
+    );
+  });
+
+  it('applies only safe declarations and simple selectors from a <style>', () => {
+    const out = sanitizeSvg(
+      '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(https://x.example/a.css); rect { fill: url(https://x.example/p) } .a { fill: blue; behavior: url(x.htc) } g > .a { fill: red } .a:hover { fill: red } @media print { .a { fill: red } }</style><rect class="a" width="4" height="4"/></svg>',
+    );
+
+    expect(out.svg).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4" fill="blue"/></svg>',
+    );
+  });
+
   it.each(read('legit'))('renders %s the same before and after', (_name, source) => {
     const out = sanitizeSvg(source);
     expect(psnr(render(source), render(out.svg))).toBeGreaterThanOrEqual(50);
