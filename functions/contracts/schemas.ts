@@ -3,6 +3,8 @@
 import { z } from 'zod';
 
 export const PIPELINE_VERSION = '1';
+/** CloudWatch namespace of the handlers' metrics (EMF) and the state machine's metric filters. */
+export const METRICS_NAMESPACE = 'chat2svg';
 export const STAGES = ['template', 'detail', 'optimize'] as const;
 export const CONTAINER_STAGES = ['detail', 'optimize'] as const;
 
