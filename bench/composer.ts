@@ -1,8 +1,11 @@
-// Offline composer speed: cold index build and per-prompt latency over 100 everyday prompts.
-// Run: npx tsx bench/composer.ts   (prints a markdown table for docs/benchmarks.md)
+// Offline composer: cold index build, per-prompt latency over 100 prompts, and the share of the
+// everyday prompt set (test/support/everyday-prompts.ts) that depicts every thing it names.
+// Run: npx tsx bench/composer.ts   (prints markdown for docs/benchmarks.md)
 
 import { loadIconIndex } from '#template/composer/icon-set';
 import { composeTemplate } from '#template/composer/index';
+import { judge } from '../test/support/depiction.ts';
+import { EVERYDAY_PROMPTS } from '../test/support/everyday-prompts.ts';
 import { EXAMPLE_PROMPTS as EXAMPLES } from '../test/support/prompts.ts';
 
 const SUBJECTS = [
@@ -104,3 +107,24 @@ console.log('| pass | prompts | p50 ms | p95 ms | max ms |');
 console.log('|---|---|---|---|---|');
 console.log(row('warm index, icons parsed on first use', firstPass));
 console.log(row('warm index, icons cached', secondPass));
+
+const missed: string[] = [];
+const everydayTimes: number[] = [];
+for (const [seed, marked] of EVERYDAY_PROMPTS.entries()) {
+  const prompt = marked.replace(/[[\]]/g, '');
+  const t0 = performance.now();
+  const out = await composeTemplate({ prompt, style: '', seed });
+  everydayTimes.push(performance.now() - t0);
+  const { missing } = judge(marked, out);
+  if (missing.length)
+    missed.push(
+      `- ${prompt}: missing ${missing.join(', ')} (drew ${[...out.objects, ...out.scenes].join(', ')})`,
+    );
+}
+everydayTimes.sort((a, b) => a - b);
+const depicted = EVERYDAY_PROMPTS.length - missed.length;
+console.log(row('everyday prompt set, icons cached', everydayTimes));
+console.log(
+  `\nEveryday prompt set: ${depicted}/${EVERYDAY_PROMPTS.length} prompts depict every named thing (${((100 * depicted) / EVERYDAY_PROMPTS.length).toFixed(1)}%)`,
+);
+if (missed.length) console.log(missed.join('\n'));

@@ -13,7 +13,10 @@ const singulars = new Map<string, string>();
 function singular(word: string): string {
   let s = singulars.get(word);
   if (s === undefined) {
-    s = (nlp(word).nouns().toSingular().text() || word).toLowerCase();
+    // Tagged as a noun first: alone, compromise reads "clouds" or "stars" as verbs.
+    const doc = nlp(word);
+    doc.tag('Noun');
+    s = (doc.nouns().toSingular().text() || word).toLowerCase();
     singulars.set(word, s);
   }
   return s;

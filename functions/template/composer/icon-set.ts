@@ -66,6 +66,7 @@ const PREFERRED: Record<string, string> = {
   nurse: 'health-worker',
   chef: 'cook',
   pot: 'pot-of-food',
+  box: 'package',
   fish: 'fish',
   mouse: 'mouse',
   bear: 'bear',
@@ -173,6 +174,7 @@ const KEYWORDS: Record<string, string[]> = {
   tennis: ['tennis ball'],
   'french-fries': ['fries', 'chips'],
   'cup-with-straw': ['soda', 'soft drink', 'milkshake'],
+  'fishing-pole': ['fishing rod', 'rod'],
 };
 
 const SKIN_VARIANT = /-(light|medium-light|medium|medium-dark|dark)$/;

@@ -54,6 +54,8 @@ const SCENE_OBJECTS: Record<string, string> = {
   river: 'canoe',
   waterfall: 'rock',
   road: 'automobile',
+  pool: 'beach-with-umbrella',
+  cave: 'bat',
   storm: 'cloud-with-lightning-and-rain',
   snowfall: 'snowman',
   'living room': 'couch-and-lamp',

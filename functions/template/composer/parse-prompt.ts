@@ -28,6 +28,8 @@ export interface Phrase {
   count: number;
   /** Set when the phrase names a setting rather than an object. */
   scene?: string;
+  /** Settings its modifiers name ("a rainy city", "a snowy forest"). */
+  moreScenes?: string[];
 }
 
 export interface Relation {
@@ -289,6 +291,7 @@ export function parsePrompt(prompt: string, options: ParseOptions = {}): ParsedP
     if (phrase.scene) {
       // "under the sea" is underwater; "by the sea" is the shore.
       scenes.add(phrase.scene === 'beach' && pending === 'under' ? 'ocean' : phrase.scene);
+      for (const more of phrase.moreScenes ?? []) scenes.add(more);
       pending = undefined;
       continue;
     }
@@ -355,5 +358,9 @@ function toPhrase(tokens: Token[]): Phrase {
   const head = words[words.length - 1];
   const phrase: Phrase = { words, written: content.map((t) => t.word), color, count: Math.min(count, 4) };
   if (head && content.length <= 3) phrase.scene = sceneFor(words, phrase.written);
+  if (phrase.scene) {
+    const more = words.slice(0, -1).flatMap((w) => sceneFor([w]) ?? []);
+    if (more.length) phrase.moreScenes = more.filter((m) => m !== phrase.scene);
+  }
   return phrase;
 }

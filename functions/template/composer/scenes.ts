@@ -24,10 +24,21 @@ type SceneKind = 'sky' | 'far' | 'land' | 'feature' | 'weather' | 'indoor' | 'wh
 
 /** Each scene with the words (as written or singular) that name it; the one source for both. */
 export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
-  sky: { kind: 'sky', words: ['sky', 'air', 'blue sky', 'daytime', 'sunny day'] },
+  sky: { kind: 'sky', words: ['sky', 'air', 'blue sky', 'daytime', 'sunny day', 'sunny'] },
   night: {
     kind: 'sky',
-    words: ['night', 'midnight', 'evening', 'nighttime', 'stars', 'starry sky', 'starry night', 'night sky'],
+    words: [
+      'night',
+      'midnight',
+      'evening',
+      'nighttime',
+      'stars',
+      'starry',
+      'starry sky',
+      'starry night',
+      'night sky',
+      'moonlight',
+    ],
   },
   sunset: { kind: 'sky', words: ['sunset', 'sunrise', 'dusk', 'dawn', 'twilight'] },
   mountains: { kind: 'far', words: ['mountains', 'mountain range', 'alps', 'peaks'] },
@@ -45,7 +56,7 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
   desert: { kind: 'land', words: ['desert', 'dunes', 'sand dunes'] },
   beach: { kind: 'land', words: ['beach', 'seaside', 'shore', 'coast', 'sea', 'sand', 'seashore'] },
   island: { kind: 'land', words: ['island'] },
-  snow: { kind: 'land', words: ['snow', 'winter', 'snowfield'] },
+  snow: { kind: 'land', words: ['snow', 'winter', 'snowfield', 'snowy'] },
   ice: { kind: 'land', words: ['ice', 'arctic', 'iceberg', 'glacier', 'north pole', 'ice floe'] },
   city: { kind: 'land', words: ['city', 'town', 'downtown', 'street', 'skyline', 'streets'] },
   pond: { kind: 'feature', words: ['pond', 'puddle'] },
@@ -53,7 +64,8 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
   river: { kind: 'feature', words: ['river', 'stream', 'creek', 'riverbank'] },
   waterfall: { kind: 'feature', words: ['waterfall', 'falls'] },
   road: { kind: 'feature', words: ['road', 'highway', 'roadside'] },
-  rain: { kind: 'weather', words: ['rain', 'rainy day', 'drizzle', 'downpour'] },
+  pool: { kind: 'feature', words: ['pool', 'swimming pool'] },
+  rain: { kind: 'weather', words: ['rain', 'rainy', 'rainy day', 'drizzle', 'downpour'] },
   storm: { kind: 'weather', words: ['storm', 'thunderstorm', 'lightning storm'] },
   snowfall: { kind: 'weather', words: ['snowfall', 'snowstorm', 'blizzard', 'snowflakes'] },
   room: { kind: 'indoor', words: ['room', 'indoors', 'interior', 'wall'] },
@@ -64,6 +76,7 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
   classroom: { kind: 'indoor', words: ['classroom'] },
   garage: { kind: 'indoor', words: ['garage'] },
   stage: { kind: 'indoor', words: ['stage', 'concert'] },
+  cave: { kind: 'whole', words: ['cave', 'cavern', 'grotto'] },
   space: { kind: 'whole', words: ['space', 'outer space', 'galaxy', 'universe', 'cosmos'] },
   ocean: {
     kind: 'whole',
@@ -338,6 +351,12 @@ function feature(name: string, night: boolean, groundY: number): Element[] {
         ellipse(118, 440, 110, 26, sea.deep),
         ellipse(118, 432, 60, 10, '#ffffff'),
       ];
+    case 'pool':
+      return [
+        path('M120 420H392L430 500H82z', '#e8e2d6'),
+        path('M134 428H378L408 490H104z', '#4fc3f7'),
+        path('M150 446c30-6 60 6 90 0s60-6 90 0', '#b3e5fc'),
+      ];
     default: {
       // road: a band with a dashed centre line.
       const y = Math.min(groundY + 20, 470);
@@ -449,6 +468,20 @@ export function backdrop(named: string[], rand: () => number): Backdrop | undefi
       skyColor: '#0b1026',
       scenes: ['space'],
     };
+  if (world === 'cave')
+    return {
+      elements: [
+        rect(0, 0, 512, 512, '#3b2f2a'),
+        path('M40 512C40 260 130 120 256 120S472 260 472 512z', '#1c1512'),
+        path('M0 0H512V200C430 150 360 90 256 90S70 150 0 220z', '#5a4a40'),
+        polygon('150,110 166,170 182,110', '#5a4a40'),
+        polygon('320,104 334,150 348,104', '#5a4a40'),
+        path('M0 440C150 420 360 424 512 440V512H0z', '#6b5a4e'),
+      ],
+      groundY: 452,
+      skyColor: '#1c1512',
+      scenes: ['cave'],
+    };
   if (world === 'ocean')
     return {
       elements: [
@@ -496,12 +529,21 @@ export function backdrop(named: string[], rand: () => number): Backdrop | undefi
   const ground = land(lands[0] ?? 'field', night, rand);
   els.push(...ground.elements);
   for (const f of features) els.push(...feature(f, night, ground.groundY));
+  // Snow named with another ground ("the woods in the snow") falls on it.
   if (snowy && !weathers.includes('snowfall')) els.push(...weather('snowfall', rand));
+  const snowFalls = snowy && lands[0] !== 'snow';
   for (const w of weathers) els.push(...weather(w, rand));
   return {
     elements: els,
     groundY: ground.groundY,
     skyColor,
-    scenes: [...skies, ...fars, ...lands.slice(0, 1), ...features, ...weathers],
+    scenes: [
+      ...skies,
+      ...fars,
+      ...lands.slice(0, 1),
+      ...(snowFalls ? ['snow'] : []),
+      ...features,
+      ...weathers,
+    ],
   };
 }
