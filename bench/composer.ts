@@ -93,7 +93,11 @@ t = performance.now();
 await composeTemplate({ prompt: 'a warm-up lamp', seed: 0 });
 const firstMs = performance.now() - t;
 const firstPass = (await timeAll()).sort((a, b) => a - b);
-const secondPass = (await timeAll()).sort((a, b) => a - b);
+// On a shared, loaded machine single runs are noisy: the fastest of five runs per prompt is the
+// composer's own cost.
+const warmRuns = [await timeAll(), await timeAll(), await timeAll(), await timeAll(), await timeAll()];
+const secondPass = [...warmRuns[0]].sort((a, b) => a - b);
+const bestOfFive = warmRuns[0].map((_, i) => Math.min(...warmRuns.map((r) => r[i]))).sort((a, b) => a - b);
 const row = (name: string, xs: number[]) =>
   `| ${name} | ${xs.length} | ${quantile(xs, 0.5).toFixed(1)} | ${quantile(xs, 0.95).toFixed(1)} | ${xs[xs.length - 1].toFixed(1)} |`;
 
@@ -107,6 +111,7 @@ console.log('| pass | prompts | p50 ms | p95 ms | max ms |');
 console.log('|---|---|---|---|---|');
 console.log(row('warm index, icons parsed on first use', firstPass));
 console.log(row('warm index, icons cached', secondPass));
+console.log(row('warm index, icons cached, fastest of 5 runs', bestOfFive));
 
 const missed: string[] = [];
 const everydayTimes: number[] = [];
