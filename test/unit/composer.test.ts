@@ -277,6 +277,13 @@ describe('composeTemplate', () => {
       expect(apple.cy).toBeLessThan(basket.bottom);
     });
 
+    it.each([
+      ['the top of a mountain', ['snow-capped-mountain']],
+      ['a flock of birds', ['bird', 'bird', 'bird']],
+    ])('draws "%s" as the thing after "of", not the part or group word', async (prompt, parts) => {
+      expect((await compose(prompt)).parts.map((p) => p.name)).toEqual(parts);
+    });
+
     it('keeps a plural compromise reads as a verb: "a hamburger and fries"', async () => {
       expect((await compose('a hamburger and fries')).objects).toEqual(['hamburger', 'french-fries']);
     });

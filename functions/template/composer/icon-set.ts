@@ -175,6 +175,7 @@ const KEYWORDS: Record<string, string[]> = {
   'french-fries': ['fries', 'chips'],
   'cup-with-straw': ['soda', 'soft drink', 'milkshake'],
   'fishing-pole': ['fishing rod', 'rod'],
+  'bottle-with-popping-cork': ['wine bottle', 'wine', 'champagne'],
 };
 
 const SKIN_VARIANT = /-(light|medium-light|medium|medium-dark|dark)$/;

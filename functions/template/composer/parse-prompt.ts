@@ -133,18 +133,23 @@ const NUMBERS: Record<string, number> = {
   several: 3,
   many: 3,
 };
-// Heads that name an amount of the thing after "of" ("a slice of pizza"), not a thing of their own.
+// Heads that name an amount or a part of the thing after "of" ("a slice of pizza", "the top of a
+// hill"), not a thing of their own; collectives ("a flock of birds") draw several.
 export const PORTIONS = new Set([
-  'slice',
-  'piece',
-  'bit',
-  'chunk',
-  'wedge',
-  'scoop',
-  'handful',
-  'pile',
-  'heap',
-  'stack',
+  ...['slice', 'piece', 'bit', 'chunk', 'wedge', 'scoop', 'handful', 'pile', 'heap', 'stack'],
+  ...['top', 'bottom', 'side', 'edge', 'middle', 'corner', 'tip', 'end', 'half'],
+]);
+const COLLECTIVES = new Set([
+  'flock',
+  'herd',
+  'group',
+  'crowd',
+  'pack',
+  'swarm',
+  'school',
+  'family',
+  'row',
+  'set',
 ]);
 // Words after which a word compromise tags as a verb ("and fries") starts a noun.
 const NOUN_OPENERS = new Set(['a', 'an', 'the', 'some', 'and', 'of', 'plus', 'with']);
@@ -332,6 +337,7 @@ function splitOf(tokens: Token[], knows: (words: string[]) => boolean): Item[] {
   const amountOnly = !head || leftPhrase.words.every((w) => NUMBERS[w] !== undefined);
   if (amountOnly) return [{ phrase: toPhrase(trimmed) }];
   if (PORTIONS.has(head)) return [{ phrase: { ...toPhrase(right), count: leftPhrase.count } }];
+  if (COLLECTIVES.has(head)) return [{ phrase: { ...toPhrase(right), count: 3 } }];
   const words = trimmed.map((t) => t.singular);
   if (knows([...leftPhrase.words, ...right.map((t) => t.singular)]) || knows(words))
     return [{ phrase: toPhrase(trimmed) }];
