@@ -1,4 +1,5 @@
-"""The three entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, activity."""
+"""The three entries over one core `run(StageInput) -> StageOutput`: local, task token, activity
+(docs/architecture.md §6)."""
 
 from __future__ import annotations
 
