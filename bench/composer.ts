@@ -1,11 +1,13 @@
 // Offline composer: cold index build, per-prompt latency over 100 prompts, and the share of the
-// everyday prompt set (test/support/everyday-prompts.ts) that depicts every thing it names.
+// everyday prompt set (test/support/everyday-prompts.ts) and of a held-out set
+// (held-out-prompts.ts) that depicts every thing it names.
 // Run: npx tsx bench/composer.ts   (prints markdown for docs/benchmarks.md)
 
 import { loadIconIndex } from '#template/composer/icon-set';
 import { composeTemplate } from '#template/composer/index';
 import { judge } from '../test/support/depiction.ts';
 import { EVERYDAY_PROMPTS } from '../test/support/everyday-prompts.ts';
+import { HELD_OUT_PROMPTS } from '../test/support/held-out-prompts.ts';
 import { EXAMPLE_PROMPTS as EXAMPLES } from '../test/support/prompts.ts';
 
 const SUBJECTS = [
@@ -113,23 +115,28 @@ console.log(row('warm index, icons parsed on first use', firstPass));
 console.log(row('warm index, icons cached', secondPass));
 console.log(row('warm index, icons cached, fastest of 5 runs', bestOfFive));
 
-const missed: string[] = [];
-const everydayTimes: number[] = [];
-for (const [seed, marked] of EVERYDAY_PROMPTS.entries()) {
-  const prompt = marked.replace(/[[\]]/g, '');
-  const t0 = performance.now();
-  const out = await composeTemplate({ prompt, style: '', seed });
-  everydayTimes.push(performance.now() - t0);
-  const { missing } = judge(marked, out);
-  if (missing.length)
-    missed.push(
-      `- ${prompt}: missing ${missing.join(', ')} (drew ${[...out.objects, ...out.scenes].join(', ')})`,
-    );
+async function depicted(name: string, set: readonly string[]): Promise<number[]> {
+  const missed: string[] = [];
+  const times: number[] = [];
+  for (const [seed, marked] of set.entries()) {
+    const prompt = marked.replace(/[[\]]/g, '');
+    const t0 = performance.now();
+    const out = await composeTemplate({ prompt, style: '', seed });
+    times.push(performance.now() - t0);
+    const { missing } = judge(marked, out);
+    if (missing.length)
+      missed.push(
+        `- ${prompt}: missing ${missing.join(', ')} (drew ${[...out.objects, ...out.scenes].join(', ')})`,
+      );
+  }
+  const ok = set.length - missed.length;
+  console.log(
+    `\n${name}: ${ok}/${set.length} prompts depict every named thing (${((100 * ok) / set.length).toFixed(1)}%)`,
+  );
+  if (missed.length) console.log(missed.join('\n'));
+  return times.sort((a, b) => a - b);
 }
-everydayTimes.sort((a, b) => a - b);
-const depicted = EVERYDAY_PROMPTS.length - missed.length;
-console.log(row('everyday prompt set, icons cached', everydayTimes));
-console.log(
-  `\nEveryday prompt set: ${depicted}/${EVERYDAY_PROMPTS.length} prompts depict every named thing (${((100 * depicted) / EVERYDAY_PROMPTS.length).toFixed(1)}%)`,
-);
-if (missed.length) console.log(missed.join('\n'));
+
+const everydayTimes = await depicted('Everyday prompt set', EVERYDAY_PROMPTS);
+await depicted('Held-out prompt set', HELD_OUT_PROMPTS);
+console.log(`\n${row('everyday prompt set, icons cached', everydayTimes)}`);

@@ -161,4 +161,77 @@ export const CUSTOM_ICONS: Record<string, { body: string; keywords: string[] }> 
       '<path fill="#b0bec5" d="M14.6 6h2.8v19.5L16 29.5l-1.4-4z"/>' +
       '<path fill="#78909c" d="M16 6h1.4v19.5L16 29.5z"/>',
   },
+  submarine: {
+    keywords: ['submarine', 'sub', 'u-boat'],
+    body:
+      '<rect x="14" y="8" width="6" height="7" rx="1.2" fill="#f4b400"/>' +
+      '<rect x="16.2" y="4" width="1.4" height="4.5" fill="#8d949c"/>' +
+      '<rect x="16.2" y="4" width="3.4" height="1.3" fill="#8d949c"/>' +
+      '<path fill="#fdd835" d="M6.5 13.5h17c3.6 0 6.5 2.4 6.5 5.5s-2.9 5.5-6.5 5.5h-17C3.5 24.5 1 22 1 19s2.5-5.5 5.5-5.5z"/>' +
+      '<path fill="#f4b400" d="M1.2 20.2h28.6c-.6 2.5-3.2 4.3-6.3 4.3h-17c-2.7 0-4.8-1.8-5.3-4.3z"/>' +
+      '<circle cx="10" cy="18.4" r="1.7" fill="#4fc3f7"/>' +
+      '<circle cx="16" cy="18.4" r="1.7" fill="#4fc3f7"/>' +
+      '<circle cx="22" cy="18.4" r="1.7" fill="#4fc3f7"/>' +
+      '<polygon points="0,15.5 3,19 0,22.5" fill="#8d949c"/>',
+  },
+  windmill: {
+    keywords: ['windmill', 'wind mill'],
+    body:
+      '<polygon points="12,30 14,13 18,13 20,30" fill="#d7ccc8"/>' +
+      '<polygon points="13.6,14 16,10 18.4,14" fill="#8d5b3a"/>' +
+      '<rect x="14.6" y="24" width="2.8" height="6" rx=".6" fill="#6d4534"/>' +
+      '<polygon points="16,13 6,3.5 4,5.5 14.4,14.6" fill="#fff8e1"/>' +
+      '<polygon points="16,13 26,3.5 28,5.5 17.6,14.6" fill="#fff8e1"/>' +
+      '<polygon points="16,13 6,22.5 8,24.5 17.6,14.6" fill="#fff8e1"/>' +
+      '<polygon points="16,13 26,22.5 24,24.5 14.4,14.6" fill="#fff8e1"/>' +
+      '<circle cx="16" cy="13" r="1.4" fill="#5c3a2e"/>',
+  },
+  sandcastle: {
+    keywords: ['sandcastle', 'sand castle'],
+    body:
+      '<path fill="#e9c46a" d="M2 30c2-2.5 6-3.5 14-3.5s12 1 14 3.5z"/>' +
+      '<rect x="6" y="14" width="20" height="13" fill="#f4d58d"/>' +
+      '<rect x="4" y="9" width="7" height="18" fill="#efc977"/>' +
+      '<rect x="21" y="9" width="7" height="18" fill="#efc977"/>' +
+      '<path fill="#efc977" d="M4 7h1.8v2H7.5V7h1.8v2H11V7h0v2H4z"/>' +
+      '<path fill="#efc977" d="M21 7h1.8v2h1.7V7h1.8v2H28V7h0v2h-7z"/>' +
+      '<path fill="#c99a4a" d="M13.5 27v-5a2.5 2.5 0 0 1 5 0v5z"/>' +
+      '<rect x="15.6" y="3" width=".8" height="11" fill="#8d5b3a"/>' +
+      '<polygon points="16.4,3 21,4.8 16.4,6.6" fill="#e53935"/>',
+  },
+  pillow: {
+    keywords: ['pillow', 'cushion'],
+    body:
+      '<path fill="#f1f4f8" d="M4 9c4 1.3 20 1.3 24 0 1.4 4.4 1.4 9.6 0 14-4-1.3-20-1.3-24 0-1.4-4.4-1.4-9.6 0-14z"/>' +
+      '<path fill="#d5dde6" d="M4 23c4-1.3 20-1.3 24 0 .3-1 .5-2 .7-3-5 1.2-20.4 1.2-25.4 0 .2 1 .4 2 .7 3z"/>',
+  },
+  fridge: {
+    keywords: ['fridge', 'refrigerator', 'freezer'],
+    body:
+      '<rect x="7" y="2" width="18" height="28" rx="2" fill="#e3edf3"/>' +
+      '<rect x="7" y="11" width="18" height="1.2" fill="#aebfcc"/>' +
+      '<rect x="21" y="5" width="1.6" height="4" rx=".8" fill="#8d9ba7"/>' +
+      '<rect x="21" y="14" width="1.6" height="7" rx=".8" fill="#8d9ba7"/>' +
+      '<rect x="8.5" y="29" width="3" height="1.5" fill="#8d9ba7"/>' +
+      '<rect x="20.5" y="29" width="3" height="1.5" fill="#8d9ba7"/>',
+  },
+  swing: {
+    keywords: ['swing', 'swing set', 'tire swing'],
+    body:
+      '<rect x="2" y="3" width="28" height="2.4" rx="1" fill="#8c5543"/>' +
+      '<polygon points="3,5 5,5 3,30 1,30" fill="#a0673e"/>' +
+      '<polygon points="27,5 29,5 31,30 29,30" fill="#a0673e"/>' +
+      '<rect x="11" y="5" width=".8" height="15" fill="#6d6d6d"/>' +
+      '<rect x="20.2" y="5" width=".8" height="15" fill="#6d6d6d"/>' +
+      '<rect x="9.5" y="19.5" width="13" height="2.4" rx="1" fill="#e53935"/>',
+  },
+  sink: {
+    keywords: ['sink', 'washbasin', 'basin'],
+    body:
+      '<rect x="14.6" y="4" width="2.8" height="7" rx="1" fill="#9aa5ae"/>' +
+      '<path fill="#9aa5ae" d="M14.6 4h7.4a2 2 0 0 1 2 2v2h-2.8V6.8h-6.6z"/>' +
+      '<path fill="#eef2f5" d="M3 12h26c0 6-4.5 10-13 10S3 18 3 12z"/>' +
+      '<rect x="3" y="11" width="26" height="2.5" rx="1" fill="#cfd8dc"/>' +
+      '<rect x="13.5" y="21" width="5" height="9" fill="#b0bec5"/>',
+  },
 };

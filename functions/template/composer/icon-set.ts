@@ -65,6 +65,10 @@ const PREFERRED: Record<string, string> = {
   doctor: 'health-worker',
   nurse: 'health-worker',
   chef: 'cook',
+  wizard: 'person-mage',
+  witch: 'woman-mage',
+  king: 'person-with-crown',
+  queen: 'person-with-crown',
   pot: 'pot-of-food',
   box: 'package',
   fish: 'fish',
@@ -176,6 +180,7 @@ const KEYWORDS: Record<string, string[]> = {
   'cup-with-straw': ['soda', 'soft drink', 'milkshake'],
   'fishing-pole': ['fishing rod', 'rod'],
   'bottle-with-popping-cork': ['wine bottle', 'wine', 'champagne'],
+  rocket: ['spaceship', 'spacecraft'],
 };
 
 const SKIN_VARIANT = /-(light|medium-light|medium|medium-dark|dark)$/;

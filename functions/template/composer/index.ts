@@ -43,6 +43,8 @@ const SCENE_OBJECTS: Record<string, string> = {
   park: 'deciduous-tree',
   garden: 'tulip',
   farm: 'cow',
+  village: 'house',
+  mud: 'pig',
   hill: 'deciduous-tree',
   jungle: 'monkey',
   island: 'palm-tree',

@@ -49,7 +49,9 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
   },
   park: { kind: 'land', words: ['park', 'playground'] },
   garden: { kind: 'land', words: ['garden', 'yard', 'backyard', 'flower bed'] },
-  farm: { kind: 'land', words: ['farm', 'farmyard', 'barnyard', 'ranch'] },
+  farm: { kind: 'land', words: ['farm', 'farmyard', 'barnyard', 'ranch', 'barn'] },
+  village: { kind: 'land', words: ['village', 'hamlet'] },
+  mud: { kind: 'land', words: ['mud', 'muddy', 'puddle of mud', 'swamp', 'marsh'] },
   hill: { kind: 'land', words: ['hill', 'hills', 'hillside', 'hilltop'] },
   forest: { kind: 'land', words: ['forest', 'woods', 'wood', 'woodland'] },
   jungle: { kind: 'land', words: ['jungle', 'rainforest', 'rain forest'] },
@@ -206,6 +208,31 @@ function land(name: string, night: boolean, rand: () => number): Land {
           ...[20, 60, 100, 140, 180].map((x) => rect(x, 370, 6, 36, '#a87b55')),
           rect(16, 378, 172, 5, '#a87b55'),
           rect(16, 392, 172, 5, '#a87b55'),
+        ],
+        groundY: 430,
+      };
+    case 'village': {
+      const cottages = [
+        [30, 0.8],
+        [120, 0.6],
+        [380, 0.7],
+        [450, 0.85],
+      ].flatMap(([x, k]) => [
+        rect(x, 396 - 50 * k, 60 * k, 50 * k, '#f3e0c0'),
+        polygon(
+          `${x - 6},${396 - 50 * k} ${x + 30 * k},${396 - 84 * k} ${x + 60 * k + 6},${396 - 50 * k}`,
+          '#c0392b',
+        ),
+        rect(x + 22 * k, 396 - 26 * k, 16 * k, 26 * k, '#8d5b3a'),
+      ]);
+      return { elements: [...cottages, ...hillGround(392, grass, grassShade)], groundY: 430 };
+    }
+    case 'mud':
+      return {
+        elements: [
+          ...hillGround(392, night ? '#4a3a2a' : '#8a6a48', night ? '#3d3023' : '#755a3d'),
+          ellipse(140, 470, 90, 16, '#5e4630'),
+          ellipse(390, 452, 70, 12, '#5e4630'),
         ],
         groundY: 430,
       };
