@@ -66,6 +66,7 @@ const PREFERRED: Record<string, string> = {
   nurse: 'health-worker',
   chef: 'cook',
   wizard: 'person-mage',
+  pirate: 'pirate-flag',
   witch: 'woman-mage',
   king: 'person-with-crown',
   queen: 'person-with-crown',
