@@ -4,6 +4,10 @@ the medium tier, and fidelity gained per tier on (template SVG, detailed target 
     .venv/bin/python bench/optimize_bench.py --out out/optimize-cpu.json
     .venv/bin/python bench/optimize_bench.py --device cuda --out $OUT/optimize-cuda.json  # sparse and dense
 
+With --chat2svg DIR it runs only Chat2SVG's six published examples instead (see bench_chat2svg):
+
+    .venv/bin/python bench/optimize_bench.py --chat2svg /tmp/chat2svg-examples --tiers high medium
+
 Targets: the pipeline's detail stage needs SDXL weights, which a CPU machine does not have, so the
 detailed targets are made from the offline composer's templates (bench/optimize_templates.ts) by
 jittering their outlines, shifting their colors, adding highlight and shadow shapes and a slight
@@ -37,12 +41,8 @@ from PIL import Image, ImageFilter
 
 # The optimize row of the tier table (docs/architecture.md §7), generated from functions/contracts/tiers.ts.
 TIERS = {tier: stages["optimize"] for tier, stages in tiers().items()}
-PROMPTS = [
-    "a red fox",
-    "a cup of coffee",
-    "a house under the sun",
-    "a cat wearing a hat",
-]
+CHAT2SVG_EXAMPLES = ["apple", "bonsai", "daisy", "ice_cream", "lighthouse", "penguin"]
+PROMPTS = ["a red fox", "a cup of coffee", "a house under the sun", "a cat wearing a hat"]
 
 
 def blob_scene(paths: int, size: int, segments: int = 10, seed: int = 0) -> Scene:
@@ -53,17 +53,11 @@ def blob_scene(paths: int, size: int, segments: int = 10, seed: int = 0) -> Scen
         c = g.uniform(0.2 * size, 0.8 * size, 2)
         r = g.uniform(0.05 * size, 0.25 * size)
         ang = np.sort(g.uniform(0, 2 * np.pi, segments))
-        anchors = c + r * np.stack([np.cos(ang), np.sin(ang)], 1) * g.uniform(
-            0.7, 1.3, (segments, 1)
-        )
+        anchors = c + r * np.stack([np.cos(ang), np.sin(ang)], 1) * g.uniform(0.7, 1.3, (segments, 1))
         pts = [anchors[0]]
         for k in range(segments):
             a, b = anchors[k], anchors[(k + 1) % segments]
-            pts += [
-                a + (b - a) / 3 + g.normal(0, 3, 2),
-                a + 2 * (b - a) / 3 + g.normal(0, 3, 2),
-                b,
-            ]
+            pts += [a + (b - a) / 3 + g.normal(0, 3, 2), a + 2 * (b - a) / 3 + g.normal(0, 3, 2), b]
         fill = (*g.uniform(0, 1, 3), 0.8)
         scene.shapes.append(Shape([Subpath(np.array(pts), True)], fill=fill))  # type: ignore[arg-type]
     return scene
@@ -102,14 +96,9 @@ def bench_raster(device: torch.device, repeat: int, method: str) -> list[dict]:
                 }
             )
             if device.type == "cuda":
-                rows[-1]["peakMiB"] = round(
-                    torch.cuda.max_memory_allocated(device) / 2**20
-                )
+                rows[-1]["peakMiB"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
                 torch.cuda.reset_peak_memory_stats(device)
-            print(
-                f"  raster {method} {size}² × {paths} paths: {rows[-1]['ms']} ms",
-                file=sys.stderr,
-            )
+            print(f"  raster {method} {size}² × {paths} paths: {rows[-1]['ms']} ms", file=sys.stderr)
     return rows
 
 
@@ -125,21 +114,11 @@ def detail_target(svg: str, size: int, seed: int) -> np.ndarray:
         subpaths = []
         for sp in s.subpaths:
             p = sp.points / vb
-            wobble = np.stack(
-                [
-                    np.sin(2 * np.pi * freq[i, 0] * p[:, 1] + phase[i, 0])
-                    for i in range(2)
-                ],
-                1,
-            )
+            wobble = np.stack([np.sin(2 * np.pi * freq[i, 0] * p[:, 1] + phase[i, 0]) for i in range(2)], 1)
             subpaths.append(Subpath(sp.points + 0.015 * vb * wobble, sp.closed))
 
         def shift(c):
-            return (
-                None
-                if c is None
-                else (*np.clip(np.array(c[:3]) + g.normal(0, 0.06, 3), 0, 1), c[3])
-            )
+            return None if c is None else (*np.clip(np.array(c[:3]) + g.normal(0, 0.06, 3), 0, 1), c[3])
 
         out.shapes.append(Shape(subpaths, fill=shift(s.fill), fill_rule=s.fill_rule, stroke=shift(s.stroke),
                                 stroke_width=s.stroke_width, opacity=s.opacity, id=s.id))  # fmt: skip
@@ -175,17 +154,14 @@ def twenty_element_svg() -> str:
         r = g.uniform(20, 70)
         kind = i % 4
         if kind == 0:
-            parts.append(
-                f'<circle id="e{i}" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{color}"/>'
-            )
+            parts.append(f'<circle id="e{i}" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{color}"/>')
         elif kind == 1:
             parts.append(
                 f'<rect id="e{i}" x="{x - r:.1f}" y="{y - r / 2:.1f}" width="{2 * r:.1f}" height="{r:.1f}" rx="8" fill="{color}"/>'
             )
         elif kind == 2:
             pts = " ".join(
-                f"{x + r * math.cos(a):.1f},{y + r * math.sin(a):.1f}"
-                for a in np.linspace(0, 2 * np.pi, 6)[:-1]
+                f"{x + r * math.cos(a):.1f},{y + r * math.sin(a):.1f}" for a in np.linspace(0, 2 * np.pi, 6)[:-1]
             )
             parts.append(
                 f'<polygon id="e{i}" points="{pts}" fill="{color}" stroke="#222" stroke-width="3" stroke-linejoin="round"/>'
@@ -210,12 +186,7 @@ def bench_end_to_end(device: torch.device, resolution: int | None) -> dict:
     result = optimize(parse_svg(svg), target, config, seed=0, device=device)
     seconds = time.perf_counter() - start
     print(f"  end to end: {seconds:.1f} s", file=sys.stderr)
-    return {
-        "elements": len(parse_svg(svg).shapes),
-        "config": cfg,
-        "seconds": round(seconds, 2),
-        **result.metrics,
-    }
+    return {"elements": len(parse_svg(svg).shapes), "config": cfg, "seconds": round(seconds, 2), **result.metrics}
 
 
 def templates(prompts: list[str]) -> list[dict]:
@@ -225,9 +196,7 @@ def templates(prompts: list[str]) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def bench_fidelity(
-    device: torch.device, resolution: int, pairs: int, eval_size: int = 256
-) -> list[dict]:
+def bench_fidelity(device: torch.device, resolution: int, pairs: int, eval_size: int = 256) -> list[dict]:
     rows = []
     for i, tpl in enumerate(templates(PROMPTS[:pairs])):
         target_hi = detail_target(tpl["svg"], eval_size, seed=i)
@@ -235,22 +204,43 @@ def bench_fidelity(
         for tier, cfg in TIERS.items():
             config = OptimizeConfig.from_stage_config({**cfg, "resolution": resolution})
             start = time.perf_counter()
-            result = optimize(
-                parse_svg(tpl["svg"]),
-                torch.from_numpy(target_hi),
-                config,
-                seed=0,
-                device=device,
-            )
+            result = optimize(parse_svg(tpl["svg"]), torch.from_numpy(target_hi), config, seed=0, device=device)
             after = psnr(render_resvg(result.svg, eval_size, eval_size), target_hi)
             rows.append({"prompt": tpl["prompt"], "tier": tier, "psnrBefore": round(before, 2),
                          "psnrAfter": round(after, 2), "bytesBefore": len(tpl["svg"]), "bytes": len(result.svg),
                          "segmentsBefore": result.metrics["segmentsBefore"], "segments": result.metrics["segments"],
                          "seconds": round(time.perf_counter() - start, 1)})  # fmt: skip
-            print(
-                f"  fidelity {tpl['prompt']!r} {tier}: {before:.2f} → {after:.2f} dB",
-                file=sys.stderr,
-            )
+            print(f"  fidelity {tpl['prompt']!r} {tier}: {before:.2f} → {after:.2f} dB", file=sys.stderr)
+    return rows
+
+
+def bench_chat2svg(
+    folder: Path, names: list[str], tiers: list[str], device: torch.device, size: int = 512
+) -> list[dict]:
+    """Chat2SVG's published examples (kingnobro/Chat2SVG, output/example_generation/<name>/): its
+    stage-2 SVG (`<name>_with_new_path.svg`) fitted to its target (`<name>_target.png`), against its
+    own final SVG (`<name>_optim_point.svg`); every SVG is scored rendered by resvg at `size` px."""
+    rows = []
+    for name in names:
+        start = (folder / f"{name}_with_new_path.svg").read_text()
+        theirs = (folder / f"{name}_optim_point.svg").read_text()
+        image = Image.open(folder / f"{name}_target.png").convert("RGB").resize((size, size), Image.LANCZOS)
+        target = np.asarray(image, dtype=np.float32) / 255
+        theirs_psnr = psnr(render_resvg(theirs, size, size), target)
+        start_psnr = psnr(render_resvg(start, size, size), target)
+        for tier in tiers:
+            config = OptimizeConfig.from_stage_config(TIERS[tier])
+            t0 = time.perf_counter()
+            result = optimize(parse_svg(start), torch.from_numpy(target), config, seed=0, device=device)
+            seconds = time.perf_counter() - t0
+            ours = psnr(render_resvg(result.svg, size, size), target)
+            size_ours, size_theirs = len(result.svg.encode()), len(theirs.encode())
+            rows.append({"example": name, "tier": tier, "psnrStart": round(start_psnr, 2), "psnr": round(ours, 2),
+                         "psnrTheirs": round(theirs_psnr, 2), "bytes": size_ours, "bytesTheirs": size_theirs,
+                         "elements": result.metrics["elements"], "segments": result.metrics["segments"],
+                         "seconds": round(seconds, 1)})  # fmt: skip
+            print(f"  chat2svg {name} {tier}: {ours:.2f} vs {theirs_psnr:.2f} dB, {size_ours} vs {size_theirs} "
+                  f"bytes, {seconds:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
     return rows
 
 
@@ -275,39 +265,33 @@ def markdown(results: dict) -> str:
                   (f"| {e['config']} | {e['seconds']} | {e.get('psnrBefore')} → {e.get('psnr')} | "
                   f"{e['segmentsBefore']} → {e['segments']} | {e['bytesBefore']} → {e['bytes']} | {e['itersPerSecond']} |"), ""]  # fmt: skip
     if results.get("fidelity"):
-        lines += [
-            "| template | tier | PSNR before → after (dB) | segments | bytes | s |",
-            "|---|---|---|---|---|---|",
-        ]
+        lines += ["| template | tier | PSNR before → after (dB) | segments | bytes | s |", "|---|---|---|---|---|---|"]
         lines += [f"| {r['prompt']} | {r['tier']} | {r['psnrBefore']} → {r['psnrAfter']} | "
                   f"{r['segmentsBefore']} → {r['segments']} | {r['bytesBefore']} → {r['bytes']} | {r['seconds']} |"
                   for r in results["fidelity"]]  # fmt: skip
+    if results.get("chat2svg"):
+        lines += ["", "| example | tier | PSNR start → ours | Chat2SVG | Δ dB | bytes ours / theirs | elements | segments | s |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {r['example']} | {r['tier']} | {r['psnrStart']} → {r['psnr']} | {r['psnrTheirs']} | "
+                  f"{r['psnr'] - r['psnrTheirs']:+.2f} | {r['bytes']} / {r['bytesTheirs']} "
+                  f"({100 * r['bytes'] / r['bytesTheirs']:.0f} %) | {r['elements']} | {r['segments']} | {r['seconds']} |"
+                  for r in results["chat2svg"]]  # fmt: skip
     return "\n".join(lines)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument(
-        "--skip", nargs="*", default=[], choices=["raster", "e2e", "fidelity"]
-    )
-    ap.add_argument(
-        "--resolution",
-        type=int,
-        default=None,
-        help="optimize resolution for e2e (default: stage default)",
-    )
-    ap.add_argument(
-        "--fidelity-resolution",
-        type=int,
-        default=None,
-        help="default 256 on CUDA, 128 on CPU",
-    )
+    ap.add_argument("--skip", nargs="*", default=[], choices=["raster", "e2e", "fidelity"])
+    ap.add_argument("--chat2svg", type=Path, help="a folder of Chat2SVG's examples (<name>_with_new_path.svg, "
+                    "<name>_target.png, <name>_optim_point.svg from output/example_generation/<name>/): runs only them")
+    ap.add_argument("--examples", nargs="*", default=CHAT2SVG_EXAMPLES)
+    ap.add_argument("--tiers", nargs="*", default=["high", "medium"], choices=list(TIERS))
+    ap.add_argument("--resolution", type=int, default=None, help="optimize resolution for e2e (default: stage default)")
+    ap.add_argument("--fidelity-resolution", type=int, default=None, help="default 256 on CUDA, 128 on CPU")
     ap.add_argument("--pairs", type=int, default=4)
     ap.add_argument("--method", default=None, choices=["auto", "sparse", "dense", "both"],
                     help="rasterizer for the raster rows (default: both on CUDA, sparse on CPU); e2e and fidelity use auto")  # fmt: skip
@@ -317,19 +301,18 @@ def main() -> None:
     device = torch.device(args.device)
     results: dict = {
         "device": device.type,
-        "deviceName": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or "cpu",
+        "deviceName": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
         "torch": torch.__version__,
         "threads": args.threads,
         "command": " ".join(sys.argv),
     }
+    if args.chat2svg:
+        results["chat2svg"] = bench_chat2svg(args.chat2svg, args.examples, args.tiers, device)
+        args.skip = ["raster", "e2e", "fidelity"]
     if "raster" not in args.skip:
         method = args.method or ("both" if device.type == "cuda" else "sparse")
         methods = ["sparse", "dense"] if method == "both" else [method]
-        results["raster"] = [
-            row for m in methods for row in bench_raster(device, args.repeat, m)
-        ]
+        results["raster"] = [row for m in methods for row in bench_raster(device, args.repeat, m)]
     if "e2e" not in args.skip:
         results["endToEnd"] = bench_end_to_end(device, args.resolution)
     if "fidelity" not in args.skip:
