@@ -74,7 +74,7 @@ export class PipelineStack extends Stack {
     };
 
     this.handlers = {
-      normalize: fn('NormalizeRequest', 'normalize-request'),
+      normalize: fn('NormalizeRequest', 'normalize-request/handler'),
       assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
         ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
