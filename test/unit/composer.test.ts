@@ -269,7 +269,8 @@ describe('composeTemplate', () => {
     it('puts the apples of "a basket of apples" inside the basket', async () => {
       const t = await compose('a basket of apples');
 
-      expect(t.objects).toEqual(['basket', 'red-apple']);
+      // Drawn first, so the basket's front hides its lower part.
+      expect(t.objects).toEqual(['red-apple', 'basket']);
       expect(t.relations).toEqual(['apples inside basket']);
       const basket = boxOf(t, 'basket');
       const apple = boxOf(t, 'red-apple');
