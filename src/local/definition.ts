@@ -10,9 +10,14 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { type ContainerStageName, ContainerStageName as ContainerStageSchema } from '#contracts/schemas';
+import {
+  type ContainerStageName,
+  ContainerStageName as ContainerStageSchema,
+  type StageName,
+  StageName as StageNameSchema,
+} from '#contracts/schemas';
 import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
-import { ENTRY_METADATA_KEY, STAGE_METADATA_KEY } from '#infra/metadata';
+import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, STAGE_METADATA_KEY, type StageStep } from '#infra/metadata';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
@@ -42,25 +47,23 @@ export function resolveEntry(entry: string): string {
 }
 
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 export interface LocalFunction {
   readonly logicalId: string;
   /** Function name (what `Ref` resolves to). */
   readonly name: string;
   readonly arn: string;
-  /** Repository-relative handler module, e.g. `functions/normalize-request.ts`. */
+  /** Repository-relative handler module, e.g. `functions/record-outcome.ts`. */
   readonly entry: string;
   /** The synthesized Environment.Variables, tokens resolved to local names. */
   readonly environment: Record<string, string>;
-}
-
-export interface LocalTaskDefinition {
-  readonly logicalId: string;
-  readonly arn: string;
-  /** RunTask accepts the family (latest revision) as well as the ARN. */
-  readonly family: string;
-  readonly stage: ContainerStageName;
+  /** The synthesized Timeout (seconds; Lambda's default 3 when absent). */
+  readonly timeoutSeconds: number;
+  /** The synthesized MemorySize (MB; Lambda's default 128 when absent). */
+  readonly memorySize: number;
+  /** The stage step this function is (`chat2svg:role`), if it is stage work at all. */
+  readonly role?: { readonly stage: StageName; readonly step: StageStep };
 }
 
 export interface LocalTaskDefinition {
@@ -155,6 +158,9 @@ export async function synthesizeLocal(
           arn: resolveRef(logicalId, 'Arn'),
           entry,
           environment: stringRecord(resolve(variables), logicalId),
+          timeoutSeconds: Number(props.Timeout ?? 3),
+          memorySize: Number(props.MemorySize ?? 128),
+          role: parseRole(resource.Metadata?.[ROLE_METADATA_KEY], logicalId),
         });
         break;
       }
@@ -217,6 +223,14 @@ export async function synthesizeTemplate(
   };
 }
 
+function parseRole(value: unknown, owner: string): LocalFunction['role'] {
+  if (value === undefined) return undefined;
+  const [stage, step] = String(value).split('.');
+  if (!StageNameSchema.safeParse(stage).success || (step !== 'run' && step !== 'degrade'))
+    throw new Error(`${owner}: ${ROLE_METADATA_KEY} "${String(value)}" is not <stage>.<run|degrade>`);
+  return { stage: stage as StageName, step };
+}
+
 function stringRecord(value: unknown, owner: string): Record<string, string> {
   const record: Record<string, string> = {};
   for (const [key, item] of Object.entries((value ?? {}) as Record<string, unknown>)) {
@@ -273,6 +287,9 @@ const CachedDefinition = z.object({
         }
       }),
       environment: z.record(z.string(), z.string()),
+      timeoutSeconds: z.number(),
+      memorySize: z.number(),
+      role: z.object({ stage: StageNameSchema, step: z.enum(['run', 'degrade']) }).optional(),
     }),
   ),
   taskDefinitions: z.array(z.object({ ...Named, family: z.string(), stage: ContainerStageSchema })),

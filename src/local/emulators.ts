@@ -1,4 +1,4 @@
-// Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
+// Embedded AWS emulators for the local runtime (docs/architecture.md §10): dynalite for DynamoDB and
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 
@@ -16,6 +16,7 @@ import {
   type KeySchemaElement,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -65,6 +66,7 @@ export interface Emulators {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Also accept this key id (the developer's own credentials, for a Bedrock run). */
   allowAccessKey(accessKeyId: string): void;
+  readonly events: EventBridgeClient;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
   ensureTable(name: string, props: TableProperties): Promise<void>;
@@ -134,6 +136,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const base = { region: LOCAL_REGION, credentials };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
+  const events = new EventBridgeClient({ ...base, endpoint: eventsEndpoint });
 
   return {
     home,
@@ -147,6 +150,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     allowAccessKey: (accessKeyId) => {
       allowedKeys.add(accessKeyId);
     },
+    events,
     env: {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -181,6 +185,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     async stop() {
       dynamodb.destroy();
       s3.destroy();
+      events.destroy();
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
       if (ephemeral) rmSync(home, { recursive: true, force: true });
       lock?.release();

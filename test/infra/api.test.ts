@@ -4,9 +4,13 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { invocationContext } from '#commons/lambda';
 import { generationRequestJsonSchema } from '#contracts/schemas';
-import { logic as normalize } from '#functions/normalize-request';
+import { configFromEnv, makeHandler } from '#functions/normalize-request/handler';
 import { GenerationApi } from '#infra/constructs/api';
+
+const normalizeHandler = makeHandler(configFromEnv({}));
+const normalize = (event: unknown) => normalizeHandler(event, invocationContext());
 
 let template: Template;
 beforeAll(() => {

@@ -3,9 +3,12 @@
 import AjvDraft04 from 'ajv-draft-04';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { invocationContext } from '#commons/lambda';
 import { generationRequestJsonSchema } from '#contracts/schemas';
-import { logic } from '#functions/normalize-request';
+import { configFromEnv, makeHandler } from '#functions/normalize-request/handler';
 
+const normalize = makeHandler(configFromEnv({}));
+const logic = (event: unknown) => normalize(event, invocationContext());
 const apiAccepts = new AjvDraft04.default({ strict: false }).compile(generationRequestJsonSchema());
 async function normalizeAccepts(body: unknown): Promise<boolean> {
   try {
