@@ -192,7 +192,7 @@ for (let i = 0; i < total; i++) {
       if (examples.length < 5) examples.push(`survivor ${found.join(', ')}: ${out.slice(0, 300)}`);
     }
     if (sanitizeSvg(out).svg !== out) counts.unstable += 1;
-    if (i % 200 === 0) toRender.push(out);
+    if (counts.cleaned % 20 === 0) toRender.push(out);
   } catch (error) {
     const name = (error as Error).name;
     if (error instanceof SvgInvalidError || name === 'Template.InvalidSvg') counts.refused += 1;
@@ -206,7 +206,7 @@ for (let i = 0; i < total; i++) {
   if (ms > 1000) counts.hangs += 1;
 }
 const sanitizeSeconds = (performance.now() - started) / 1000;
-// The cleaned output of every 200th input through the CLI's preview renderer, in budget or skipped.
+// Every 20th cleaned output through the CLI's preview renderer, in budget or skipped.
 for (const svg of toRender) {
   const preview = await renderPreview(svg, { timeoutMs: 5000 });
   if ('png' in preview) counts.rendered += 1;
