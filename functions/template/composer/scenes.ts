@@ -174,9 +174,10 @@ interface Land {
 }
 
 /** Ground scenes: elements from the horizon down. */
-function land(name: string, night: boolean, rand: () => number): Land {
-  const grass = night ? '#2f5d3a' : '#7cc36e';
-  const grassShade = night ? '#264d30' : '#66ad59';
+function land(name: string, night: boolean, rand: () => number, snowy = false): Land {
+  // Snow named with another ground covers its grass.
+  const grass = snowy ? '#ffffff' : night ? '#2f5d3a' : '#7cc36e';
+  const grassShade = snowy ? '#e4eef6' : night ? '#264d30' : '#66ad59';
   const sea = water(night);
   switch (name) {
     case 'park':
@@ -259,7 +260,9 @@ function land(name: string, night: boolean, rand: () => number): Land {
             ],
             night ? '#1f5a27' : '#2e7d32',
           ),
-          ...hillGround(392, night ? '#2f5d3a' : '#5da83e', night ? '#264d30' : '#4a8f31'),
+          ...(snowy
+            ? hillGround(392, grass, grassShade)
+            : hillGround(392, night ? '#2f5d3a' : '#5da83e', night ? '#264d30' : '#4a8f31')),
         ],
         groundY: 430,
       };
@@ -566,7 +569,7 @@ export function backdrop(named: string[], rand: () => number): Backdrop | undefi
     return { elements: els, skyColor, scenes: [...skies, ...weathers] };
   }
   for (const f of fars) els.push(...far(f, night));
-  const ground = land(lands[0] ?? 'field', night, rand);
+  const ground = land(lands[0] ?? 'field', night, rand, snowy);
   els.push(...ground.elements);
   for (const f of features) els.push(...feature(f, night, ground.groundY));
   // Snow named with another ground ("the woods in the snow") falls on it.
