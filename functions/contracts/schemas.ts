@@ -96,19 +96,20 @@ export type DetailConfig = z.infer<typeof DetailConfig>;
 export type OptimizeConfig = z.infer<typeof OptimizeConfig>;
 
 // ---- §6 stage I/O ---------------------------------------------------------------------------
-export const StageInput = z
-  .object({
-    schemaVersion: z.literal(1),
-    requestId: z.string().min(1).max(128),
-    stage: ContainerStageName,
-    prompt: z.string().min(1).max(2000),
-    style: z.string().max(200),
-    seed: z.number().int().nonnegative(),
-    config: z.record(z.string(), z.unknown()),
-    svg: PayloadRef,
-    target: PayloadRef.optional(),
-  })
-  .strict();
+const StageInputBase = {
+  schemaVersion: z.literal(1),
+  requestId: z.string().min(1).max(128),
+  prompt: z.string().min(1).max(2000),
+  style: z.string().max(200),
+  seed: z.number().int().nonnegative(),
+  svg: PayloadRef,
+  target: PayloadRef.optional(),
+};
+/** One container stage's input, its `config` typed (with its ranges) by `stage`. */
+export const StageInput = z.discriminatedUnion('stage', [
+  z.object({ ...StageInputBase, stage: z.literal('detail'), config: DetailConfig }).strict(),
+  z.object({ ...StageInputBase, stage: z.literal('optimize'), config: OptimizeConfig }).strict(),
+]);
 export type StageInput = z.infer<typeof StageInput>;
 
 export const StageMetrics = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));

@@ -82,7 +82,7 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
 
     const ttl = result.degraded ? config.degradedTtlSeconds : config.ttlSeconds;
     if (ttl > 0) {
-      const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+      const Item = cacheItem(result, { now: new Date(), ttlSeconds: ttl });
       await ddb.send(new PutItemCommand({ TableName: config.cacheTable, Item }));
     }
     if (config.eventBus) {

@@ -4,8 +4,7 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { optimize } from 'svgo';
 import { z } from 'zod';
 import { addSeconds, toIso } from '#commons/clock';
-import { encodeInline } from '#commons/payload';
-import { BUDGETS, GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
+import { GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
 
 export const FinalizeInput = z
   .object({
@@ -93,15 +92,13 @@ export function isDegraded(stages: StageReport[]): boolean {
 }
 
 export interface CacheItemOptions {
-  svgText: string;
   now: Date;
   ttlSeconds: number;
 }
 
 /**
- * The cache item: `result` is what ReturnCached emits. When the result's SVG went to S3 (over the
- * state-data budget) and the SVG fits BUDGETS.cacheSvg, the item also keeps it inline in `svg`
- * (a PayloadRef JSON string), so the cached copy does not depend on the run's S3 object.
+ * The cache item: `result` is what ReturnCached emits, its SVG inline or (over the state budget) a
+ * ref into runs/, whose expiry outlasts the cache TTL (infra/config/environments.ts checks it).
  */
 export function cacheItem(
   result: GenerationResult,
@@ -117,10 +114,6 @@ export function cacheItem(
     expiresAtIso: { S: toIso(expires) },
     createdAt: { S: toIso(options.now) },
   };
-  if ('s3' in result.svg) {
-    const inline = encodeInline(options.svgText, 'image/svg+xml', BUDGETS.cacheSvg);
-    if (inline) item.svg = { S: JSON.stringify(inline) };
-  }
   return item;
 }
 

@@ -27,7 +27,7 @@ export interface LocalFunction {
   /** Function name (what `Ref` resolves to). */
   readonly name: string;
   readonly arn: string;
-  /** Repository-relative handler module, e.g. `functions/normalize-request.ts`. */
+  /** Repository-relative handler module, e.g. `functions/record-outcome.ts`. */
   readonly entry: string;
   /** The synthesized Environment.Variables, tokens resolved to local names. */
   readonly environment: Record<string, string>;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
-import { configFromEnv, makeHandler } from '#functions/normalize-request';
+import { configFromEnv, makeHandler } from '#functions/normalize-request/handler';
 
 const handler = makeHandler(configFromEnv({}));
 const logic = (event: unknown) => handler(event, invocationContext());

@@ -5,8 +5,8 @@ import type { HandlerDeps } from '#commons/clients';
 import { type Env, optionalEnv } from '#commons/env';
 import { InvalidRequestError, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler } from '#commons/lambda';
-import { cacheKeyOf, requestIdFrom } from '#commons/request';
 import { GenerationRequest, PIPELINE_VERSION } from '#contracts/schemas';
+import { cacheKeyOf, requestIdFrom } from './identity.ts';
 
 export interface NormalizeConfig {
   /** Part of every cache key; PIPELINE_VERSION overrides the contracts' version. */
