@@ -20,8 +20,9 @@ export const FinalizeInput = z
   .loose();
 export type FinalizeInput = z.infer<typeof FinalizeInput>;
 
+// No cacheKey: the key is a hash of the request, and handing it out (API output, events) would let
+// anyone confirm a guessed prompt. It lives only in the cache item's key.
 export const GenerationResult = z.object({
-  cacheKey: z.string(),
   tier: Tier,
   degraded: z.boolean(),
   svg: PayloadRef,
@@ -92,6 +93,7 @@ export function isDegraded(stages: StageReport[]): boolean {
 }
 
 export interface CacheItemOptions {
+  cacheKey: string;
   now: Date;
   ttlSeconds: number;
 }
@@ -106,7 +108,7 @@ export function cacheItem(
 ): Record<string, AttributeValue> {
   const expires = addSeconds(options.now, options.ttlSeconds);
   const item: Record<string, AttributeValue> = {
-    cacheKey: { S: result.cacheKey },
+    cacheKey: { S: options.cacheKey },
     result: { S: JSON.stringify(result) },
     tier: { S: result.tier },
     degraded: { BOOL: result.degraded },

@@ -39,6 +39,8 @@ beforeEach(() => {
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
 });
 
+const cacheKeyFor = (requestId: string) => requestId.padEnd(64, '0').slice(0, 64);
+
 async function cacheItem(cacheKey: string) {
   const { Item } = await storage.emulators.dynamodb.send(
     new GetItemCommand({ TableName: TABLES.cache, Key: { cacheKey: { S: cacheKey } } }),
@@ -49,7 +51,7 @@ async function cacheItem(cacheKey: string) {
 function withRequestId(requestId: string) {
   const event = structuredClone(fixture);
   event.requestId = requestId;
-  event.cacheKey = requestId.padEnd(64, '0').slice(0, 64);
+  event.cacheKey = cacheKeyFor(requestId);
   return event;
 }
 
@@ -118,12 +120,20 @@ describe('finalize-result', () => {
     await expect(logic(event)).rejects.toMatchObject({ name: 'Svg.Invalid' });
   });
 
+  it('keeps the cache key out of the result, so the API output and events cannot confirm a guessed prompt', async () => {
+    const out = await logic(withRequestId('fin-nokey'));
+
+    expect(out.result).not.toHaveProperty('cacheKey');
+    expect(JSON.stringify(out)).not.toContain(cacheKeyFor('fin-nokey'));
+    expect(await cacheItem(cacheKeyFor('fin-nokey'))).toBeDefined();
+  });
+
   it('writes the cache item that ReturnCached reads', async () => {
     const before = Math.floor(Date.now() / 1000);
 
     const out = await logic(withRequestId('fin-2'));
 
-    const item = await cacheItem(out.result.cacheKey);
+    const item = await cacheItem(cacheKeyFor(out.requestId));
     expect(JSON.parse(item?.result.S ?? '')).toEqual(out.result);
     expect(item?.tier.S).toBe('medium');
     const expiresAt = Number(item?.expiresAt.N);
@@ -141,7 +151,9 @@ describe('finalize-result', () => {
     const out = await logic(event);
 
     expect(out.result.degraded).toBe(true);
-    expect(Number((await cacheItem(out.result.cacheKey))?.expiresAt.N) - before).toBeLessThanOrEqual(61);
+    expect(Number((await cacheItem(cacheKeyFor(out.requestId)))?.expiresAt.N) - before).toBeLessThanOrEqual(
+      61,
+    );
   });
 
   it('emits one completion event on the configured bus', async () => {
@@ -172,7 +184,7 @@ describe('finalize-result', () => {
 
     const out = await logic(withRequestId(`fin-5-${name.length}`));
 
-    expect(await cacheItem(out.result.cacheKey)).toBeDefined();
+    expect(await cacheItem(cacheKeyFor(out.requestId))).toBeDefined();
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 
@@ -195,7 +207,7 @@ describe('finalize-result', () => {
     expect(out.result.objectsWritten).toBe(2);
     expect(out.result.output.elements).toBe(361);
     expect(out.result.output.bytes).toBeGreaterThan(BUDGETS.stageOutput);
-    const item = await cacheItem(out.result.cacheKey);
+    const item = await cacheItem(cacheKeyFor(out.requestId));
     expect(JSON.parse(item?.result.S ?? '').svg).toEqual(ref);
     expect(Object.keys(item ?? {}).sort()).toEqual(
       ['cacheKey', 'createdAt', 'degraded', 'expiresAt', 'expiresAtIso', 'result', 'tier'].sort(),
@@ -214,7 +226,7 @@ describe('finalize-result', () => {
 
     const out = await logic(event);
 
-    const item = await cacheItem(out.result.cacheKey);
+    const item = await cacheItem(cacheKeyFor(out.requestId));
     expect(JSON.parse(item?.result.S ?? '').svg.s3.key).toBe('runs/fin-7/finalize/result.svg');
   });
 

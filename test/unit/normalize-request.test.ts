@@ -31,6 +31,18 @@ describe('normalize-request', () => {
     expect(out.request).toEqual(fixture);
   });
 
+  it("reads the request out of the API's caller envelope and keeps the caller out of its output", async () => {
+    const event = {
+      request: { caller: 'arn:aws:iam::111122223333:user/alice', request: { prompt: 'a fox' } },
+      executionName: 'req-1',
+    };
+
+    const out = await logic(event);
+
+    expect(out.request).toEqual({ prompt: 'a fox', style: '', tier: 'auto', seed: 0 });
+    expect(JSON.stringify(out)).not.toContain('alice');
+  });
+
   it('falls back to a UUID when the execution name is not a safe key segment', async () => {
     const out = await logic({ request: structuredClone(fixture), executionName: '../../etc' });
 
