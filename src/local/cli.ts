@@ -209,7 +209,6 @@ function parseOptions(argv: string[]) {
 }
 
 async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
-  if (command.verbose) process.env.LOG_LEVEL ??= 'info';
   // The plan only says a stage cannot run here; say what this machine lacks for it.
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
@@ -217,6 +216,10 @@ async function generate(command: GenerateCommand, io: CliIo, options: CliOptions
   const runtime = await createLocalRuntime({
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
+    // --verbose: the handlers' logs at INFO, unless LOG_LEVEL / POWERTOOLS_LOG_LEVEL say otherwise.
+    logLevel: command.verbose
+      ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO')
+      : undefined,
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
   });

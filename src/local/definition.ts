@@ -20,38 +20,29 @@ import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
 import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, STAGE_METADATA_KEY, type StageStep } from '#infra/metadata';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Where handler modules may live: the package's functions/, and its own test handlers. */
-const HANDLER_ROOTS = ['functions', 'test/support/handlers'];
+const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 
 export class UnsafeEntryError extends Error {
-  constructor(entry: string) {
-    super(
-      `handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${HANDLER_ROOTS.join(' and ')} of ${REPO_ROOT}`,
-    );
+  constructor(entry: string, root: string = FUNCTIONS_DIR) {
+    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${root}`);
     this.name = 'Definition.UnsafeEntry';
   }
 }
 
 /**
- * The handler module for a repository-relative entry, verified to be a .ts file inside one of
- * this package's HANDLER_ROOTS once every `..` and symlink is resolved.
+ * The handler module for a repository-relative entry, verified to be a .ts file inside `handlersDir`
+ * (this package's functions/ unless a test says otherwise) once every `..` and symlink is resolved.
  */
-export function resolveEntry(entry: string): string {
-  if (isAbsolute(entry) || !/^[\w./-]+\.ts$/.test(entry)) throw new UnsafeEntryError(entry);
+export function resolveEntry(entry: string, handlersDir: string = FUNCTIONS_DIR): string {
+  if (!/^\w[\w./-]*\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry, handlersDir);
   let path: string;
   try {
     path = realpathSync(join(REPO_ROOT, entry));
   } catch {
-    throw new UnsafeEntryError(entry);
+    throw new UnsafeEntryError(entry, handlersDir);
   }
-  const inside = HANDLER_ROOTS.some((root) => {
-    try {
-      return path.startsWith(realpathSync(join(REPO_ROOT, root)) + sep);
-    } catch {
-      return false;
-    }
-  });
-  if (!inside) throw new UnsafeEntryError(entry);
+  const root = realpathSync(handlersDir);
+  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry, handlersDir);
   return path;
 }
 

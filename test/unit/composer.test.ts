@@ -306,12 +306,14 @@ describe('composeTemplate', () => {
       ['a drum on a stage', ['stage']],
       ['a sheep on a hill', ['hill']],
       ['a shark under the sea', ['ocean']],
+      ['a sailboat on the ocean at sunset', ['sunset', 'open sea']],
+      ['a jar of cookies on the kitchen counter', ['kitchen']],
     ])('draws "%s" over the %j background', async (prompt, scenes) => {
       const t = await compose(prompt);
 
       expect(t.scenes).toEqual(scenes);
       expect(t.parts[0].name).toBe('background');
-      expect(t.objects.length).toBe(1);
+      expect(t.objects.length).toBeGreaterThanOrEqual(1);
     });
 
     it('draws the rain as drops over a grey sky, not just the desert', async () => {
