@@ -1,5 +1,6 @@
 // Prepare stage input: builds the container stage's StageInput (ARCHITECTURE.md §5) and hands it
-// over as one PayloadRef — inline when it fits the RunTask/SubmitJob budget, else in S3.
+// over as one PayloadRef: inline when the request the GPU backend's service receives (RunTask
+// overrides, SQS message, SubmitJob) still fits its limit with the longest task token, else in S3.
 import middy from '@middy/core';
 import { z } from 'zod';
 import { s3Client } from '#commons/clients';
@@ -9,7 +10,6 @@ import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { putPayload } from '#commons/payload';
 import {
-  BUDGETS,
   ContainerStageName,
   DetailConfig,
   GenerationRequest,
@@ -17,6 +17,7 @@ import {
   PayloadRef,
   StageInput,
 } from '#contracts/schemas';
+import { fitsTransport, GPU_BACKENDS } from '#contracts/transports';
 
 const bucket = optionalEnv('PAYLOAD_BUCKET');
 const s3 = s3Client();
@@ -29,8 +30,8 @@ const PrepareInput = z.object({
   config: z.record(z.string(), z.unknown()),
   /** The best result so far ($.current); optimize also gets detail's target image. */
   current: z.object({ svg: PayloadRef, target: PayloadRef.optional() }).loose(),
-  /** RunTask overrides (default) or a Batch SubmitJob, whose budget is larger. */
-  transport: z.enum(['ecs', 'batch']).default('ecs'),
+  /** The GPU backend that carries the input (infra/config/environments.ts `gpu.backend`). */
+  backend: z.enum(GPU_BACKENDS).default('task'),
 });
 
 const CONFIGS = { detail: DetailConfig, optimize: OptimizeConfig } as const;
@@ -53,8 +54,8 @@ export async function logic(event: unknown): Promise<{ ref: PayloadRef }> {
     },
     InvalidInputError,
   );
-  const budget = input.transport === 'batch' ? BUDGETS.batchStageInput : BUDGETS.ecsStageInput;
-  const ref = await putPayload(JSON.stringify(stageInput), 'application/json', budget, {
+  const fits = (ref: unknown) => fitsTransport(input.backend, ref);
+  const ref = await putPayload(JSON.stringify(stageInput), 'application/json', fits, {
     s3,
     bucket,
     requestId: input.requestId,
@@ -64,6 +65,7 @@ export async function logic(event: unknown): Promise<{ ref: PayloadRef }> {
   logger.info('stage input prepared', {
     requestId: input.requestId,
     stage: input.stage,
+    backend: input.backend,
     bytes: ref.bytes,
     where: 'inline' in ref ? ref.encoding : 's3',
   });
