@@ -114,7 +114,9 @@ describe('the pool backend', () => {
     templateFor('pool').hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: Match.arrayWith(['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection']) }),
+          Match.objectLike({
+            Action: Match.arrayWith(['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection']),
+          }),
         ]),
       },
     });
