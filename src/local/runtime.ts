@@ -125,6 +125,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       ...emulators.env,
       STAGE_CAPABILITIES: capabilities.join(','),
+      // Local workers take their weights from MODEL_DIR (capabilities.ts), not the model store.
+      MODEL_STORE_BUCKET: '',
       ...options.env,
     };
     if (options.ambientCredentials) {
