@@ -71,7 +71,11 @@ export class PoolBackend extends Construct implements StageBackend {
         containerName: STAGE_CONTAINER_NAME,
         gpuCount: 1,
         memoryReservationMiB: props.containerMemoryMiB,
-        environment: workerEnvironment(stack, props),
+        // The queue URL comes as QUEUE_NAME; the timeout bounds the worker's scale-in protection.
+        environment: {
+          ...workerEnvironment(stack, props),
+          STAGE_TIMEOUT_SECONDS: String(props.timeouts[stage].toSeconds()),
+        },
         logDriver: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: `${stage}-pool` }),
         capacityProviderStrategies: props.capacity.strategy,
         minScalingCapacity: 0,
