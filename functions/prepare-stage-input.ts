@@ -1,4 +1,4 @@
-// Prepare stage input: builds the container stage's StageInput (ARCHITECTURE.md §5) and hands it
+// Prepare stage input: builds the container stage's StageInput (docs/architecture.md §6) and hands it
 // over as one PayloadRef: inline when the request the GPU backend's service receives (RunTask
 // overrides, SQS message, SubmitJob) still fits its limit with the longest task token, else in S3.
 import middy from '@middy/core';

@@ -1,4 +1,4 @@
-// Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
+// Embedded AWS emulators for the local runtime (docs/architecture.md §10): dynalite for DynamoDB and
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 

@@ -1,4 +1,4 @@
-// Runs the synthesized state machine on this machine (ARCHITECTURE.md §8): aws-local-stepfunctions
+// Runs the synthesized state machine on this machine (docs/architecture.md §10): aws-local-stepfunctions
 // executes the definition, and every Task resource gets a local handler (tasks.ts) that does the
 // real thing against the embedded emulators.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -215,7 +215,7 @@ async function execute(
   }
 }
 
-/** One generation: the execution, its SVG and the run report of ARCHITECTURE.md §8. */
+/** One generation: the execution, its SVG and the run report of docs/architecture.md §11. */
 async function generate(
   run: (input: unknown) => Promise<ExecutionRecord>,
   s3: S3Client,

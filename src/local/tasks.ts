@@ -1,4 +1,4 @@
-// The state machine's Task integrations, run locally (ARCHITECTURE.md §8): Lambda handler modules
+// The state machine's Task integrations, run locally (docs/architecture.md §10): Lambda handler modules
 // in-process, DynamoDB calls on dynalite, ECS container stages as stage-images/<stage>/run-local
 // subprocesses. Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';

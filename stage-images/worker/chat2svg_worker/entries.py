@@ -1,5 +1,5 @@
-"""The entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, queue (chat2svg_worker.queue),
-activity."""
+"""The entries over one core `run(StageInput) -> StageOutput`: local, task token, queue
+(chat2svg_worker.queue), activity (docs/architecture.md §6)."""
 
 from __future__ import annotations
 
