@@ -38,7 +38,7 @@ export interface GpuBackendProps {
    * @default Duration.seconds(420)
    */
   readonly coldStart?: Duration;
-  /** Stage task timeouts; the pool keeps a taken message invisible that long. */
+  /** Stage task timeouts: the pool keeps a taken message invisible that long, Batch stops a job then. */
   readonly timeouts: Record<ContainerStageName, Duration>;
   /**
    * @default 'g5.xlarge'
@@ -111,6 +111,7 @@ export class GpuBackend extends Construct {
         instanceType,
         maxInstances,
         rootVolumeGiB,
+        timeouts: props.timeouts,
       });
     } else {
       const capacity = new EcsGpuCapacity(this, 'GpuCapacity', {

@@ -1,7 +1,7 @@
 // The `batch` backend: an AWS Batch job per request on a GPU compute environment that scales from
 // zero. The optimized Batch integration has no callback pattern, so the state calls SubmitJob
 // through the AWS SDK integration with .waitForTaskToken; the job answers like a task-mode worker.
-import { Size, Stack } from 'aws-cdk-lib';
+import { type Duration, Size, Stack } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -35,6 +35,8 @@ export interface BatchBackendProps extends WorkerBindings {
   readonly rootVolumeGiB: number;
   readonly containerMemoryMiB: number;
   readonly logGroup: logs.ILogGroup;
+  /** Each stage's task timeout; Batch stops a job that runs longer (its token is dead by then). */
+  readonly timeouts: Record<ContainerStageName, Duration>;
 }
 
 export class BatchBackend extends Construct implements StageBackend {
@@ -86,6 +88,7 @@ export class BatchBackend extends Construct implements StageBackend {
     for (const stage of CONTAINER_STAGES) {
       definitions[stage] = new batch.EcsJobDefinition(this, `${capitalize(stage)}Job`, {
         jobDefinitionName: `${props.namePrefix}-${stage}`,
+        timeout: props.timeouts[stage],
         container: new batch.EcsEc2ContainerDefinition(this, `${capitalize(stage)}Container`, {
           image: stageImage(stage),
           command: ['task'],
