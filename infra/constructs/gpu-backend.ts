@@ -20,7 +20,6 @@ import type { RunStageTaskOptions, StageBackend } from './gpu/types.ts';
 import type { ModelStore } from './model-store.ts';
 import { S3_OBJECT_ACTIONS } from './pipeline-function.ts';
 
-export { STAGE_CONTAINER_NAME } from '#contracts/transports';
 export type { RunStageTaskOptions } from './gpu/types.ts';
 
 export interface GpuBackendProps {
