@@ -2,7 +2,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getBreakers } from '#breaker/store';
-import { InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
+import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
 import { MODEL_STORE_PREFIX, manifestKey } from '#contracts/model-store';
 import {
   CONTAINER_STAGES,
@@ -23,7 +23,7 @@ export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
  * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any
  * <STAGE>_TIMEOUT_SECONDS (e.g. DETAIL_TIMEOUT_SECONDS, as the CDK stack sets them) over that.
  */
-export function stageTimeouts(env: NodeJS.ProcessEnv = process.env): Record<StageName, number> {
+export function stageTimeouts(env: Env = process.env): Record<StageName, number> {
   const out = parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env));
   for (const stage of STAGES) {
     const name = `${stage.toUpperCase()}_TIMEOUT_SECONDS`;
@@ -66,7 +66,7 @@ export function parseCapabilities(names: string[]): ContainerStageName[] {
   return names as ContainerStageName[];
 }
 
-function optionalCount(name: string, env: NodeJS.ProcessEnv): number | undefined {
+function optionalCount(name: string, env: Env): number | undefined {
   const raw = optionalEnv(name, env);
   if (raw === undefined || raw === 'unknown') return undefined;
   const value = Number(raw);
@@ -76,7 +76,7 @@ function optionalCount(name: string, env: NodeJS.ProcessEnv): number | undefined
 }
 
 /** The signals that come from configuration; read once per cold start. */
-export function staticSignals(env: NodeJS.ProcessEnv = process.env): Omit<Signals, 'breakers'> {
+export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'> {
   const llm = optionalEnv('CHAT2SVG_LLM', env) ?? optionalEnv('DEFAULT_LLM_PROVIDER', env);
   const parsedLlm = llm === undefined ? undefined : LlmProvider.safeParse(llm);
   if (parsedLlm && !parsedLlm.success) {
@@ -120,7 +120,7 @@ export interface ModelStoreLocation {
 }
 
 /** MODEL_STORE_BUCKET, MODEL_STORE_PREFIX and MODEL_STAGES; undefined when there is no store to check. */
-export function modelStoreLocation(env: NodeJS.ProcessEnv = process.env): ModelStoreLocation | undefined {
+export function modelStoreLocation(env: Env = process.env): ModelStoreLocation | undefined {
   const bucket = optionalEnv('MODEL_STORE_BUCKET', env);
   if (!bucket) return undefined;
   return {

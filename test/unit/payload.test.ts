@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Client } from '#commons/clients';
 import { encodeInline, putPayload, readPayload, refSize, sha256Hex } from '#commons/payload';
 import type { PayloadRef } from '#contracts/schemas';
 import { fitsTransport, GPU_BACKENDS, TRANSPORTS, transportSize } from '#contracts/transports';
@@ -97,7 +96,7 @@ describe('S3 spill', () => {
   });
 
   it('puts what does not fit under runs/<requestId>/<stage>/<name> and reads it back', async () => {
-    const s3 = s3Client();
+    const { s3 } = storage.emulators;
     const png = randomBytes(20_000);
 
     const ref = await putPayload(png, 'image/png', 6 * 1024, {
@@ -118,7 +117,7 @@ describe('S3 spill', () => {
   });
 
   it('refuses an S3 object whose bytes changed since the ref was made', async () => {
-    const s3 = s3Client();
+    const { s3 } = storage.emulators;
     const target = { s3, bucket: BUCKET, requestId: 'req-2', stage: 'detail', name: 'target.png' };
     const ref = await putPayload(randomBytes(9000), 'image/png', 100, target);
     await putPayload(randomBytes(9000), 'image/png', 100, target);
@@ -127,7 +126,13 @@ describe('S3 spill', () => {
   });
 
   it('fails with Payload.TooLarge when there is no bucket to spill to', async () => {
-    const target = { s3: s3Client(), bucket: undefined, requestId: 'req-3', stage: 'detail', name: 'x' };
+    const target = {
+      s3: storage.emulators.s3,
+      bucket: undefined,
+      requestId: 'req-3',
+      stage: 'detail',
+      name: 'x',
+    };
 
     await expect(putPayload(randomBytes(9000), 'image/png', 100, target)).rejects.toMatchObject({
       name: 'Payload.TooLarge',
@@ -148,7 +153,7 @@ describe('S3 spill', () => {
     };
     const put = (mediaType: string) =>
       putPayload(data, mediaType, (ref) => fitsTransport(backend, ref), {
-        s3: s3Client(),
+        s3: storage.emulators.s3,
         bucket: BUCKET,
         requestId: `req-${backend}`,
         stage: 'detail',

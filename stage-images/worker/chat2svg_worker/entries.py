@@ -44,7 +44,7 @@ def execute(run: RunFn, stage_input: Any) -> dict[str, Any]:
 
 
 def _report_failure(error: StageError) -> None:
-    log("stage failed", level="ERROR", error=error.name, cause=error.cause)
+    log("stage failed", level="ERROR", error={"name": error.name, "message": error.cause})
 
 
 def main_local(run: RunFn) -> int:
