@@ -7,14 +7,7 @@ import { type Env, optionalEnv } from '#commons/env';
 import { InvalidInputError, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler } from '#commons/lambda';
 import { putPayload } from '#commons/payload';
-import {
-  ContainerStageName,
-  DetailConfig,
-  GenerationRequest,
-  OptimizeConfig,
-  PayloadRef,
-  StageInput,
-} from '#contracts/schemas';
+import { ContainerStageName, GenerationRequest, PayloadRef, StageInput } from '#contracts/schemas';
 import { fitsTransport, GPU_BACKENDS } from '#contracts/transports';
 
 export interface PrepareStageInputConfig {
@@ -37,15 +30,12 @@ const PrepareInput = z.object({
   backend: z.enum(GPU_BACKENDS).default('task'),
 });
 
-const CONFIGS = { detail: DetailConfig, optimize: OptimizeConfig } as const;
-
 export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps = {}) {
   const tools = deps.tools ?? createTools('prepare-stage-input');
   const { logger } = tools;
   const s3 = deps.clients?.s3 ?? s3Client(tools);
   return lambdaHandler(async (event): Promise<{ ref: PayloadRef }> => {
     const input = parseOrThrow(PrepareInput, event);
-    const stageConfig = parseOrThrow(CONFIGS[input.stage], input.config);
     const stageInput: StageInput = parseOrThrow(
       StageInput,
       {
@@ -55,7 +45,8 @@ export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps =
         prompt: input.request.prompt,
         style: input.request.style,
         seed: input.request.seed,
-        config: stageConfig,
+        // Checked against this stage's config schema, ranges included.
+        config: input.config,
         svg: input.current.svg,
         ...(input.current.target ? { target: input.current.target } : {}),
       },

@@ -1,6 +1,7 @@
 // Typed per-environment configuration, chosen with `cdk synth -c env=dev|staging|prod`.
 // One defaults object; each environment states only what differs from it.
-import type { LlmProvider } from '#contracts/schemas';
+import { LLM_MODELS, STAGE_LIMITS } from '#contracts/defaults';
+import { CONTAINER_STAGES, type LlmProvider } from '#contracts/schemas';
 import { GPU_BACKENDS, type GpuBackendName } from '#contracts/transports';
 
 export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
@@ -56,6 +57,8 @@ export interface PipelineConfig {
     readonly containerMemoryMiB: number;
   };
   readonly stages: {
+    /** The template Lambda's timeout, and its Run task's. */
+    readonly template: { readonly timeoutSeconds: number };
     readonly detail: StageTimeouts;
     readonly optimize: StageTimeouts;
   };
@@ -99,15 +102,16 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
     containerMemoryMiB: 14_336,
   },
   stages: {
-    detail: { timeoutSeconds: 900, heartbeatSeconds: 120 },
-    optimize: { timeoutSeconds: 600, heartbeatSeconds: 60 },
+    template: { ...STAGE_LIMITS.template },
+    detail: { ...STAGE_LIMITS.detail },
+    optimize: { ...STAGE_LIMITS.optimize },
   },
   executionTimeoutSeconds: 3600,
   alarms: {},
   llm: {
     defaultProvider: 'offline',
-    bedrockModelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
-    bedrockLargeModelId: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+    bedrockModelId: LLM_MODELS.bedrock.standard,
+    bedrockLargeModelId: LLM_MODELS.bedrock.large,
     apiKeySecretArns: {},
   },
   api: { rateLimit: 5, burstLimit: 10 },
@@ -165,7 +169,8 @@ export function loadConfig(envName: string, options: ConfigOverrides = {}): Pipe
   }
   if (options.gpuBackend) merged.gpu = { ...(merged.gpu as object), backend: options.gpuBackend };
   const config = merged as unknown as PipelineConfig;
-  for (const [stage, timeouts] of Object.entries(config.stages)) {
+  for (const stage of CONTAINER_STAGES) {
+    const timeouts = config.stages[stage];
     if (config.gpu.coldStartSeconds + timeouts.heartbeatSeconds >= timeouts.timeoutSeconds) {
       throw new Error(
         `${envName}: ${stage} timeoutSeconds must outlast a cold start plus one heartbeat interval`,

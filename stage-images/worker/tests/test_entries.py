@@ -8,6 +8,7 @@ import threading
 from worker_support import ECHO_STAGE, FakeStepFunctions, run_echo
 
 from chat2svg_worker import make_json_payload, make_payload
+from chat2svg_worker.contracts import tiers
 
 # Any small budget: inline or not is decided per transport by prepare-stage-input.
 INLINE_BUDGET = 6 * 1024
@@ -15,15 +16,17 @@ INLINE_BUDGET = 6 * 1024
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="3" fill="#123"/></svg>'
 
 
-def stage_input(**config: object) -> dict:
+def stage_input(**steer: object) -> dict:
+    """An optimize StageInput at the medium tier; `steer` (sleep, fail, crash) goes in the prompt."""
+    prompt = ";".join(f"{key}={value}" if value is not True else key for key, value in steer.items())
     return {
         "schemaVersion": 1,
         "requestId": "req-1",
         "stage": "optimize",
-        "prompt": "a dot",
+        "prompt": prompt or "a dot",
         "style": "",
         "seed": 0,
-        "config": config,
+        "config": tiers()["medium"]["optimize"],
         "svg": make_payload(SVG, "image/svg+xml", budget=INLINE_BUDGET),
     }
 

@@ -41,7 +41,7 @@ def test_runs_each_message_in_one_process_and_deletes_it_once_answered(
 
     def run(doc: dict) -> dict:
         runs.append(doc["requestId"])
-        if doc["config"].get("fail"):
+        if "fail" in doc["prompt"]:
             from chat2svg_worker import InvalidInput
 
             raise InvalidInput("bad")
