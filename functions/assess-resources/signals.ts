@@ -2,6 +2,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
+import { STAGE_LIMITS } from '#contracts/defaults';
 import {
   CONTAINER_STAGES,
   type ContainerStageName,
@@ -11,11 +12,9 @@ import {
 } from '#contracts/schemas';
 import type { Signals } from './decide.ts';
 
-export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
-  template: 120,
-  detail: 900,
-  optimize: 600,
-};
+export const DEFAULT_TIMEOUTS_SECONDS = Object.fromEntries(
+  STAGES.map((stage) => [stage, STAGE_LIMITS[stage].timeoutSeconds]),
+) as Record<StageName, number>;
 
 /**
  * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any

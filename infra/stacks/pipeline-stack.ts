@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../config/environments.ts';
 import { GenerationApi } from '../constructs/api.ts';
 import { GpuBackend } from '../constructs/gpu-backend.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
-import { type HandlerName, PipelineDefinition, TEMPLATE_TIMEOUT } from '../constructs/pipeline-definition.ts';
+import { type HandlerName, PipelineDefinition } from '../constructs/pipeline-definition.ts';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
@@ -74,12 +74,12 @@ export class PipelineStack extends Stack {
     };
 
     this.handlers = {
-      normalize: fn('NormalizeRequest', 'normalize-request'),
+      normalize: fn('NormalizeRequest', 'normalize-request/handler'),
       assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
         ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,
-        TEMPLATE_TIMEOUT_SECONDS: String(TEMPLATE_TIMEOUT.toSeconds()),
+        TEMPLATE_TIMEOUT_SECONDS: String(config.stages.template.timeoutSeconds),
         DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
         OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
       }).bindTable('BREAKERS_TABLE', breakers, 'read'),
@@ -87,7 +87,7 @@ export class PipelineStack extends Stack {
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'template/generate', {
           role: { stage: 'template', step: 'run' },
-          timeout: TEMPLATE_TIMEOUT,
+          timeout: Duration.seconds(config.stages.template.timeoutSeconds),
           memorySize: 1024,
           nativeAddons: true,
         }),
