@@ -3,7 +3,6 @@
 import middy from '@middy/core';
 import { z } from 'zod';
 import { dynamoClient } from '#commons/clients';
-import { parseIso } from '#commons/clock';
 import { requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
@@ -17,25 +16,20 @@ const configured = staticSignals();
 const ddb = dynamoClient();
 const logger = createLogger('assess-resources');
 
-/** The state data after Normalize and Clock; other fields pass by unread. */
+/** The state data after Normalize; other fields pass by unread. */
 const AssessInput = z
   .object({
     request: GenerationRequest,
     requestId: z.string().optional(),
-    /** $$.State.EnteredTime of the Clock state, passed as `now` or left in `clock.now`. */
-    now: z.string().optional(),
-    clock: z.object({ now: z.string() }).optional(),
   })
   .loose();
 
 export async function logic(event: unknown): Promise<PipelinePlan> {
   const input = parseOrThrow(AssessInput, event);
-  // The execution's clock keeps probe leases consistent with the gate's own timestamps.
-  const now = parseIso(input.now ?? input.clock?.now) ?? new Date();
   const breakers = await breakerSignals(ddb, table, (error) =>
     logger.warn('breaker states unavailable; planning without them', { error }),
   );
-  const plan = decidePlan(input.request, { ...configured, breakers }, now);
+  const plan = decidePlan(input.request, { ...configured, breakers });
   logger.info('plan decided', {
     requestId: input.requestId,
     tier: plan.tier,

@@ -147,8 +147,6 @@ export type GenerationRequest = z.infer<typeof GenerationRequest>;
 const StagePlanBase = z.object({
   run: z.boolean(),
   reason: z.string(),
-  /** Upper bound of a half-open probe lease taken by this execution (ISO-8601, ms precision). */
-  probeLeaseUntil: z.string(),
 });
 export const PipelinePlan = z
   .object({

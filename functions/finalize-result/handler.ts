@@ -1,14 +1,17 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
-// emit the completion event (docs/state-machine.md, state Finalize).
+// emit the outcome event, completed or completed-degraded (docs/state-machine.md, state Finalize;
+// docs/events.md).
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
 import { intEnv, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
+import { publishEvent } from '#commons/events';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { countRunObjects, putPayload, readPayload } from '#commons/payload';
 import { sanitizeSvg } from '#commons/sanitize';
+import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, type GenerationResultEvent } from '#contracts/events';
 import type { StageReport } from '#contracts/schemas';
 import { BUDGETS } from '#contracts/schemas';
 import {
@@ -18,7 +21,6 @@ import {
   isDegraded,
   minifySvg,
   orderedReports,
-  publishCompletion,
 } from './result.ts';
 
 const cacheTable = requireEnv('CACHE_TABLE');
@@ -68,7 +70,14 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
   }
   if (eventBus) {
     // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
-    const failure = await publishCompletion(events, eventBus, { requestId, result });
+    const detail: GenerationResultEvent = {
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      outcome: result.degraded ? 'completed-degraded' : 'completed',
+      requestId,
+      result,
+    };
+    const type = result.degraded ? DETAIL_TYPES.completedDegraded : DETAIL_TYPES.completed;
+    const failure = await publishEvent(events, eventBus, type, detail);
     if (failure) logger.error('completion event not delivered', { requestId, error: failure });
   }
   logger.info('result finalized', {

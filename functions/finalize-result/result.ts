@@ -1,6 +1,5 @@
-// Finalize's building blocks: minify, the result document, the cache item, the completion event.
+// Finalize's building blocks: minify, the result document, the cache item.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { optimize } from 'svgo';
 import { z } from 'zod';
 import { addSeconds, toIso } from '#commons/clock';
@@ -122,34 +121,4 @@ export function cacheItem(
     if (inline) item.svg = { S: JSON.stringify(inline) };
   }
   return item;
-}
-
-export const COMPLETION_EVENT = { source: 'chat2svg', detailType: 'Generation Completed' } as const;
-
-/** Puts the completion event; returns the failure instead of throwing it (the caller decides). */
-export async function publishCompletion(
-  events: EventBridgeClient,
-  eventBusName: string,
-  detail: { requestId: string; result: GenerationResult },
-): Promise<Error | undefined> {
-  try {
-    const sent = await events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: eventBusName,
-            Source: COMPLETION_EVENT.source,
-            DetailType: COMPLETION_EVENT.detailType,
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    const entry = sent.Entries?.[0];
-    return sent.FailedEntryCount
-      ? new Error(`${entry?.ErrorCode ?? 'PutEvents'}: ${entry?.ErrorMessage ?? 'failed'}`)
-      : undefined;
-  } catch (error) {
-    return error as Error;
-  }
 }

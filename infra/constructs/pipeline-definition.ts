@@ -1,18 +1,23 @@
 // The state machine's definition (docs/architecture.md, "The state machine"): normalize → cache →
 // assess → template, detail, optimize (each a gated stage) → finalize.
 import { Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, EVENT_SOURCE } from '#contracts/events';
 import type { ContainerStageName } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
-import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from './gated-stage.ts';
+import {
+  controlRetry,
+  DYNAMODB_TRANSIENT_ERRORS,
+  GatedStage,
+  HANDLER_TRANSIENT_ERRORS,
+  invokeHandler,
+} from './gated-stage.ts';
 import type { GpuBackend } from './gpu-backend.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
-
-/** The template Lambda's own timeout; its Run task waits as long (the local engine's default is 60 s). */
-export const TEMPLATE_TIMEOUT = Duration.seconds(120);
 
 export type HandlerName =
   | 'normalize'
@@ -21,6 +26,8 @@ export type HandlerName =
   | 'composeTemplate'
   | 'prepareStageInput'
   | 'recordOutcome'
+  | 'takeProbe'
+  | 'executionEnded'
   | 'finalize';
 
 /** ECS errors a retry can fix: throttling, service faults, placement while capacity scales out. */
@@ -36,6 +43,8 @@ export interface PipelineDefinitionProps {
   readonly tables: PipelineTables;
   readonly handlers: Record<HandlerName, PipelineFunction>;
   readonly gpu: GpuBackend;
+  /** Where the cache-hit event goes (the other outcome events come from handlers). */
+  readonly eventBus: events.IEventBus;
 }
 
 /** Builds the chain of states; the stack wraps it in the state machine. */
@@ -70,7 +79,7 @@ export class PipelineDefinition extends Construct {
       expressionAttributeNames: { '#result': 'result' }, // RESULT is a reserved word
       resultPath: '$.cached',
     });
-    cacheLookup.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    cacheLookup.addRetry(controlRetry(DYNAMODB_TRANSIENT_ERRORS));
     const returnCached = sfn.Pass.jsonPath(this, 'ReturnCached', {
       parameters: {
         cache: 'hit',
@@ -78,12 +87,37 @@ export class PipelineDefinition extends Construct {
         result: $.stringToJson($.stringAt('$.cached.Item.result.S')),
       },
     });
+    // One event per outcome: finalize announces completions, this state cache hits.
+    const announceCacheHit = tasks.EventBridgePutEvents.jsonPath(this, 'AnnounceCacheHit', {
+      entries: [
+        {
+          eventBus: props.eventBus,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPES.cacheHit,
+          detail: sfn.TaskInput.fromObject({
+            schemaVersion: EVENT_SCHEMA_VERSION,
+            outcome: 'cache-hit',
+            requestId: $.stringAt('$.requestId'),
+            result: $.objectAt('$.result'),
+          }),
+        },
+      ],
+      resultPath: $.DISCARD,
+    });
+    announceCacheHit.addRetry(
+      controlRetry(['EventBridge.InternalException', 'EventBridge.ThrottlingException']),
+    );
+    // The result is the caller's either way; a lost event is not worth failing the request.
+    announceCacheHit.addCatch(new sfn.Succeed(this, 'CacheHitUnannounced'), {
+      errors: ['States.ALL'],
+      resultPath: $.DISCARD,
+    });
+    returnCached.next(announceCacheHit);
     const assess = invokeHandler(this, 'Assess', {
       lambdaFunction: h.assess.function,
       payload: sfn.TaskInput.fromObject({
         request: $.objectAt('$.request'),
         requestId: $.stringAt('$.requestId'),
-        now: $.stringAt('$.clock.now'),
       }),
       resultPath: '$.plan',
     });
@@ -111,6 +145,7 @@ export class PipelineDefinition extends Construct {
       stage: 'template',
       breakers,
       recordOutcome: h.recordOutcome.function,
+      takeProbe: h.takeProbe.function,
       run: (scope) => [
         invokeHandler(scope, 'Run', {
           stateName: 'template.Run',
@@ -119,7 +154,7 @@ export class PipelineDefinition extends Construct {
             ...stageRequest('template'),
             provider: $.stringAt('$.plan.stages.template.provider'),
           }),
-          taskTimeout: sfn.Timeout.duration(TEMPLATE_TIMEOUT),
+          taskTimeout: sfn.Timeout.duration(Duration.seconds(config.stages.template.timeoutSeconds)),
           resultPath: '$.current',
         }),
       ],
@@ -134,7 +169,7 @@ export class PipelineDefinition extends Construct {
               requestId: $.stringAt('$.requestId'),
             }),
             resultPath: '$.current',
-          }),
+          }).addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS)),
         ).next(
           sfn.Pass.jsonPath(scope, 'Objects', {
             stateName: 'template.Objects',
@@ -151,6 +186,7 @@ export class PipelineDefinition extends Construct {
         stage,
         breakers,
         recordOutcome: h.recordOutcome.function,
+        takeProbe: h.takeProbe.function,
         run: (scope) => {
           const prepare = invokeHandler(scope, 'PrepareInput', {
             stateName: `${stage}.PrepareInput`,
@@ -198,6 +234,9 @@ export class PipelineDefinition extends Construct {
       }),
       resultPath: '$',
     });
+    // Storing the result is idempotent (same key, same item): a try that hit a throttled call
+    // after its SDK's retries may run again.
+    finalize.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
 
     // The template is valid by construction (sanitized or composed): finalize falls back to it when
     // a later stage's SVG does not survive sanitization.

@@ -19,6 +19,8 @@ const HANDLER_FILES = [
   'template/compose',
   'prepare-stage-input',
   'record-outcome',
+  'take-probe',
+  'execution-ended',
   'finalize-result/handler',
 ];
 
@@ -139,16 +141,22 @@ describe('functions', () => {
     expect(actions.filter((a) => /^(dynamodb|s3|events):/.test(a))).toEqual([]);
   });
 
-  it('gives record-outcome access to the breakers table only', () => {
-    const grants = grantsOf(template, 'record-outcome');
-    expect(grants.length).toBeGreaterThan(0);
-    for (const grant of grants) {
-      expect(grant.actions.every((a) => a.startsWith('dynamodb:'))).toBe(true);
-      expect(grant.resources).toContain(breakersId);
-      expect(grant.resources).not.toContain(cacheId);
-    }
-    expect(actionsOf(template, 'record-outcome')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
-  });
+  it.each(['record-outcome', 'take-probe', 'execution-ended'])(
+    'gives %s the breakers table and events, nothing else',
+    (file) => {
+      const grants = grantsOf(template, file).filter((grant) =>
+        grant.actions.some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(grants.length).toBeGreaterThan(0);
+      for (const grant of grants) {
+        expect(grant.resources).toContain(breakersId);
+        expect(grant.resources).not.toContain(cacheId);
+      }
+      const actions = actionsOf(template, file);
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'events:PutEvents']));
+      expect(actions.filter((a) => /^s3:/.test(a))).toEqual([]);
+    },
+  );
 
   it('lets assess-resources read the breakers table and nothing else', () => {
     const grants = grantsOf(template, 'assess-resources/handler');
@@ -176,7 +184,16 @@ describe('functions', () => {
         .Variables;
     expect(env('record-outcome')).toMatchObject({
       BREAKERS_TABLE: { Ref: breakersId },
-      BREAKER_FAILURE_THRESHOLD: '3',
+      BREAKER_FAILURE_RATE_PERCENT: '50',
+      BREAKER_MINIMUM_CALLS: '5',
+      BREAKER_WINDOW_SECONDS: '60',
+      BREAKER_OPEN_SECONDS: '30',
+    });
+    expect(env('take-probe')).toMatchObject({
+      BREAKERS_TABLE: { Ref: breakersId },
+      TEMPLATE_TIMEOUT_SECONDS: '120',
+      DETAIL_TIMEOUT_SECONDS: '900',
+      OPTIMIZE_TIMEOUT_SECONDS: '600',
     });
     expect(env('finalize-result/handler')).toMatchObject({
       CACHE_TABLE: { Ref: cacheId },
@@ -261,6 +278,33 @@ describe('state machine', () => {
       Namespace: 'AWS/States',
       Threshold: 1,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  it.each(['BreakerOpened', 'DegradedRate', 'LambdaErrors', 'Api5xx'])('has the %s alarm', (name) => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    expect(Object.keys(alarms).some((id) => id.startsWith(`Alarms${name}`))).toBe(true);
+  });
+
+  it('counts breaker openings from the pipeline’s own events', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['chat2svg'],
+        'detail-type': ['Breaker State Changed'],
+        detail: { to: ['OPEN'] },
+      },
+    });
+  });
+
+  it('sends executions that end abnormally to execution-ended', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.states'],
+        detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }),
+      }),
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIdFor(template, 'execution-ended'), 'Arn'] } }),
+      ],
     });
   });
 });

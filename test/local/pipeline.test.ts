@@ -75,7 +75,7 @@ describe('the local runtime', { timeout: SYNTH_TIMEOUT_MS }, () => {
       capabilities: ['optimize'],
       stagesDir: FAKE_STAGES_DIR,
       faults: { optimize: 'Stage.Failed' },
-      env: { BREAKER_OPEN_SECONDS: '1' },
+      env: { BREAKER_OPEN_SECONDS: '1', BREAKER_MINIMUM_CALLS: '3' },
     });
     const request = (n: number) => ({ prompt: `a lighthouse, take ${n}` });
 

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Client } from '#commons/clients';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
+import { GenerationResultEvent } from '#contracts/events';
 import { BUDGETS, InlinePayloadRef, PayloadRef } from '#contracts/schemas';
 import { GenerationResult } from '#functions/finalize-result/result';
 import { BUCKET, type Storage, startStorage, TABLES } from './support/storage.ts';
@@ -140,7 +141,7 @@ describe('finalize-result', () => {
     expect(Number((await cacheItem(out.result.cacheKey))?.expiresAt.N) - before).toBeLessThanOrEqual(61);
   });
 
-  it('emits one completion event on the configured bus', async () => {
+  it('emits one outcome event on the configured bus, by whether the result is degraded', async () => {
     const out = await logic(withRequestId('fin-4'));
 
     const calls = events.commandCalls(PutEventsCommand);
@@ -149,9 +150,15 @@ describe('finalize-result', () => {
     expect(entry).toMatchObject({
       EventBusName: 'test-bus',
       Source: 'chat2svg',
-      DetailType: 'Generation Completed',
+      DetailType: out.result.degraded ? 'Generation Completed Degraded' : 'Generation Completed',
     });
-    expect(JSON.parse(entry.Detail ?? '')).toEqual({ requestId: 'fin-4', result: out.result });
+    const detail = GenerationResultEvent.parse(JSON.parse(entry.Detail ?? ''));
+    expect(detail).toEqual({
+      schemaVersion: 1,
+      outcome: out.result.degraded ? 'completed-degraded' : 'completed',
+      requestId: 'fin-4',
+      result: out.result,
+    });
   });
 
   it.each([
