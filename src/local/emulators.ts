@@ -1,6 +1,7 @@
 // Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
-// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
-// EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
+// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral, each behind
+// a fault-injecting proxy (faults.ts) that every client reaches them through; and an EventBridge
+// sink that appends PutEvents entries to <home>/events.jsonl.
 
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { type EmulatorFaults, emptyFaults, faultProxy } from './faults.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -49,6 +51,8 @@ export interface Emulators {
   readonly s3: S3Client;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
+  /** Faults injected into DynamoDB and S3 calls; no rules, no faults. */
+  readonly faults: EmulatorFaults;
   ensureTable(name: string, props: TableProperties): Promise<void>;
   ensureBucket(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -88,9 +92,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const eventsFile = join(home, 'events.jsonl');
   const eventSink = eventBridgeSink(eventsFile);
   const eventsPort = await listen(eventSink);
+  const faults = emptyFaults();
+  const dynamoProxy = faultProxy('dynamodb', dynamoPort, faults);
+  const s3Proxy = faultProxy('s3', s3Address.port, faults);
 
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const dynamodbEndpoint = `http://127.0.0.1:${await listen(dynamoProxy)}`;
+  const s3Endpoint = `http://127.0.0.1:${await listen(s3Proxy)}`;
   const eventsEndpoint = `http://127.0.0.1:${eventsPort}`;
   const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
@@ -104,6 +111,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     eventsFile,
     dynamodb,
     s3,
+    faults,
     env: {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -138,6 +146,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     async stop() {
       dynamodb.destroy();
       s3.destroy();
+      await Promise.all([close(dynamoProxy), close(s3Proxy)]);
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
       rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
     },

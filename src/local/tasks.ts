@@ -2,7 +2,7 @@
 // in-process, DynamoDB calls on dynalite, ECS container stages as stage-images/<stage>/run-local
 // subprocesses. Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -14,10 +14,11 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
 import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
-import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
+import { type Emulators, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 
 export type StageFaults = Partial<Record<StageName, string>>;
 
@@ -31,6 +32,8 @@ function taskError(name: string, cause: string): Error {
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
   stageMs: number;
+  /** Its running container stage processes, ended when the execution is aborted. */
+  readonly workers: Set<ChildProcess>;
 }
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -60,7 +63,17 @@ export interface HandlerDeps {
 
 let loadGeneration = 0;
 
-export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, TaskHandler>> {
+export interface TaskHandlers {
+  /** One handler per Task state of the definition. */
+  readonly handlers: Record<string, TaskHandler>;
+  /**
+   * Invokes a synthesized function that no state calls (an EventBridge rule's target), by its
+   * handler module, as Lambda would.
+   */
+  invokeFunction(entry: string, event: unknown): Promise<unknown>;
+}
+
+export async function buildTaskHandlers(deps: HandlerDeps): Promise<TaskHandlers> {
   const { definition } = deps;
   // Handlers read their environment at module load, so each runtime imports its own copies.
   const generation = ++loadGeneration;
@@ -114,9 +127,44 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
       handlers[stateName] = containerHandler(stateName, state, deps);
       continue;
     }
+    if (resource === 'arn:aws:states:::events:putEvents') {
+      handlers[stateName] = putEventsHandler(deps.emulators);
+      continue;
+    }
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
-  return handlers;
+  return {
+    handlers,
+    invokeFunction(entry, event) {
+      const fn = definition.functions.find((f) => f.entry === entry);
+      if (!fn) return Promise.reject(new Error(`no synthesized Lambda function has the handler ${entry}`));
+      return invokeLambda(handlerOf(fn), fn.name, event);
+    },
+  };
+}
+
+/** EventBridge PutEvents on the local sink; Step Functions serializes an object Detail as JSON. */
+function putEventsHandler(emulators: Emulators): TaskHandler {
+  const client = new EventBridgeClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: emulators.eventsEndpoint,
+  });
+  return async (input) => {
+    const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map(
+      (entry): PutEventsRequestEntry => ({
+        ...entry,
+        Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+      }),
+    );
+    try {
+      const { $metadata: _, ...result } = await client.send(new PutEventsCommand({ Entries: entries }));
+      return result;
+    } catch (error) {
+      const { name, message } = error as Error;
+      throw taskError(`EventBridge.${name}`, message);
+    }
+  };
 }
 
 /** Counts one Run call of a stage, and fails it with the fault injected there, if any. */
@@ -254,6 +302,7 @@ function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps
         stageInput,
         { ...process.env, ...deps.env },
         timeoutMs,
+        deps.scope.getStore()?.workers,
       ),
     );
   };
@@ -265,6 +314,7 @@ function runLocal(
   stageInput: Buffer,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  workers: Set<ChildProcess> | undefined,
 ): Promise<unknown> {
   try {
     accessSync(executable, constants.X_OK);
@@ -273,10 +323,14 @@ function runLocal(
   }
   return new Promise((resolve, reject) => {
     const child = spawn(executable, [], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    workers?.add(child);
     const stdout: Buffer[] = [];
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     timer.unref();
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => {
@@ -286,13 +340,12 @@ function runLocal(
     child.stdin.on('error', () => {}); // a worker that exits early closes stdin; its exit code tells why
     child.on('error', (error) => {
       clearTimeout(timer);
+      workers?.delete(child);
       reject(taskError('Stage.Unavailable', `${executable}: ${error.message}`));
     });
-    child.on('exit', () => {
-      timedOut = timedOut || child.signalCode === 'SIGKILL';
-    });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      workers?.delete(child);
       if (code === 0) {
         try {
           resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')));
@@ -303,6 +356,11 @@ function runLocal(
       }
       if (timedOut) {
         reject(taskError('States.Timeout', `${executable} ran past ${timeoutMs} ms`));
+        return;
+      }
+      // Killed from outside (the OOM killer, an operator): the process died, the stage failed.
+      if (signal) {
+        reject(taskError('Stage.Failed', `${executable} was killed by ${signal}`));
         return;
       }
       reject(workerFailure(stderr, code));
