@@ -322,7 +322,14 @@ function runLocal(
     return Promise.reject(taskError('Stage.Unavailable', `${executable} is missing or not executable`));
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(executable, [], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C in the terminal reaches the runtime, which aborts the
+    // execution and ends its workers, rather than the worker dying first as a failed stage.
+    const child = spawn(executable, [], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     workers?.add(child);
     const stdout: Buffer[] = [];
     let stderr = '';

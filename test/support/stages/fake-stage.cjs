@@ -12,14 +12,16 @@ process.stdin.on('data', (chunk) => {
   raw += chunk;
 });
 process.stdin.on('end', () => {
+  if (process.env.FAKE_STAGE_CALLS) {
+    const { requestId } = JSON.parse(raw);
+    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${requestId} ${process.pid}\n`);
+  }
   setTimeout(respond, Number(process.env.FAKE_STAGE_SLEEP_MS ?? 0));
 });
 
 function respond() {
   const started = Date.now();
   const input = JSON.parse(raw);
-  if (process.env.FAKE_STAGE_CALLS)
-    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${input.requestId}\n`);
   const failure = process.env.FAKE_STAGE_FAIL;
   if (failure) {
     process.stderr.write('loading model\n');
