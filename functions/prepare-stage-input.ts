@@ -27,8 +27,13 @@ const PrepareInput = z.object({
   requestId: z.string().min(1),
   request: GenerationRequest,
   config: z.record(z.string(), z.unknown()),
-  /** The best result so far ($.current); optimize also gets detail's target image. */
-  current: z.object({ svg: PayloadRef, target: PayloadRef.optional() }).loose(),
+  /**
+   * What a later stage made so far ($.current; optimize also gets detail's target image), or
+   * nothing yet: then the stage starts from the template.
+   */
+  current: z.object({ svg: PayloadRef.optional(), target: PayloadRef.optional() }).loose(),
+  /** The template's SVG ($.templateSvg), carried once in the state. */
+  template: PayloadRef,
   /** RunTask overrides (default) or a Batch SubmitJob, whose budget is larger. */
   transport: z.enum(['ecs', 'batch']).default('ecs'),
 });
@@ -48,7 +53,7 @@ export async function logic(event: unknown): Promise<{ ref: PayloadRef }> {
       style: input.request.style,
       seed: input.request.seed,
       config,
-      svg: input.current.svg,
+      svg: input.current.svg ?? input.template,
       ...(input.current.target ? { target: input.current.target } : {}),
     },
     InvalidInputError,

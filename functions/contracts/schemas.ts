@@ -30,6 +30,11 @@ export const BUDGETS = {
   ecsStageInput: 6 * 1024,
   batchStageInput: 24 * 1024,
   stageOutput: 128 * 1024,
+  /**
+   * The template stage's SVG inline: it is carried in the state (once) beside a later stage's
+   * output (svg + target, stageOutput together), so it gets half of that.
+   */
+  templateOutput: 64 * 1024,
   cacheSvg: 300_000,
 } as const;
 

@@ -5,7 +5,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
 import { intEnv, optionalEnv, requireEnv } from '#commons/env';
-import { parseOrThrow } from '#commons/errors';
+import { InvalidInputError, parseOrThrow } from '#commons/errors';
 import { publishEvent } from '#commons/events';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
@@ -97,11 +97,13 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
  * made the rejected one marked degraded — a valid request always ends with a valid SVG.
  */
 async function sanitizeBest(input: FinalizeInput, stages: StageReport[]) {
-  const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
+  const best = input.current.svg ?? input.fallback;
+  if (!best) throw new InvalidInputError('no SVG: neither $.current.svg nor the template');
+  const raw = (await readPayload(best, s3)).toString('utf8');
   try {
     return sanitizeSvg(raw);
   } catch (error) {
-    if (!input.fallback || (error as Error).name !== 'Svg.Invalid') throw error;
+    if (!input.fallback || !input.current.svg || (error as Error).name !== 'Svg.Invalid') throw error;
     const culprit = stages.findLast((stage) => stage.status === 'ran' && stage.name !== 'template');
     if (!culprit) throw error;
     culprit.status = 'degraded';

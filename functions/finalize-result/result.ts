@@ -12,8 +12,12 @@ export const FinalizeInput = z
     requestId: z.string().min(1),
     cacheKey: z.string().min(1),
     plan: z.object({ tier: Tier }).loose(),
-    current: z.object({ svg: PayloadRef }).loose(),
-    /** The template's SVG, valid by construction: used when `current` does not survive sanitization. */
+    /** What the last stage after the template made; no SVG when none did (the template stands). */
+    current: z.object({ svg: PayloadRef.optional() }).loose(),
+    /**
+     * The template's SVG ($.templateSvg), valid by construction: the result when no later stage
+     * made one, and the fallback when theirs does not survive sanitization.
+     */
     fallback: PayloadRef.optional(),
     reports: z.record(z.string(), StageReport.loose()).optional(),
   })

@@ -3,19 +3,22 @@
 // catches; the breaker counts it and the offline composer takes over.
 import middy from '@middy/core';
 import { z } from 'zod';
-import { intEnv } from '#commons/env';
+import { s3Client } from '#commons/clients';
+import { intEnv, optionalEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
-import { encodeInline } from '#commons/payload';
+import { putPayload } from '#commons/payload';
 import { BUDGETS, GenerationRequest, LlmProvider, type PayloadRef, TemplateConfig } from '#contracts/schemas';
 import { LlmClient } from '#template/llm/client';
-import { TemplateInvalidSvgError, TemplateNotConfiguredError } from '#template/llm/errors';
+import { TemplateNotConfiguredError } from '#template/llm/errors';
 import { runTemplateFlow } from '#template/llm/flow';
 import { clientSettings, createAdapter, maxOutputTokens } from '#template/llm/settings';
 import type { ChatAdapter, ProviderName } from '#template/llm/types';
 
 const logger = createLogger('generate-template');
+const s3 = s3Client();
+const bucket = optionalEnv('PAYLOAD_BUCKET');
 /** Time kept back from the Lambda's remaining time to return the result. */
 const RESERVE_MS = 5_000;
 /** Stage budget when no Lambda context says how long is left (the local runtime). */
@@ -68,9 +71,14 @@ export async function logic(
     deadline: Date.now() + remaining - RESERVE_MS,
     maxTokens,
   });
-  const ref = encodeInline(svg, 'image/svg+xml', BUDGETS.stageOutput);
-  if (ref === undefined)
-    throw new TemplateInvalidSvgError('the template does not fit the stage output budget');
+  // Inline up to the template's share of the state; a larger one goes to S3 (runs/<id>/template/).
+  const ref = await putPayload(svg, 'image/svg+xml', BUDGETS.templateOutput, {
+    s3,
+    bucket,
+    requestId: input.requestId,
+    stage: 'template',
+    name: 'template.svg',
+  });
   const durationMs = Math.round(performance.now() - started);
   logger.info('template drawn', { requestId: input.requestId, durationMs, ...metrics });
   return { svg: ref, metrics, durationMs };

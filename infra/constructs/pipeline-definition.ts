@@ -123,6 +123,12 @@ export class PipelineDefinition extends Construct {
     });
     // A cache that cannot be read is a miss, not a failed request.
     cacheLookup.addCatch(assess, { errors: ['States.ALL'], resultPath: '$.cacheError' });
+    // A stale item's result (up to an inline SVG) is not carried through the run.
+    const cacheMiss = sfn.Pass.jsonPath(this, 'CacheMiss', {
+      result: sfn.Result.fromObject({}),
+      resultPath: '$.cached',
+    });
+    cacheMiss.next(assess);
     const cacheHit = sfn.Choice.jsonPath(this, 'CacheHit', { stateName: 'CacheHit?' })
       .when(
         sfn.Condition.and(
@@ -132,7 +138,7 @@ export class PipelineDefinition extends Construct {
         ),
         returnCached,
       )
-      .otherwise(assess);
+      .otherwise(cacheMiss);
 
     const stageRequest = (stage: string) => ({
       stage,
@@ -191,7 +197,11 @@ export class PipelineDefinition extends Construct {
           const prepare = invokeHandler(scope, 'PrepareInput', {
             stateName: `${stage}.PrepareInput`,
             lambdaFunction: h.prepareStageInput.function,
-            payload: sfn.TaskInput.fromObject({ ...stageRequest(stage), current: $.objectAt('$.current') }),
+            payload: sfn.TaskInput.fromObject({
+              ...stageRequest(stage),
+              current: $.objectAt('$.current'),
+              template: $.objectAt('$.templateSvg'),
+            }),
             resultPath: '$.gate.input',
           });
           const run = gpu.runStageTask(scope, 'Run', {
@@ -238,14 +248,21 @@ export class PipelineDefinition extends Construct {
     // after its SDK's retries may run again.
     finalize.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
 
-    // The template is valid by construction (sanitized or composed): finalize falls back to it when
-    // a later stage's SVG does not survive sanitization.
+    // The template is carried once, in $.templateSvg: later stages start from it while $.current
+    // holds no SVG, and finalize falls back to it when a later stage's SVG does not survive
+    // sanitization (it is valid by construction: sanitized or composed).
     const keepTemplate = sfn.Pass.jsonPath(this, 'KeepTemplate', {
       stateName: 'template.Keep',
       inputPath: '$.current.svg',
       resultPath: '$.templateSvg',
     });
-    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
+    const clearCurrent = sfn.Pass.jsonPath(this, 'ClearCurrent', {
+      stateName: 'template.Handover',
+      comment: '$.current from here on is what a later stage made; none yet.',
+      result: sfn.Result.fromObject({}),
+      resultPath: '$.current',
+    });
+    assess.next(template).next(keepTemplate).next(clearCurrent).next(detail).next(optimize).next(finalize);
     this.chain = normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

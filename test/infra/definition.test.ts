@@ -91,7 +91,8 @@ describe('state data layout', () => {
     expect(JSON.stringify(choice.Choices)).toContain(
       '{"Variable":"$.cached.Item.expiresAtIso.S","StringGreaterThanPath":"$.clock.now"}',
     );
-    expect(choice.Default).toBe('Assess');
+    expect(choice.Default).toBe('CacheMiss');
+    expect(state('CacheMiss')).toMatchObject({ Result: {}, ResultPath: '$.cached', Next: 'Assess' });
     expect(state('AnnounceCacheHit')).toMatchObject({
       Resource: 'arn:aws:states:::events:putEvents',
       Parameters: { Entries: [expect.objectContaining({ DetailType: 'Generation Cache Hit' })] },
@@ -113,7 +114,8 @@ describe('state data layout', () => {
     expect(state('template.RecordSuccess').Next).toBe('template.Keep');
     expect(state('template.Compose').Next).toBe('template.Objects');
     expect(state('template.Objects').Next).toBe('template.Keep');
-    expect(state('template.Keep').Next).toBe('detail.Plan?');
+    expect(state('template.Keep').Next).toBe('template.Handover');
+    expect(state('template.Handover')).toMatchObject({ Result: {}, ResultPath: '$.current', Next: 'detail.Plan?' });
     expect(state('detail.RecordSuccess').Next).toBe('optimize.Plan?');
     expect(state('detail.Degrade').Next).toBe('optimize.Plan?');
     expect(state('optimize.RecordSuccess').Next).toBe('Finalize');

@@ -107,6 +107,18 @@ describe('finalize-result', () => {
     expect(svg).toMatch(/id="path_0"/);
   });
 
+  it('makes the result from the template when no later stage made an SVG (carried once, as fallback)', async () => {
+    const event = withRequestId('fin-template-only');
+    event.fallback = structuredClone(event.current.svg);
+    delete event.current.svg;
+
+    const out = await logic(event);
+
+    const svg = (await readPayload(GenerationResult.parse(out.result).svg)).toString('utf8');
+    expect(svg).toMatch(/id="path_0"/);
+    expect(out.result.stages.find((stage) => stage.name === 'optimize')?.status).toBe('ran');
+  });
+
   it('fails with Svg.Invalid when the best SVG does not sanitize and there is no fallback', async () => {
     const event = withRequestId('fin-nofallback');
     event.current.svg = encodeInline('<svg><path d="M0 0 L1 1"', 'image/svg+xml', BUDGETS.stageOutput);
