@@ -115,7 +115,11 @@ describe('state data layout', () => {
     expect(state('template.Compose').Next).toBe('template.Objects');
     expect(state('template.Objects').Next).toBe('template.Keep');
     expect(state('template.Keep').Next).toBe('template.Handover');
-    expect(state('template.Handover')).toMatchObject({ Result: {}, ResultPath: '$.current', Next: 'detail.Plan?' });
+    expect(state('template.Handover')).toMatchObject({
+      Result: {},
+      ResultPath: '$.current',
+      Next: 'detail.Plan?',
+    });
     expect(state('detail.RecordSuccess').Next).toBe('optimize.Plan?');
     expect(state('detail.Degrade').Next).toBe('optimize.Plan?');
     expect(state('optimize.RecordSuccess').Next).toBe('Finalize');
