@@ -1,26 +1,34 @@
 // Record outcome: counts a stage's success or failure in its circuit breaker's window (request
 // errors are not counted), applies the state change that follows, and returns the stage's
 // StageReport (docs/state-machine.md, gated fragment).
-import middy from '@middy/core';
 import { announceBreakerChange } from '#breaker/announce';
 import { classifyError, RecordOutcomeInput, stageReport } from '#breaker/outcome';
-import { breakerSettingsFromEnv } from '#breaker/settings';
+import { type BreakerSettings, breakerSettingsFromEnv } from '#breaker/settings';
 import { recordOutcome } from '#breaker/store';
 import type { BreakerEvent, Outcome } from '#breaker/transition';
-import { dynamoClient, eventBridgeClient } from '#commons/clients';
-import { systemClock } from '#commons/clock';
-import { optionalEnv, requireEnv } from '#commons/env';
+import { dynamoClient, eventBridgeClient, type HandlerDeps } from '#commons/clients';
+import { type Clock, systemClock } from '#commons/clock';
+import { type Env, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
+import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import type { StageReport } from '#contracts/schemas';
 
-const table = requireEnv('BREAKERS_TABLE');
-const settings = breakerSettingsFromEnv();
-const eventBus = optionalEnv('EVENT_BUS_NAME');
-const ddb = dynamoClient();
-const events = eventBridgeClient();
-const logger = createLogger('record-outcome');
+export interface RecordOutcomeConfig {
+  readonly breakersTable: string;
+  readonly settings: BreakerSettings;
+  /** Breaker State Changed events go here; none means no event. */
+  readonly eventBus: string | undefined;
+  /** @default the system clock */
+  readonly clock?: Clock;
+}
+
+export function configFromEnv(env: Env = process.env): RecordOutcomeConfig {
+  return {
+    breakersTable: requireEnv('BREAKERS_TABLE', env),
+    settings: breakerSettingsFromEnv(env),
+    eventBus: optionalEnv('EVENT_BUS_NAME', env),
+  };
+}
 
 const NOTES: Record<BreakerEvent, string> = {
   none: 'ran',
@@ -30,47 +38,56 @@ const NOTES: Record<BreakerEvent, string> = {
   released: 'ran',
 };
 
-export async function logic(event: unknown): Promise<StageReport> {
-  const input = parseOrThrow(RecordOutcomeInput, event);
-  const errorClass = input.outcome === 'failure' ? classifyError(input.error) : undefined;
-  const outcome: Outcome = errorClass === 'request' ? 'rejected' : input.outcome;
-  const result = await recordOutcome(ddb, table, {
-    stage: input.stage,
-    outcome,
-    executionId: input.executionId,
-    settings,
-    clock: systemClock,
-    durationMs: input.current?.durationMs,
-    tier: input.tier,
-  });
-  const { transition } = result;
-  const from = result.before?.state ?? 'CLOSED';
-  const to = transition.next?.state ?? from;
-  logger.info('outcome recorded', {
-    stage: input.stage,
-    outcome,
-    errorClass,
-    breaker: transition.event,
-    from,
-    to,
-    attempts: result.attempts,
-    error: input.error?.Error,
-  });
-  if (to !== from) {
-    await announceBreakerChange(
-      events,
-      eventBus,
-      {
-        stage: input.stage,
-        from,
-        to,
-        at: transition.next?.updatedAt ?? new Date().toISOString(),
-        executionId: input.executionId,
-      },
-      logger,
-    );
-  }
-  return stageReport(input, NOTES[transition.event]);
+export function makeHandler(config: RecordOutcomeConfig, deps: HandlerDeps = {}) {
+  const tools = deps.tools ?? createTools('record-outcome');
+  const { logger, metrics } = tools;
+  const ddb = deps.clients?.dynamodb ?? dynamoClient(tools);
+  const events = deps.clients?.events ?? eventBridgeClient(tools);
+  return lambdaHandler(async (event): Promise<StageReport> => {
+    const input = parseOrThrow(RecordOutcomeInput, event);
+    const errorClass = input.outcome === 'failure' ? classifyError(input.error) : undefined;
+    const outcome: Outcome = errorClass === 'request' ? 'rejected' : input.outcome;
+    const result = await recordOutcome(ddb, config.breakersTable, {
+      stage: input.stage,
+      outcome,
+      executionId: input.executionId,
+      settings: config.settings,
+      clock: config.clock ?? systemClock,
+      durationMs: input.current?.durationMs,
+      tier: input.tier,
+    });
+    const { transition } = result;
+    const from = result.before?.state ?? 'CLOSED';
+    const to = transition.next?.state ?? from;
+    if (transition.event !== 'none') {
+      const change = metrics.singleMetric();
+      change.addDimensions({ stage: input.stage, transition: transition.event });
+      change.addMetric('BreakerTransition', MetricUnit.Count, 1);
+    }
+    logger.info('outcome recorded', {
+      stage: input.stage,
+      outcome,
+      errorClass,
+      breaker: transition.event,
+      from,
+      to,
+      attempts: result.attempts,
+      error: input.error?.Error,
+    });
+    if (to !== from) {
+      await announceBreakerChange(
+        events,
+        config.eventBus,
+        {
+          stage: input.stage,
+          from,
+          to,
+          at: transition.next?.updatedAt ?? new Date().toISOString(),
+          executionId: input.executionId,
+        },
+        logger,
+      );
+    }
+    return stageReport(input, NOTES[transition.event]);
+  }, tools);
 }
-
-export const handler = middy(logic).use(logInvocation(logger));

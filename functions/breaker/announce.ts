@@ -2,14 +2,14 @@
 // run's history check read these. Best effort: the change is already written.
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { publishEvent } from '#commons/events';
-import type { Logger } from '#commons/logger';
+import type { Tools } from '#commons/lambda';
 import { type BreakerStateChangedEvent, DETAIL_TYPES, EVENT_SCHEMA_VERSION } from '#contracts/events';
 
 export async function announceBreakerChange(
   events: EventBridgeClient,
   eventBusName: string | undefined,
   change: Omit<BreakerStateChangedEvent, 'schemaVersion'>,
-  logger: Logger,
+  logger: Tools['logger'],
 ): Promise<void> {
   logger[change.to === 'OPEN' ? 'warn' : 'info']('breaker state changed', change);
   if (!eventBusName) return;

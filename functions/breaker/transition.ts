@@ -1,4 +1,4 @@
-// The circuit breaker's pure core (docs/state-machine.md, "Breakers"): the rolling window of
+// The circuit breaker's pure core (docs/architecture.md §4): the rolling window of
 // counted outcomes, and state + outcome + time ⇒ the next state, or null when nothing changes.
 // store.ts counts outcomes with atomic adds and applies transitions with conditional writes.
 

@@ -9,14 +9,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { breakerEnvironment, stageTimeoutEnvironment } from '#breaker/settings';
-import { CONTAINER_STAGES, PIPELINE_VERSION } from '#contracts/schemas';
+import { CONTAINER_STAGES, METRICS_NAMESPACE, PIPELINE_VERSION } from '#contracts/schemas';
 import { type PipelineConfig, stageTimeouts } from '../config/environments.ts';
 import { PipelineAlarms } from '../constructs/alarms.ts';
 import { GenerationApi } from '../constructs/api.ts';
 import { GpuBackend } from '../constructs/gpu-backend.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
 import { type HandlerName, PipelineDefinition } from '../constructs/pipeline-definition.ts';
-import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
 
@@ -52,13 +52,11 @@ export class PipelineStack extends Stack {
     const { breakers, cache } = this.tables;
     const bucket = this.payloads.bucket;
 
-    const fn = (
-      id: string,
-      file: string,
-      extra: { timeout?: Duration; memorySize?: number; nativeAddons?: boolean } = {},
-    ) =>
+    const fn = (id: string, file: string, extra: Partial<Omit<PipelineFunctionProps, 'file'>> = {}) =>
       new PipelineFunction(this, id, {
         file,
+        // The handler's name, e.g. `generate-template` for template/generate.
+        serviceName: file.replace(/\/handler$/, '').replace(/^template\/(\w+)$/, '$1-template'),
         logRetention,
         removalPolicy,
         environment: { PIPELINE_VERSION },
@@ -79,6 +77,7 @@ export class PipelineStack extends Stack {
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'template/generate', {
+          role: { stage: 'template', step: 'run' },
           timeout: Duration.seconds(config.stages.template.timeoutSeconds),
           memorySize: 1024,
           nativeAddons: true,
@@ -89,11 +88,9 @@ export class PipelineStack extends Stack {
           BEDROCK_LARGE_MODEL_ID: config.llm.bedrockLargeModelId,
         },
       ).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
-      composeTemplate: fn('ComposeTemplate', 'template/compose').bindBucket(
-        'PAYLOAD_BUCKET',
-        bucket,
-        'readWrite',
-      ),
+      composeTemplate: fn('ComposeTemplate', 'template/compose', {
+        role: { stage: 'template', step: 'degrade' },
+      }).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
       prepareStageInput: fn('PrepareStageInput', 'prepare-stage-input').bindBucket(
         'PAYLOAD_BUCKET',
         bucket,
@@ -182,6 +179,17 @@ export class PipelineStack extends Stack {
       },
       targets: [new eventTargets.LambdaFunction(this.handlers.executionEnded.function, { retryAttempts: 8 })],
     });
+    // A cache hit ends in a Pass state, where no handler runs to count it; its log event does.
+    this.stateMachineLogs.addMetricFilter('CacheHits', {
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'CacheHit',
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'PassStateEntered'),
+        logs.FilterPattern.stringValue('$.details.name', '=', 'ReturnCached'),
+      ),
+      metricValue: '1',
+    });
+
     this.api = new GenerationApi(this, 'Api', {
       stateMachine: this.stateMachine,
       rateLimit: config.api.rateLimit,

@@ -4,21 +4,31 @@ import { readFileSync } from 'node:fs';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getBreaker } from '#breaker/store';
+import { invocationContext } from '#commons/lambda';
 import { GenerationFailedEvent } from '#contracts/events';
+import * as ExecutionEnded from '#functions/execution-ended';
+import * as TakeProbe from '#functions/take-probe';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
 let storage: Storage;
-let takeProbe: typeof import('#functions/take-probe').logic;
-let executionEnded: typeof import('#functions/execution-ended').logic;
+let takeProbeHandler: ReturnType<typeof TakeProbe.makeHandler>;
+let executionEndedHandler: ReturnType<typeof ExecutionEnded.makeHandler>;
+const takeProbe = (event: unknown) => takeProbeHandler(event, invocationContext());
+const executionEnded = (event: unknown) => executionEndedHandler(event, invocationContext());
 
 beforeAll(async () => {
-  storage = await startStorage({
-    TEMPLATE_TIMEOUT_SECONDS: '120',
-    DETAIL_TIMEOUT_SECONDS: '900',
-    OPTIMIZE_TIMEOUT_SECONDS: '600',
-  });
-  ({ logic: takeProbe } = await import('#functions/take-probe'));
-  ({ logic: executionEnded } = await import('#functions/execution-ended'));
+  storage = await startStorage();
+  const env = { BREAKERS_TABLE: TABLES.breakers };
+  takeProbeHandler = TakeProbe.makeHandler(
+    TakeProbe.configFromEnv({
+      ...env,
+      TEMPLATE_TIMEOUT_SECONDS: '120',
+      DETAIL_TIMEOUT_SECONDS: '900',
+      OPTIMIZE_TIMEOUT_SECONDS: '600',
+    }),
+    storage.deps,
+  );
+  executionEndedHandler = ExecutionEnded.makeHandler(ExecutionEnded.configFromEnv(env), storage.deps);
 });
 afterAll(async () => {
   await storage?.stop();

@@ -1,4 +1,5 @@
-"""The three entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, activity."""
+"""The three entries over one core `run(StageInput) -> StageOutput`: local, task token, activity
+(docs/architecture.md §6)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def execute(run: RunFn, stage_input: Any) -> dict[str, Any]:
 
 
 def _report_failure(error: StageError) -> None:
-    log("stage failed", level="ERROR", error=error.name, cause=error.cause)
+    log("stage failed", level="ERROR", error={"name": error.name, "message": error.cause})
 
 
 def main_local(run: RunFn) -> int:

@@ -122,7 +122,8 @@ def run_echo(mode: str, env: dict[str, str], stdin: str = "", timeout: float = 6
     return subprocess.run(
         [sys.executable, str(ECHO_STAGE), mode],
         input=stdin,
-        env={**os.environ, **env},
+        # The worker library of this source tree, not whichever copy the venv has installed.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]), **env},
         capture_output=True,
         text=True,
         timeout=timeout,
