@@ -69,6 +69,8 @@ export interface PipelineConfig {
   readonly api: {
     readonly rateLimit: number;
     readonly burstLimit: number;
+    /** Browser origins allowed to call the API (CORS); none means no CORS at all. */
+    readonly corsOrigins: readonly string[];
   };
 }
 
@@ -97,11 +99,11 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
     bedrockLargeModelId: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
     apiKeySecretArns: {},
   },
-  api: { rateLimit: 5, burstLimit: 10 },
+  api: { rateLimit: 5, burstLimit: 10, corsOrigins: [] },
 };
 
 const OVERRIDES: Record<EnvName, Overrides> = {
-  dev: {},
+  dev: { api: { corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'] } },
   staging: {
     llm: { defaultProvider: 'bedrock' },
     logRetentionDays: 30,

@@ -32,6 +32,8 @@ export const HANDLER_TRANSIENT_ERRORS = [
   'InternalServerError',
   'ServiceUnavailable',
   'TimeoutError',
+  // The function ran past its own timeout (a cold start on a busy host): a warm retry may not.
+  'Sandbox.Timedout',
   // S3
   'SlowDown',
   'InternalError',

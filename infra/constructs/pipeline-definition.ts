@@ -5,8 +5,9 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { encodeInline } from '#commons/payload';
 import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, EVENT_SOURCE } from '#contracts/events';
-import type { ContainerStageName } from '#contracts/schemas';
+import { BUDGETS, type ContainerStageName } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import {
   controlRetry,
@@ -18,6 +19,14 @@ import {
 import type { GpuBackend } from './gpu-backend.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
+
+/** The template when even the offline composer failed: a blank, valid, sanitized page. */
+const PLACEHOLDER_TEMPLATE = encodeInline(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512" width="512" height="512">' +
+    '<rect id="path_0" x="0" y="0" width="512" height="512" fill="#F2F2F2"/></svg>',
+  'image/svg+xml',
+  BUDGETS.templateOutput,
+);
 
 export type HandlerName =
   | 'normalize'
@@ -164,26 +173,49 @@ export class PipelineDefinition extends Construct {
           resultPath: '$.current',
         }),
       ],
-      degrade: (scope) =>
-        sfn.Chain.start(
-          invokeHandler(scope, 'Compose', {
-            stateName: 'template.Compose',
-            comment: 'The offline composer makes the template when no LLM runs or it failed.',
-            lambdaFunction: h.composeTemplate.function,
-            payload: sfn.TaskInput.fromObject({
-              request: $.objectAt('$.request'),
-              requestId: $.stringAt('$.requestId'),
-            }),
-            resultPath: '$.current',
-          }).addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS)),
-        ).next(
-          sfn.Pass.jsonPath(scope, 'Objects', {
-            stateName: 'template.Objects',
-            comment: 'The run report lists the icons the composer used.',
-            inputPath: '$.current.objects',
-            resultPath: '$.reports.template.objects',
+      degrade: (scope) => {
+        const compose = invokeHandler(scope, 'Compose', {
+          stateName: 'template.Compose',
+          comment: 'The offline composer makes the template when no LLM runs or it failed.',
+          lambdaFunction: h.composeTemplate.function,
+          payload: sfn.TaskInput.fromObject({
+            request: $.objectAt('$.request'),
+            requestId: $.stringAt('$.requestId'),
           }),
-        ),
+          resultPath: '$.current',
+        });
+        compose.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
+        const objects = sfn.Pass.jsonPath(scope, 'Objects', {
+          stateName: 'template.Objects',
+          comment: 'The run report lists the icons the composer used.',
+          inputPath: '$.current.objects',
+          resultPath: '$.reports.template.objects',
+        });
+        // The composer is offline and deterministic; should it still fail (a Lambda timeout on an
+        // overloaded host), a fixed placeholder keeps the request alive and the report says so.
+        const placeholder = sfn.Pass.jsonPath(scope, 'Placeholder', {
+          stateName: 'template.Placeholder',
+          result: sfn.Result.fromObject({ svg: PLACEHOLDER_TEMPLATE, metrics: {}, durationMs: 0 }),
+          resultPath: '$.current',
+        });
+        const placeholderReport = sfn.Pass.jsonPath(scope, 'PlaceholderReport', {
+          stateName: 'template.PlaceholderReport',
+          parameters: {
+            name: 'template',
+            status: 'degraded',
+            reason: $.format(
+              'offline composer failed ({}); placeholder template',
+              $.stringAt('$.composeError.Error'),
+            ),
+            durationMs: 0,
+          },
+          resultPath: '$.reports.template',
+        });
+        compose.addCatch(placeholder, { errors: ['States.ALL'], resultPath: '$.composeError' });
+        compose.next(objects);
+        placeholder.next(placeholderReport);
+        return sfn.Chain.custom(compose, [objects, placeholderReport], objects);
+      },
       skipThroughDegrade: true,
     });
 

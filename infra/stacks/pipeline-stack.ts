@@ -194,6 +194,7 @@ export class PipelineStack extends Stack {
       stateMachine: this.stateMachine,
       rateLimit: config.api.rateLimit,
       burstLimit: config.api.burstLimit,
+      corsOrigins: config.api.corsOrigins,
       logRetention,
       removalPolicy,
     });

@@ -138,6 +138,21 @@ describe('state data layout', () => {
     });
   });
 
+  it('keeps a request alive with a placeholder template when even the composer fails', () => {
+    expect(state('template.Compose').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.composeError', Next: 'template.Placeholder' },
+    ]);
+    expect(state('template.Placeholder')).toMatchObject({
+      ResultPath: '$.current',
+      Result: { svg: { encoding: 'utf8', mediaType: 'image/svg+xml' } },
+      Next: 'template.PlaceholderReport',
+    });
+    expect(state('template.PlaceholderReport')).toMatchObject({
+      ResultPath: '$.reports.template',
+      Next: 'template.Keep',
+    });
+  });
+
   it('lets the offline composer write $.current when the template is skipped, degraded or failed', () => {
     expect(state('template.Skip').Next).toBe('template.Compose');
     expect(state('template.Open').Next).toBe('template.Compose');
@@ -277,7 +292,7 @@ describe('gated stages', () => {
     expect(retried.length).toBeGreaterThan(0);
     for (const error of retried) {
       expect(error).toMatch(
-        /^(Lambda|DynamoDB|ECS|EventBridge)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$|^Breaker\.Conflict$|^(ThrottlingException|ProvisionedThroughputExceededException|RequestLimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|SlowDown|InternalError)$/,
+        /^(Lambda|DynamoDB|ECS|EventBridge)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$|^Breaker\.Conflict$|^(ThrottlingException|ProvisionedThroughputExceededException|RequestLimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|SlowDown|InternalError|Sandbox\.Timedout)$/,
       );
     }
     expect(retried.filter((error) => error.startsWith('Stage.') || error.startsWith('States.'))).toEqual([]);

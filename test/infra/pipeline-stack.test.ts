@@ -351,6 +351,46 @@ describe('API', () => {
     });
   });
 
+  it('answers StartExecution throttling with 429 and Retry-After, other client errors with 4xx, never 500', () => {
+    const post = resources(template, 'AWS::ApiGateway::Method').find(
+      ([, method]) => method.Properties?.HttpMethod === 'POST',
+    )?.[1];
+    const responses = post?.Properties?.Integration.IntegrationResponses as {
+      StatusCode: string;
+      SelectionPattern?: string;
+      ResponseTemplates: Record<string, string>;
+    }[];
+    const clientError = responses.find((r) => r.SelectionPattern === '4\\d{2}');
+    expect(clientError?.StatusCode).toBe('400');
+    const vtl = clientError?.ResponseTemplates['application/json'] ?? '';
+    expect(vtl).toContain('#set($context.responseOverride.status = 429)');
+    expect(vtl).toContain('#set($context.responseOverride.header.Retry-After = "1")');
+    expect(vtl).toContain('#set($context.responseOverride.status = 409)');
+    expect(responses.find((r) => r.SelectionPattern === '5\\d{2}')?.StatusCode).toBe('500');
+    expect((post?.Properties?.MethodResponses as { StatusCode: string }[]).map((r) => r.StatusCode)).toEqual([
+      '202',
+      '400',
+      '409',
+      '429',
+      '500',
+    ]);
+  });
+
+  it('answers CORS preflight without auth for the environment’s origins, and echoes an allowed Origin', () => {
+    const options = resources(template, 'AWS::ApiGateway::Method').filter(
+      ([, method]) => method.Properties?.HttpMethod === 'OPTIONS',
+    );
+    expect(options.length).toBeGreaterThan(0);
+    for (const [, method] of options) expect(method.Properties?.AuthorizationType).toBe('NONE');
+    const post = resources(template, 'AWS::ApiGateway::Method').find(
+      ([, method]) => method.Properties?.HttpMethod === 'POST',
+    )?.[1];
+    const accepted =
+      post?.Properties?.Integration.IntegrationResponses[0].ResponseTemplates['application/json'];
+    expect(accepted).toContain('["http://localhost:5173", "http://127.0.0.1:5173"].contains($origin)');
+    expect(accepted).toContain('Access-Control-Allow-Origin = $origin');
+  });
+
   it('describes executions from GET /v1/generations/{id}', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'GET',
