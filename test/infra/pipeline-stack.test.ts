@@ -367,13 +367,9 @@ describe('API', () => {
     expect(vtl).toContain('#set($context.responseOverride.header.Retry-After = "1")');
     expect(vtl).toContain('#set($context.responseOverride.status = 409)');
     expect(responses.find((r) => r.SelectionPattern === '5\\d{2}')?.StatusCode).toBe('500');
-    expect((post?.Properties?.MethodResponses as { StatusCode: string }[]).map((r) => r.StatusCode)).toEqual([
-      '202',
-      '400',
-      '409',
-      '429',
-      '500',
-    ]);
+    expect(
+      ((post?.Properties?.MethodResponses ?? []) as { StatusCode: string }[]).map((r) => r.StatusCode),
+    ).toEqual(['202', '400', '409', '429', '500']);
   });
 
   it('answers CORS preflight without auth for the environment’s origins, and echoes an allowed Origin', () => {
