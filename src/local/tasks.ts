@@ -223,6 +223,9 @@ async function invokeLambda(
       fn.timeoutSeconds * 1000,
     );
   });
+  // Handled by the race below; one that fires while the handler still loads must not go unhandled
+  // (that ends the whole process, every execution with it).
+  timeout.catch(() => {});
   try {
     // Init errors (a module that fails to load) surface on the invocation, as in Lambda.
     const handler = await loading;
