@@ -22,9 +22,7 @@ export const GENERATION_DETAIL_TYPES = [
 ] as const;
 
 /** The result document of a finished generation (GenerationResult), kept open for additions. */
-const ResultDocument = z
-  .object({ cacheKey: z.string(), tier: z.string(), degraded: z.boolean(), svg: z.unknown() })
-  .loose();
+const ResultDocument = z.object({ tier: z.string(), degraded: z.boolean(), svg: z.unknown() }).loose();
 
 /** Completed, completed-degraded and cache hit: the result, as a GET of the generation returns it. */
 export const GenerationResultEvent = z.object({

@@ -73,7 +73,6 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
       name: 'result.svg',
     });
     const result: GenerationResult = {
-      cacheKey,
       tier: input.plan.tier,
       degraded: isDegraded(stages),
       svg,
@@ -84,7 +83,7 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
 
     const ttl = result.degraded ? config.degradedTtlSeconds : config.ttlSeconds;
     if (ttl > 0) {
-      const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+      const Item = cacheItem(result, { cacheKey, now: new Date(), ttlSeconds: ttl });
       await ddb.send(new PutItemCommand({ TableName: config.cacheTable, Item }));
     }
     if (config.eventBus) {

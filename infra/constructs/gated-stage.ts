@@ -75,13 +75,6 @@ export interface GatedStageProps {
 export class GatedStage extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
   public readonly endStates: sfn.INextable[];
-  public readonly gate: sfn.Choice;
-  public readonly readBreaker: tasks.DynamoGetItem;
-  public readonly takeProbe: tasks.LambdaInvoke;
-  public readonly runSteps: sfn.TaskStateBase[];
-  public readonly recordSuccess: tasks.LambdaInvoke;
-  public readonly recordFailure: tasks.LambdaInvoke;
-  public readonly degrade: sfn.Chain;
 
   constructor(scope: Construct, id: string, props: GatedStageProps) {
     super(scope, id);
@@ -105,14 +98,14 @@ export class GatedStage extends sfn.StateMachineFragment {
       parameters: { now: sfn.JsonPath.stringAt('$$.State.EnteredTime') },
       resultPath: '$.gate',
     });
-    this.readBreaker = tasks.DynamoGetItem.jsonPath(this, 'ReadBreaker', {
+    const readBreaker = tasks.DynamoGetItem.jsonPath(this, 'ReadBreaker', {
       stateName: name('ReadBreaker'),
       table: props.breakers,
       key: { stage: tasks.DynamoAttributeValue.fromString(S) },
       consistentRead: true,
       resultPath: '$.gate.breaker',
     });
-    this.readBreaker.addRetry(controlRetry(DYNAMODB_TRANSIENT_ERRORS));
+    readBreaker.addRetry(controlRetry(DYNAMODB_TRANSIENT_ERRORS));
 
     const open = sfn.Pass.jsonPath(this, 'Open', {
       stateName: name('Open'),
@@ -122,7 +115,7 @@ export class GatedStage extends sfn.StateMachineFragment {
     });
 
     // Only one execution wins the lease; take-probe's conditional write re-checks what the gate saw.
-    this.takeProbe = invokeHandler(this, 'TakeProbe', {
+    const takeProbe = invokeHandler(this, 'TakeProbe', {
       stateName: name('TakeProbe'),
       lambdaFunction: props.takeProbe,
       payload: sfn.TaskInput.fromObject({
@@ -131,8 +124,8 @@ export class GatedStage extends sfn.StateMachineFragment {
       }),
       resultPath: '$.gate.probe',
     });
-    this.takeProbe.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
-    this.takeProbe.addCatch(open, { errors: [PROBE_TAKEN], resultPath: '$.gate.probeError' });
+    takeProbe.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
+    takeProbe.addCatch(open, { errors: [PROBE_TAKEN], resultPath: '$.gate.probeError' });
 
     // The breaker cannot be read or leased: the stage does not run, the request goes on.
     const controlDegraded = sfn.Pass.jsonPath(this, 'ControlDegraded', {
@@ -148,18 +141,18 @@ export class GatedStage extends sfn.StateMachineFragment {
       },
       resultPath: `$.reports.${S}`,
     });
-    for (const step of [this.readBreaker, this.takeProbe]) {
+    for (const step of [readBreaker, takeProbe]) {
       step.addCatch(controlDegraded, { errors: ['States.ALL'], resultPath: '$.gate.controlError' });
     }
 
-    this.recordSuccess = this.recordStep('RecordSuccess', name('RecordSuccess'), props.recordOutcome, {
+    const recordSuccess = this.recordStep('RecordSuccess', name('RecordSuccess'), props.recordOutcome, {
       stage: S,
       outcome: 'success',
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
       tier: sfn.JsonPath.stringAt('$.plan.tier'),
       current: sfn.JsonPath.objectAt('$.current'),
     });
-    this.recordFailure = this.recordStep('RecordFailure', name('RecordFailure'), props.recordOutcome, {
+    const recordFailure = this.recordStep('RecordFailure', name('RecordFailure'), props.recordOutcome, {
       stage: S,
       outcome: 'failure',
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
@@ -167,7 +160,7 @@ export class GatedStage extends sfn.StateMachineFragment {
       error: sfn.JsonPath.objectAt('$.gate.error'),
     });
 
-    this.degrade =
+    const degrade =
       props.degrade?.(this) ??
       sfn.Chain.start(
         sfn.Pass.jsonPath(this, 'Degrade', {
@@ -176,17 +169,17 @@ export class GatedStage extends sfn.StateMachineFragment {
         }),
       );
 
-    this.runSteps = props.run(this);
-    const [firstRun, ...restRun] = this.runSteps;
+    const runSteps = props.run(this);
+    const [firstRun, ...restRun] = runSteps;
     if (!firstRun) throw new Error(`stage ${S}: run() returned no steps`);
     let last: sfn.TaskStateBase = firstRun;
     for (const step of restRun) {
       last.next(step);
       last = step;
     }
-    last.next(this.recordSuccess);
-    for (const step of this.runSteps) {
-      step.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
+    last.next(recordSuccess);
+    for (const step of runSteps) {
+      step.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
     }
     // The stage's result stands even when its outcome cannot be recorded.
     const successUnrecorded = sfn.Pass.jsonPath(this, 'SuccessUnrecorded', {
@@ -202,7 +195,7 @@ export class GatedStage extends sfn.StateMachineFragment {
       },
       resultPath: `$.reports.${S}`,
     });
-    this.recordSuccess.addCatch(successUnrecorded, {
+    recordSuccess.addCatch(successUnrecorded, {
       errors: ['States.ALL'],
       resultPath: '$.gate.recordError',
     });
@@ -220,18 +213,18 @@ export class GatedStage extends sfn.StateMachineFragment {
       },
       resultPath: `$.reports.${S}`,
     });
-    this.recordFailure.addCatch(failureUnrecorded, {
+    recordFailure.addCatch(failureUnrecorded, {
       errors: ['States.ALL'],
       resultPath: '$.gate.recordError',
     });
-    this.recordFailure.next(this.degrade);
-    failureUnrecorded.next(this.degrade);
-    controlDegraded.next(this.degrade);
-    open.next(this.degrade);
-    this.takeProbe.next(firstRun);
+    recordFailure.next(degrade);
+    failureUnrecorded.next(degrade);
+    controlDegraded.next(degrade);
+    open.next(degrade);
+    takeProbe.next(firstRun);
 
     const state = `${item}.state.S`;
-    this.gate = sfn.Choice.jsonPath(this, 'Gate', { stateName: name('Gate') })
+    const gate = sfn.Choice.jsonPath(this, 'Gate', { stateName: name('Gate') })
       .when(sfn.Condition.not(sfn.Condition.isPresent(state)), firstRun, { comment: 'no breaker yet' })
       .when(sfn.Condition.stringEquals(state, 'CLOSED'), firstRun)
       .when(
@@ -252,8 +245,8 @@ export class GatedStage extends sfn.StateMachineFragment {
         open,
         { comment: 'another execution holds the probe' },
       )
-      .otherwise(this.takeProbe);
-    clock.next(this.readBreaker).next(this.gate);
+      .otherwise(takeProbe);
+    clock.next(readBreaker).next(gate);
 
     const planned = sfn.Choice.jsonPath(this, 'Planned', { stateName: name('Plan?') })
       .when(sfn.Condition.booleanEquals(`$.plan.stages.${S}.run`, true), clock)
@@ -261,10 +254,10 @@ export class GatedStage extends sfn.StateMachineFragment {
     this.startState = planned;
 
     if (props.skipThroughDegrade) {
-      skip.next(this.degrade);
-      this.endStates = [this.recordSuccess, successUnrecorded, ...this.degrade.endStates];
+      skip.next(degrade);
+      this.endStates = [recordSuccess, successUnrecorded, ...degrade.endStates];
     } else {
-      this.endStates = [this.recordSuccess, successUnrecorded, ...this.degrade.endStates, skip];
+      this.endStates = [recordSuccess, successUnrecorded, ...degrade.endStates, skip];
     }
   }
 

@@ -79,8 +79,7 @@ export class PipelineDefinition extends Construct {
     const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
       table: cache,
       key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
-      // Only what the gate and ReturnCached read: an inline `svg` attribute can be up to 300 KB,
-      // more than a state may carry.
+      // Only what the gate and ReturnCached read.
       projectionExpression: [
         new tasks.DynamoProjectionExpression().withAttribute('#result'),
         new tasks.DynamoProjectionExpression().withAttribute('expiresAtIso'),
@@ -169,6 +168,7 @@ export class PipelineDefinition extends Construct {
             ...stageRequest('template'),
             provider: $.stringAt('$.plan.stages.template.provider'),
           }),
+          // As long as the template Lambda's own timeout (the local engine's default is 60 s).
           taskTimeout: sfn.Timeout.duration(Duration.seconds(config.stages.template.timeoutSeconds)),
           resultPath: '$.current',
         }),

@@ -69,7 +69,7 @@ export class PipelineStack extends Stack {
     };
 
     this.handlers = {
-      normalize: fn('NormalizeRequest', 'normalize-request'),
+      normalize: fn('NormalizeRequest', 'normalize-request/handler'),
       assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,

@@ -21,7 +21,7 @@ import type { Env } from '#commons/env';
 import { type Context, createTools, invocationContext } from '#commons/lambda';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
-import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
+import { type LocalDefinition, type LocalFunction, REPO_ROOT, resolveEntry } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 
 export type StageFaults = Partial<Record<StageName, string>>;
@@ -38,6 +38,8 @@ export interface ExecutionScope {
   stageMs: number;
   /** Its running container stage processes, ended when the execution is aborted. */
   readonly workers: Set<ChildProcess>;
+  /** Whether the template stage's Run (the LLM) was called in this execution. */
+  templateRun?: boolean;
 }
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -105,8 +107,16 @@ export async function buildTaskHandlers(deps: TaskDeps): Promise<TaskHandlers> {
         const fn = fixedFn ?? lambdaFor(String((input as { FunctionName?: unknown }).FunctionName));
         const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
         if (fn.role?.step === 'run') {
+          const execution = deps.scope.getStore();
+          if (execution && fn.role.stage === 'template') execution.templateRun = true;
           countRun(deps, fn.role.stage);
           deps.progress(`[${fn.role.stage}] running`);
+        }
+        // Without an LLM the offline composer is the template stage: a template fault fails it
+        // (as the degrade step after a failed Run it is the fallback, and stays fault-free).
+        const composes = fn.role?.stage === 'template' && fn.role.step === 'degrade';
+        if (composes && deps.faults.template && !deps.scope.getStore()?.templateRun) {
+          throw taskError(deps.faults.template, 'fault injected into template (the offline composer)');
         }
         const payload = await timed(deps.scope, fn.role?.stage, () => invokeLambda(handlerOf(fn), fn, event));
         return lambdaArn ? payload : { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
@@ -191,7 +201,8 @@ function stripQualifier(arn: string): string {
 
 /** The module's handler, built from this function's synthesized environment and the emulators' clients. */
 async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
-  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as Partial<HandlerModule>;
+  // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
+  const module = (await import(pathToFileURL(resolveEntry(fn.entry)).href)) as Partial<HandlerModule>;
   if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
     throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
   const { dynamodb, s3, events } = deps.emulators;
