@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
 import { GenerationResultEvent } from '#contracts/events';
-import { BUDGETS, InlinePayloadRef, PayloadRef } from '#contracts/schemas';
+import { BUDGETS, PayloadRef } from '#contracts/schemas';
 import { configFromEnv, makeHandler } from '#functions/finalize-result/handler';
 import { GenerationResult } from '#functions/finalize-result/result';
 import { BUCKET, type Storage, startStorage, TABLES } from './support/storage.ts';
