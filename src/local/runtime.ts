@@ -151,23 +151,29 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       status: 'FAILED' | 'ABORTED',
       error: ExecutionFailedError,
     ) => {
-      try {
-        await invokeFunction(EXECUTION_ENDED_ENTRY, {
-          source: 'aws.states',
-          'detail-type': 'Step Functions Execution Status Change',
-          detail: {
-            executionArn: execution.arn,
-            stateMachineArn: execution.stateMachineArn,
-            name: execution.name,
-            status,
-            error: error.name,
-            cause: error.message,
-          },
-        });
-      } catch (failure) {
-        progress(
-          `execution ${execution.name} ended ${status}; its end could not be recorded: ${(failure as Error).message}`,
-        );
+      const event = {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn: execution.arn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status,
+          error: error.name,
+          cause: error.message,
+        },
+      };
+      // EventBridge retries its target; so does this, once (a cold start on a busy host can time out).
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        try {
+          await invokeFunction(EXECUTION_ENDED_ENTRY, event);
+          return;
+        } catch (failure) {
+          if (attempt === 2)
+            progress(
+              `execution ${execution.name} ended ${status}; its end could not be recorded: ${(failure as Error).message}`,
+            );
+        }
       }
     };
     const run = (input: unknown) =>

@@ -203,12 +203,16 @@ describe('what the local runtime executes', { timeout: SYNTH_TIMEOUT_MS }, () =>
     expect(reportOf(prodRun.report.stages, 'template').status).toBe('degraded');
   });
 
-  it('injects a template fault into the offline composer when it makes the template', async () => {
+  it('injects a template fault into the offline composer when it makes the template; a placeholder keeps the request alive', async () => {
     const local = await runtime({ faults: { template: 'Stage.Failed' } });
 
-    await expect(local.generate({ prompt: 'a lantern', llm: 'offline' })).rejects.toMatchObject({
-      name: 'Stage.Failed',
-      message: expect.stringMatching(/offline composer/),
+    const { report, svg, statesEntered } = await local.generate({ prompt: 'a lantern', llm: 'offline' });
+
+    expect(statesEntered).toContain('template.Placeholder');
+    expect(reportOf(report.stages, 'template')).toMatchObject({
+      status: 'degraded',
+      reason: 'offline composer failed (Stage.Failed); placeholder template',
     });
+    expect(rendersAsSvg(svg)).toBe(true);
   });
 });

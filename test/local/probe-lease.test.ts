@@ -65,7 +65,7 @@ async function homeReadyToProbe(): Promise<string> {
 /** `bin/chat2svg generate`, its optimize worker sleeping; resolves once the worker runs (probe held). */
 async function cliHoldingTheProbe(
   home: string,
-): Promise<{ child: ChildProcess; workerPid: number; exited: Promise<number | null> }> {
+): Promise<{ child: ChildProcess; workerPid: number; exited: Promise<number | null>; stderr: () => string }> {
   const calls = join(home, 'worker-calls.txt');
   const child = spawn(
     join(REPO_ROOT, 'bin/chat2svg'),
@@ -99,7 +99,7 @@ async function cliHoldingTheProbe(
     try {
       const line = readFileSync(calls, 'utf8').trim().split('\n').at(-1) ?? '';
       const pid = Number(line.split(' ')[2]);
-      if (pid > 0) return { child, workerPid: pid, exited };
+      if (pid > 0) return { child, workerPid: pid, exited, stderr: () => stderr };
     } catch {
       // not yet
     }
@@ -141,7 +141,7 @@ describe.runIf(detectCapabilities().stages.includes('optimize'))(
       await exited;
       // kill -9 gives the runtime no chance to end its worker (its own process group).
       killQuietly(workerPid, 'SIGKILL');
-      await gone(Number(readFileSync(join(home, 'lock'), 'utf8')));
+      await gone((JSON.parse(readFileSync(join(home, 'lock', 'owner.json'), 'utf8')) as { pid: number }).pid);
 
       const local = await openRuntime(home);
       try {
@@ -167,7 +167,7 @@ describe.runIf(detectCapabilities().stages.includes('optimize'))(
 
     it('Ctrl-C: the run aborts, gives the lease back at once and says so in a Generation Failed event', async () => {
       const home = await homeReadyToProbe();
-      const { child, workerPid, exited } = await cliHoldingTheProbe(home);
+      const { child, workerPid, exited, stderr } = await cliHoldingTheProbe(home);
 
       killQuietly(-(child.pid as number), 'SIGINT');
       expect(await exited).toBe(130);
@@ -177,7 +177,7 @@ describe.runIf(detectCapabilities().stages.includes('optimize'))(
       try {
         const released = await optimizeBreaker(local);
         expect(released).toMatchObject({ state: 'HALF_OPEN' });
-        expect(released?.probeOwner).toBeUndefined();
+        expect(released?.probeOwner, stderr()).toBeUndefined();
         const failed = readFileSync(local.emulators.eventsFile, 'utf8')
           .trim()
           .split('\n')
