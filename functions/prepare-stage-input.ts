@@ -24,8 +24,13 @@ const PrepareInput = z.object({
   requestId: z.string().min(1),
   request: GenerationRequest,
   config: z.record(z.string(), z.unknown()),
-  /** The best result so far ($.current); optimize also gets detail's target image. */
-  current: z.object({ svg: PayloadRef, target: PayloadRef.optional() }).loose(),
+  /**
+   * What a later stage made so far ($.current; optimize also gets detail's target image), or
+   * nothing yet: then the stage starts from the template.
+   */
+  current: z.object({ svg: PayloadRef.optional(), target: PayloadRef.optional() }).loose(),
+  /** The template's SVG ($.templateSvg), carried once in the state. */
+  template: PayloadRef,
   /** The GPU backend that carries the input (infra/config/environments.ts `gpu.backend`). */
   backend: z.enum(GPU_BACKENDS).default('task'),
 });
@@ -47,7 +52,7 @@ export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps =
         seed: input.request.seed,
         // Checked against this stage's config schema, ranges included.
         config: input.config,
-        svg: input.current.svg,
+        svg: input.current.svg ?? input.template,
         ...(input.current.target ? { target: input.current.target } : {}),
       },
       InvalidInputError,

@@ -2,7 +2,7 @@
 // (in-process, bundling off) and by the infra tests.
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfig, type PipelineConfig } from './config/environments.ts';
+import { loadConfig, type PipelineConfig, withStageTimeouts } from './config/environments.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
 
 export interface PipelineAppOptions {
@@ -55,8 +55,13 @@ export function createPipelineApp(opts: PipelineAppOptions = {}): PipelineApp {
     builtinCloudFormationValidation: opts.cfnValidation ?? true,
   });
   const envName = opts.envName ?? (app.node.tryGetContext('env') as string | undefined) ?? 'dev';
-  const gpuBackend = app.node.tryGetContext('gpuBackend') as string | undefined;
-  const config = loadConfig(envName, { gpuBackend });
+  const config = withOverrides(
+    loadConfig(envName, { gpuBackend: app.node.tryGetContext('gpuBackend') as string | undefined }),
+    {
+      stageTimeouts: app.node.tryGetContext('stageTimeouts') as string | undefined,
+      alarmEmail: app.node.tryGetContext('alarmEmail') as string | undefined,
+    },
+  );
   // No account or region: the template stays environment-agnostic and synthesizes offline.
   const stack = new PipelineStack(app, stackNameFor(envName), {
     config,
@@ -66,4 +71,18 @@ export function createPipelineApp(opts: PipelineAppOptions = {}): PipelineApp {
   Tags.of(stack).add('environment', envName);
   if (opts.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, config };
+}
+
+/**
+ * Context values that adjust an environment's config at synth: `-c stageTimeouts=optimize=5`
+ * (short local runs) and `-c alarmEmail=ops@example.com` (subscribes that address to the alarms).
+ */
+function withOverrides(
+  config: PipelineConfig,
+  overrides: { stageTimeouts?: string; alarmEmail?: string },
+): PipelineConfig {
+  const timed = withStageTimeouts(config, overrides.stageTimeouts);
+  return overrides.alarmEmail
+    ? { ...timed, alarms: { ...timed.alarms, email: overrides.alarmEmail } }
+    : timed;
 }

@@ -1,7 +1,6 @@
-// The resource assessment's pure decision core: request + signals + time ⇒ PipelinePlan.
+// The resource assessment's pure decision core: request + signals ⇒ PipelinePlan.
 // Adapters (assess-signals.ts) gather the signals; nothing here does I/O.
 
-import { addSeconds, toIso } from '#commons/clock';
 import {
   type BreakerState,
   type ContainerStageName,
@@ -40,7 +39,6 @@ export interface Signals {
   defaultLlm: LlmProvider | undefined;
   breakers: Partial<Record<StageName, BreakerSignal>>;
   gpu: GpuSignal;
-  timeoutsSeconds: Record<StageName, number>;
 }
 
 /** Medium-tier seconds per stage when no recent duration is known (GPU stages on one A10G-class GPU). */
@@ -120,7 +118,7 @@ function chooseTier(request: GenerationRequest, runs: Runs, signals: Signals, re
   return tier;
 }
 
-export function decidePlan(request: GenerationRequest, signals: Signals, now: Date): PipelinePlan {
+export function decidePlan(request: GenerationRequest, signals: Signals): PipelinePlan {
   const reasons: string[] = [];
   const provider: LlmProvider = request.llm ?? signals.defaultLlm ?? 'offline';
   const capable = new Set<StageName>(signals.containerStages);
@@ -160,21 +158,9 @@ export function decidePlan(request: GenerationRequest, signals: Signals, now: Da
     }
   }
 
-  // A probe lease must outlast this execution's way to the end of the stage: the timeouts of the
-  // stages that run before it, and its own.
-  const probeLeaseUntil = {} as Record<StageName, string>;
-  let elapsed = 0;
-  for (const stage of STAGES) {
-    elapsed += runs[stage] ? signals.timeoutsSeconds[stage] : 0;
-    probeLeaseUntil[stage] = toIso(
-      addSeconds(now, runs[stage] ? elapsed : elapsed + signals.timeoutsSeconds[stage]),
-    );
-  }
-
   const base = (stage: StageName) => ({
     run: runs[stage],
     reason: stageReason[stage],
-    probeLeaseUntil: probeLeaseUntil[stage],
   });
   return {
     tier,

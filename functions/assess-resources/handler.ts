@@ -2,7 +2,6 @@
 // (docs/state-machine.md, state Assess). The decision itself lives in decide.ts beside it.
 import { z } from 'zod';
 import { dynamoClient, type HandlerDeps, s3Client } from '#commons/clients';
-import { parseIso } from '#commons/clock';
 import { type Env, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
@@ -18,7 +17,7 @@ import {
 
 export interface AssessConfig {
   readonly breakersTable: string;
-  /** What this deployment can run, the default LLM, GPU load and stage timeouts. */
+  /** What this deployment can run, the default LLM and GPU load. */
   readonly signals: Omit<Signals, 'breakers'>;
   /** Where to look for published models; none means no stage waits for them (the local runtime). */
   readonly modelStore?: ModelStoreLocation;
@@ -35,14 +34,11 @@ export function configFromEnv(env: Env = process.env): AssessConfig {
   };
 }
 
-/** The state data after Normalize and Clock; other fields pass by unread. */
+/** The state data after Normalize; other fields pass by unread. */
 const AssessInput = z
   .object({
     request: GenerationRequest,
     requestId: z.string().optional(),
-    /** $$.State.EnteredTime of the Clock state, passed as `now` or left in `clock.now`. */
-    now: z.string().optional(),
-    clock: z.object({ now: z.string() }).optional(),
   })
   .loose();
 
@@ -54,8 +50,6 @@ export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
   let models: { at: number; signals: Promise<Signals['models']> } | undefined;
   return lambdaHandler(async (event): Promise<PipelinePlan> => {
     const input = parseOrThrow(AssessInput, event);
-    // The execution's clock keeps probe leases consistent with the gate's own timestamps.
-    const now = parseIso(input.now ?? input.clock?.now) ?? new Date();
     const breakers = await breakerSignals(ddb, config.breakersTable, (error) =>
       logger.warn('breaker states unavailable; planning without them', { error }),
     );
@@ -67,11 +61,7 @@ export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
         ),
       };
     }
-    const plan = decidePlan(
-      input.request,
-      { ...config.signals, breakers, models: await models.signals },
-      now,
-    );
+    const plan = decidePlan(input.request, { ...config.signals, breakers, models: await models.signals });
     // Assess runs on every cache miss and only then; hits are counted from the state machine's logs.
     metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
     const tier = metrics.singleMetric();

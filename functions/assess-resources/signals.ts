@@ -3,55 +3,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
-import { STAGE_LIMITS } from '#contracts/defaults';
 import { MODEL_STORE_PREFIX, manifestKey } from '#contracts/model-store';
-import {
-  CONTAINER_STAGES,
-  type ContainerStageName,
-  LlmProvider,
-  STAGES,
-  type StageName,
-} from '#contracts/schemas';
+import { CONTAINER_STAGES, type ContainerStageName, LlmProvider } from '#contracts/schemas';
 import type { ModelSignal, Signals } from './decide.ts';
-
-export const DEFAULT_TIMEOUTS_SECONDS = Object.fromEntries(
-  STAGES.map((stage) => [stage, STAGE_LIMITS[stage].timeoutSeconds]),
-) as Record<StageName, number>;
-
-/**
- * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any
- * <STAGE>_TIMEOUT_SECONDS (e.g. DETAIL_TIMEOUT_SECONDS, as the CDK stack sets them) over that.
- */
-export function stageTimeouts(env: Env = process.env): Record<StageName, number> {
-  const out = parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env));
-  for (const stage of STAGES) {
-    const name = `${stage.toUpperCase()}_TIMEOUT_SECONDS`;
-    const raw = optionalEnv(name, env);
-    if (raw === undefined) continue;
-    const seconds = Number(raw);
-    if (!Number.isInteger(seconds) || seconds <= 0)
-      throw new InvalidEnvError(name, `expected positive seconds, got "${raw}"`);
-    out[stage] = seconds;
-  }
-  return out;
-}
-
-/** `template=120,detail=900` over the defaults. */
-export function parseTimeouts(raw: string | undefined): Record<StageName, number> {
-  const out = { ...DEFAULT_TIMEOUTS_SECONDS };
-  for (const pair of (raw ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)) {
-    const [name, value] = pair.split('=').map((part) => part.trim());
-    const seconds = Number(value);
-    if (!(STAGES as readonly string[]).includes(name) || !Number.isInteger(seconds) || seconds <= 0) {
-      throw new InvalidEnvError('STAGE_TIMEOUTS_SECONDS', `"${pair}" is not <stage>=<positive seconds>`);
-    }
-    out[name as StageName] = seconds;
-  }
-  return out;
-}
 
 export function parseCapabilities(names: string[]): ContainerStageName[] {
   for (const name of names) {
@@ -93,7 +47,6 @@ export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'>
       freeSlots: optionalCount('GPU_FREE_SLOTS', env),
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
-    timeoutsSeconds: stageTimeouts(env),
   };
 }
 

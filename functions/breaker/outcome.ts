@@ -1,4 +1,5 @@
-// What record-outcome reports for a stage: the StageReport shapes of docs/state-machine.md.
+// What record-outcome reports for a stage (the StageReport shapes of docs/state-machine.md), and
+// which errors say the stage is unhealthy (counted by its breaker) and which are the request's own.
 import { z } from 'zod';
 import { StageMetrics, StageName, type StageReport, Tier } from '#contracts/schemas';
 
@@ -44,9 +45,38 @@ export function failureReason(error: { Error: string; Cause?: string | null } | 
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text;
 }
 
+/**
+ * Errors about the request, not the stage: the same request would fail the same way on a healthy
+ * stage, so they never count toward a breaker (one caller must not open it for everyone).
+ */
+export const REQUEST_ERRORS: readonly string[] = [
+  'Request.Invalid',
+  'Input.Invalid',
+  'Stage.InvalidInput',
+  'Template.NotConfigured',
+  'Template.Refused',
+  'Template.PromptTooLarge',
+];
+
+export type ErrorClass = 'request' | 'stage';
+
+/** Request errors by name; anything else (timeouts, OOM, crashes, provider 5xx, unknown) is the stage's. */
+export function classifyError(error: { Error: string } | undefined): ErrorClass {
+  return error && REQUEST_ERRORS.includes(error.Error) ? 'request' : 'stage';
+}
+
 export function stageReport(input: RecordOutcomeInput, note: string): StageReport {
   if (input.outcome === 'failure') {
-    return { name: input.stage, status: 'degraded', reason: failureReason(input.error), durationMs: 0 };
+    const reason = failureReason(input.error);
+    return {
+      name: input.stage,
+      status: 'degraded',
+      reason:
+        classifyError(input.error) === 'request'
+          ? `request error (not counted by the breaker): ${reason}`
+          : reason,
+      durationMs: 0,
+    };
   }
   const current = input.current ?? {};
   return {

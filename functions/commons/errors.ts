@@ -60,3 +60,11 @@ export function parseOrThrow<S extends z.ZodType>(
   if (!parsed.success) throw new ErrorClass(describeIssues(parsed.error));
   return parsed.data;
 }
+
+/** The half-open probe is not free: the breaker is open, or another execution holds the lease. */
+export class ProbeTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Breaker.ProbeTaken';
+  }
+}

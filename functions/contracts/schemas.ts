@@ -34,6 +34,11 @@ export type StageErrorName = z.infer<typeof StageErrorName>;
  */
 export const BUDGETS = {
   stageOutput: 128 * 1024,
+  /**
+   * The template stage's SVG inline: it is carried in the state (once) beside a later stage's
+   * output (svg + target, stageOutput together), so it gets half of that.
+   */
+  templateOutput: 64 * 1024,
   cacheSvg: 300_000,
 } as const;
 
@@ -193,8 +198,6 @@ export function generationRequestJsonSchema(): Record<string, unknown> {
 const StagePlanBase = z.object({
   run: z.boolean(),
   reason: z.string(),
-  /** Upper bound of a half-open probe lease taken by this execution (ISO-8601, ms precision). */
-  probeLeaseUntil: z.string(),
 });
 export const PipelinePlan = z
   .object({

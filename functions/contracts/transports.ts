@@ -27,6 +27,9 @@ export function jsonSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
+/** The most a stage input's service request may hold inline while its ref also sits in the state. */
+export const STATE_HELD_INPUT = 20 * 1024;
+
 export interface Transport {
   /** The service's limit on `request(...)`, in bytes (ECS counts characters: bytes are never fewer). */
   readonly limitBytes: number;
@@ -54,16 +57,18 @@ export const TRANSPORTS: Record<GpuBackendName, Transport> = {
     }),
   },
   // sqs:sendMessage.waitForTaskToken: the message body. SQS takes 256 KiB, but the ref also sits in
-  // the state data, whose 256 KiB already hold the previous stage's output (up to 128 KiB).
+  // the state data, whose 256 KiB already hold the template (64 KiB), the previous stage's output
+  // (128 KiB) and its target: test/unit/state-size.test.ts checks the sum at STATE_HELD_INPUT.
   pool: {
-    limitBytes: 32 * 1024,
-    limit: 'SQS message body, held to 32 KiB so the state data stays under 256 KiB',
+    limitBytes: STATE_HELD_INPUT,
+    limit: 'SQS message body, held to 20 KiB so the state data stays under 256 KiB',
     request: (ref, token) => ({ input: ref, taskToken: token }),
   },
   // aws-sdk:batch:submitJob.waitForTaskToken: the whole SubmitJob request, ARNs at their longest.
+  // The service takes 30 KiB; held to what the state data can carry beside the rest, as for pool.
   batch: {
-    limitBytes: 30 * 1024,
-    limit: 'AWS Batch SubmitJob: 30 KiB job payload',
+    limitBytes: STATE_HELD_INPUT,
+    limit: 'AWS Batch SubmitJob (30 KiB job payload), held to 20 KiB so the state data stays under 256 KiB',
     request: (ref, token) => ({
       jobName: 'j'.repeat(MAX_BATCH_NAME),
       jobQueue: `${LONGEST_ARN_PREFIX}job-queue/${'q'.repeat(MAX_BATCH_NAME)}`,

@@ -1,13 +1,16 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
-// emit the completion event (docs/state-machine.md, state Finalize).
+// emit the outcome event, completed or completed-degraded (docs/state-machine.md, state Finalize;
+// docs/events.md).
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { dynamoClient, eventBridgeClient, type HandlerDeps, s3Client } from '#commons/clients';
 import { type Env, intEnv, optionalEnv, requireEnv } from '#commons/env';
-import { parseOrThrow } from '#commons/errors';
+import { InvalidInputError, parseOrThrow } from '#commons/errors';
+import { publishEvent } from '#commons/events';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { countRunObjects, putPayload, readPayload } from '#commons/payload';
 import { sanitizeSvg } from '#commons/sanitize';
+import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, type GenerationResultEvent } from '#contracts/events';
 import type { StageReport } from '#contracts/schemas';
 import { BUDGETS } from '#contracts/schemas';
 import {
@@ -17,7 +20,6 @@ import {
   isDegraded,
   minifySvg,
   orderedReports,
-  publishCompletion,
 } from './result.ts';
 
 export interface FinalizeConfig {
@@ -86,8 +88,15 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
     }
     if (config.eventBus) {
       // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
-      const failure = await publishCompletion(events, config.eventBus, { requestId, result });
-      if (failure) logger.error('completion event not delivered', { requestId, error: failure });
+      const detail: GenerationResultEvent = {
+        schemaVersion: EVENT_SCHEMA_VERSION,
+        outcome: result.degraded ? 'completed-degraded' : 'completed',
+        requestId,
+        result,
+      };
+      const type = result.degraded ? DETAIL_TYPES.completedDegraded : DETAIL_TYPES.completed;
+      const failure = await publishEvent(events, config.eventBus, type, detail);
+      if (failure) logger.error('outcome event not delivered', { requestId, error: failure });
     }
     for (const stage of stages) {
       const outcome = metrics.singleMetric();
@@ -117,11 +126,13 @@ async function sanitizeBest(
   s3: S3Client,
   onFallback: (stage: string) => void,
 ) {
-  const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
+  const best = input.current.svg ?? input.fallback;
+  if (!best) throw new InvalidInputError('no SVG: neither $.current.svg nor the template');
+  const raw = (await readPayload(best, s3)).toString('utf8');
   try {
     return sanitizeSvg(raw);
   } catch (error) {
-    if (!input.fallback || (error as Error).name !== 'Svg.Invalid') throw error;
+    if (!input.fallback || !input.current.svg || (error as Error).name !== 'Svg.Invalid') throw error;
     const culprit = stages.findLast((stage) => stage.status === 'ran' && stage.name !== 'template');
     if (!culprit) throw error;
     culprit.status = 'degraded';

@@ -1,6 +1,5 @@
-// Finalize's building blocks: minify, the result document, the cache item, the completion event.
+// Finalize's building blocks: minify, the result document, the cache item.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { optimize } from 'svgo';
 import { z } from 'zod';
 import { addSeconds, toIso } from '#commons/clock';
@@ -12,8 +11,12 @@ export const FinalizeInput = z
     requestId: z.string().min(1),
     cacheKey: z.string().min(1),
     plan: z.object({ tier: Tier }).loose(),
-    current: z.object({ svg: PayloadRef }).loose(),
-    /** The template's SVG, valid by construction: used when `current` does not survive sanitization. */
+    /** What the last stage after the template made; no SVG when none did (the template stands). */
+    current: z.object({ svg: PayloadRef.optional() }).loose(),
+    /**
+     * The template's SVG ($.templateSvg), valid by construction: the result when no later stage
+     * made one, and the fallback when theirs does not survive sanitization.
+     */
     fallback: PayloadRef.optional(),
     reports: z.record(z.string(), StageReport.loose()).optional(),
   })
@@ -117,34 +120,4 @@ export function cacheItem(
     createdAt: { S: toIso(options.now) },
   };
   return item;
-}
-
-export const COMPLETION_EVENT = { source: 'chat2svg', detailType: 'Generation Completed' } as const;
-
-/** Puts the completion event; returns the failure instead of throwing it (the caller decides). */
-export async function publishCompletion(
-  events: EventBridgeClient,
-  eventBusName: string,
-  detail: { requestId: string; result: GenerationResult },
-): Promise<Error | undefined> {
-  try {
-    const sent = await events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: eventBusName,
-            Source: COMPLETION_EVENT.source,
-            DetailType: COMPLETION_EVENT.detailType,
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    const entry = sent.Entries?.[0];
-    return sent.FailedEntryCount
-      ? new Error(`${entry?.ErrorCode ?? 'PutEvents'}: ${entry?.ErrorMessage ?? 'failed'}`)
-      : undefined;
-  } catch (error) {
-    return error as Error;
-  }
 }

@@ -1,16 +1,16 @@
 // Template (LLM): runs the plan → draw → visual-rectify conversation on the plan's provider and
-// returns the template SVG inline. Every failure is a named Template.* error the state machine
+// returns the template SVG (inline up to BUDGETS.templateOutput, else in S3). Every failure is a named Template.* error the state machine
 // catches; the breaker counts it and the offline composer takes over.
 import { z } from 'zod';
-import type { HandlerDeps } from '#commons/clients';
-import { type Env, intEnv } from '#commons/env';
+import { type HandlerDeps, s3Client } from '#commons/clients';
+import { type Env, intEnv, optionalEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
-import { encodeInline } from '#commons/payload';
+import { putPayload } from '#commons/payload';
 import { STAGE_LIMITS } from '#contracts/defaults';
 import { BUDGETS, GenerationRequest, LlmProvider, type PayloadRef, TemplateConfig } from '#contracts/schemas';
 import { LlmClient } from '#template/llm/client';
-import { TemplateInvalidSvgError, TemplateNotConfiguredError } from '#template/llm/errors';
+import { TemplateNotConfiguredError } from '#template/llm/errors';
 import { runTemplateFlow } from '#template/llm/flow';
 import { clientSettings, createAdapter, maxOutputTokens } from '#template/llm/settings';
 import type { ChatAdapter, ProviderName } from '#template/llm/types';
@@ -21,6 +21,8 @@ export interface GenerateTemplateConfig {
   readonly maxTokens: number;
   /** Provider settings (models, keys, endpoints, limits): llm/settings.ts reads them from here. */
   readonly llmEnv: Env;
+  /** Where a template over its inline budget goes. */
+  readonly bucket: string | undefined;
 }
 
 /** Time kept back from the Lambda's remaining time to return the result. */
@@ -31,6 +33,7 @@ export function configFromEnv(env: Env = process.env): GenerateTemplateConfig {
     budgetMs: intEnv('TEMPLATE_BUDGET_MS', STAGE_LIMITS.template.timeoutSeconds * 1000 - 2 * RESERVE_MS, env),
     maxTokens: maxOutputTokens(env),
     llmEnv: env,
+    bucket: optionalEnv('PAYLOAD_BUCKET', env),
   };
 }
 
@@ -53,6 +56,7 @@ export interface GenerateTemplateOutput {
 export function makeHandler(config: GenerateTemplateConfig, deps: HandlerDeps = {}) {
   const tools = deps.tools ?? createTools('generate-template');
   const { logger, metrics: emf } = tools;
+  const s3 = deps.clients?.s3 ?? s3Client(tools);
   // One adapter (and SDK client) per provider and model size for the life of the container.
   const adapters = new Map<string, Promise<ChatAdapter>>();
   const adapterFor = (provider: ProviderName, large: boolean): Promise<ChatAdapter> => {
@@ -89,9 +93,14 @@ export function makeHandler(config: GenerateTemplateConfig, deps: HandlerDeps = 
       deadline: Date.now() + remaining - RESERVE_MS,
       maxTokens: config.maxTokens,
     }).finally(() => usageMetrics(client));
-    const ref = encodeInline(svg, 'image/svg+xml', BUDGETS.stageOutput);
-    if (ref === undefined)
-      throw new TemplateInvalidSvgError('the template does not fit the stage output budget');
+    // Inline up to the template's share of the state; a larger one goes to S3 (runs/<id>/template/).
+    const ref = await putPayload(svg, 'image/svg+xml', BUDGETS.templateOutput, {
+      s3,
+      bucket: config.bucket,
+      requestId: input.requestId,
+      stage: 'template',
+      name: 'template.svg',
+    });
     const durationMs = Math.round(performance.now() - started);
     logger.info('template drawn', { requestId: input.requestId, durationMs, ...metrics });
     return { svg: ref, metrics, durationMs };

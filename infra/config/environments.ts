@@ -1,28 +1,32 @@
 // Typed per-environment configuration, chosen with `cdk synth -c env=dev|staging|prod`.
 // One defaults object; each environment states only what differs from it.
+import type { BreakerSettings } from '#breaker/settings';
 import { LLM_MODELS, STAGE_LIMITS } from '#contracts/defaults';
-import { CONTAINER_STAGES, type LlmProvider } from '#contracts/schemas';
+import { CONTAINER_STAGES, type LlmProvider, STAGES, type StageName } from '#contracts/schemas';
 import { GPU_BACKENDS, type GpuBackendName } from '#contracts/transports';
 
 export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvName = (typeof ENV_NAMES)[number];
 
-export interface StageTimeouts {
+export interface StageTimeout {
+  /**
+   * The stage's own timeout: its Run task's limit (queueing for a GPU instance included) and the
+   * length of its half-open probe lease.
+   */
+  readonly timeoutSeconds: number;
+}
+
+export interface ContainerStageTimeouts extends StageTimeout {
   /** Seconds without a heartbeat before Step Functions fails the task (States.HeartbeatTimeout). */
   readonly heartbeatSeconds: number;
-  /** Upper bound for the whole task, queueing for a GPU instance included. */
-  readonly timeoutSeconds: number;
 }
 
 export interface PipelineConfig {
   readonly envName: EnvName;
-  readonly breaker: {
-    /** Failures within the window that open the breaker. */
-    readonly failureThreshold: number;
-    readonly windowSeconds: number;
-    /** How long an opened breaker stays open before one probe may run. */
-    readonly openSeconds: number;
-  };
+  /** Opening rule per stage breaker: failure rate over a rolling window (functions/breaker/settings.ts). */
+  readonly breaker: BreakerSettings;
+  /** Where an alarm on the degraded share of completions fires (percent over 15 minutes). */
+  readonly degradedAlarmPercent: number;
   /** How long a finished result is served from the cache. */
   readonly cacheTtlSeconds: number;
   /**
@@ -57,10 +61,9 @@ export interface PipelineConfig {
     readonly containerMemoryMiB: number;
   };
   readonly stages: {
-    /** The template Lambda's timeout, and its Run task's. */
-    readonly template: { readonly timeoutSeconds: number };
-    readonly detail: StageTimeouts;
-    readonly optimize: StageTimeouts;
+    readonly template: StageTimeout;
+    readonly detail: ContainerStageTimeouts;
+    readonly optimize: ContainerStageTimeouts;
   };
   /** Whole-execution limit; a run past it ends as ExecutionsTimedOut (alarmed). */
   readonly executionTimeoutSeconds: number;
@@ -80,13 +83,16 @@ export interface PipelineConfig {
   readonly api: {
     readonly rateLimit: number;
     readonly burstLimit: number;
+    /** Browser origins allowed to call the API (CORS); none means no CORS at all. */
+    readonly corsOrigins: readonly string[];
   };
 }
 
 type Overrides = { readonly [K in keyof PipelineConfig]?: Partial<PipelineConfig[K]> };
 
 const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
-  breaker: { failureThreshold: 3, windowSeconds: 60, openSeconds: 30 },
+  breaker: { failureRatePercent: 50, minimumCalls: 5, windowSeconds: 60, openSeconds: 30 },
+  degradedAlarmPercent: 20,
   cacheTtlSeconds: 24 * 3600,
   payloadExpiryDays: 3,
   pointInTimeRecovery: false,
@@ -114,11 +120,11 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
     bedrockLargeModelId: LLM_MODELS.bedrock.large,
     apiKeySecretArns: {},
   },
-  api: { rateLimit: 5, burstLimit: 10 },
+  api: { rateLimit: 5, burstLimit: 10, corsOrigins: [] },
 };
 
 const OVERRIDES: Record<EnvName, Overrides> = {
-  dev: {},
+  dev: { api: { corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'] } },
   staging: {
     gpu: { backend: 'pool' },
     llm: { defaultProvider: 'bedrock' },
@@ -130,6 +136,8 @@ const OVERRIDES: Record<EnvName, Overrides> = {
     logRetentionDays: 90,
     logExecutionData: false,
     gpu: { backend: 'pool', maxInstances: 8 },
+    // Busier: a larger sample before a rate means anything.
+    breaker: { minimumCalls: 20, windowSeconds: 120 },
     llm: { defaultProvider: 'bedrock' },
     api: { rateLimit: 50, burstLimit: 100 },
   },
@@ -141,6 +149,39 @@ export function isEnvName(value: unknown): value is EnvName {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
+}
+
+/** Each stage's own timeout in seconds, as the handlers receive them (take-probe's lease length). */
+export function stageTimeouts(config: PipelineConfig): Record<StageName, number> {
+  return Object.fromEntries(STAGES.map((stage) => [stage, config.stages[stage].timeoutSeconds])) as Record<
+    StageName,
+    number
+  >;
+}
+
+/**
+ * `optimize=5,detail=8` (the `stageTimeouts` CDK context value) over an environment's stage
+ * timeouts; a heartbeat never outlasts its timeout. For short local runs: chaos, lease tests.
+ */
+export function withStageTimeouts(config: PipelineConfig, raw: string | undefined): PipelineConfig {
+  if (!raw) return config;
+  const stages = { ...config.stages } as Record<StageName, StageTimeout & { heartbeatSeconds?: number }>;
+  for (const pair of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [stage, value] = pair.split('=').map((part) => part.trim());
+    const seconds = Number(value);
+    if (!(STAGES as readonly string[]).includes(stage) || !Number.isInteger(seconds) || seconds < 1)
+      throw new Error(`stageTimeouts: "${pair}" is not <stage>=<positive seconds>`);
+    const current = stages[stage as StageName];
+    stages[stage as StageName] = {
+      ...current,
+      timeoutSeconds: seconds,
+      ...(current.heartbeatSeconds ? { heartbeatSeconds: Math.min(current.heartbeatSeconds, seconds) } : {}),
+    };
+  }
+  return { ...config, stages: stages as unknown as PipelineConfig['stages'] };
 }
 
 export function isGpuBackend(value: unknown): value is GpuBackendName {

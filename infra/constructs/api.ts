@@ -1,6 +1,6 @@
 // REST front door: POST /v1/generations starts an execution, GET /v1/generations/{id} describes it.
 // Both are direct Step Functions integrations (no Lambda), signed with IAM.
-import { type CfnElement, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,6 +26,12 @@ export interface GenerationApiProps {
    */
   readonly burstLimit?: number;
   /**
+   * Browser origins allowed to call the API: preflight answered for them, and their `Origin`
+   * echoed in `Access-Control-Allow-Origin`.
+   * @default none (no CORS)
+   */
+  readonly corsOrigins?: readonly string[];
+  /**
    * @default logs.RetentionDays.ONE_WEEK
    */
   readonly logRetention?: logs.RetentionDays;
@@ -38,6 +44,46 @@ export interface GenerationApiProps {
 const JSON_TYPE = 'application/json';
 const GENERIC_ERROR = JSON.stringify({ message: 'internal error' });
 const NOT_FOUND = JSON.stringify({ message: 'generation not found' });
+/** Seconds a throttled caller is asked to wait (Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Sets Access-Control-Allow-Origin to the caller's Origin when it is an allowed one (a mapping
+ * template is the only place API Gateway can choose a header per request).
+ */
+function corsHeader(origins: readonly string[]): string {
+  if (origins.length === 0) return '';
+  const allowed = origins.map((origin) => `"${origin}"`).join(', ');
+  return [
+    "#set($origin = $input.params().header.get('Origin'))",
+    `#if($origin && [${allowed}].contains($origin))`,
+    '#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)',
+    '#set($context.responseOverride.header.Vary = "Origin")',
+    '#end',
+    '',
+  ].join('\n');
+}
+
+/**
+ * StartExecution's 4xx, told apart by the error type in the body: throttling is 429 with
+ * Retry-After, a repeated execution name 409, anything else the caller's 400, never a 500.
+ */
+function startErrorTemplate(origins: readonly string[]): string {
+  return [
+    corsHeader(origins),
+    "#set($type = $input.path('$.__type'))",
+    "#if($type.contains('Throttling') || $type.contains('TooManyRequests') || $type.contains('ExecutionLimitExceeded'))",
+    '#set($context.responseOverride.status = 429)',
+    `#set($context.responseOverride.header.Retry-After = "${RETRY_AFTER_SECONDS}")`,
+    `{"message": "too many requests; retry after ${RETRY_AFTER_SECONDS} s"}`,
+    "#elseif($type.contains('ExecutionAlreadyExists'))",
+    '#set($context.responseOverride.status = 409)',
+    '{"message": "a generation with this id already exists"}',
+    '#else',
+    '{"message": "request rejected"}',
+    '#end',
+  ].join('\n');
+}
 
 export class GenerationApi extends Construct {
   public readonly api: apigw.RestApi;
@@ -52,7 +98,18 @@ export class GenerationApi extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
+    const origins = props.corsOrigins ?? [];
     this.api = new apigw.RestApi(this, 'Api', {
+      ...(origins.length > 0
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [...origins],
+              allowMethods: ['GET', 'POST', 'OPTIONS'],
+              allowHeaders: [...apigw.Cors.DEFAULT_HEADERS, 'x-amz-content-sha256'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
       description: 'chat2svg text-to-SVG generations',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // The account-wide CloudWatch role is a per-region singleton; access logs need none.
@@ -118,13 +175,18 @@ export class GenerationApi extends Construct {
             {
               statusCode: '202',
               responseTemplates: {
-                [JSON_TYPE]: `{"id": "$context.requestId", "startDate": "$input.path('$.startDate')"}`,
+                [JSON_TYPE]: `${corsHeader(origins)}{"id": "$context.requestId", "startDate": "$input.path('$.startDate')"}`,
               },
             },
             {
+              statusCode: '400',
+              selectionPattern: '4\\d{2}',
+              responseTemplates: { [JSON_TYPE]: startErrorTemplate(origins) },
+            },
+            {
               statusCode: '500',
-              selectionPattern: '(4|5)\\d{2}',
-              responseTemplates: { [JSON_TYPE]: GENERIC_ERROR },
+              selectionPattern: '5\\d{2}',
+              responseTemplates: { [JSON_TYPE]: `${corsHeader(origins)}${GENERIC_ERROR}` },
             },
           ],
         },
@@ -132,7 +194,7 @@ export class GenerationApi extends Construct {
       {
         requestValidator: validator,
         requestModels: { [JSON_TYPE]: requestModel },
-        methodResponses: [{ statusCode: '202' }, { statusCode: '500' }],
+        methodResponses: ['202', '400', '409', '429', '500'].map((statusCode) => ({ statusCode })),
       },
     );
 
@@ -154,6 +216,7 @@ export class GenerationApi extends Construct {
               // caller envelope) is answered as not found.
               responseTemplates: {
                 [JSON_TYPE]: [
+                  corsHeader(origins),
                   "#set($r = $input.path('$'))",
                   '#set($started = $util.parseJson($r.input))',
                   '#if("$!started.caller" == "" || "$!started.caller" != "$context.identity.userArn")',

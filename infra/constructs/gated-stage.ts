@@ -1,6 +1,8 @@
 // One pipeline stage behind its circuit breaker (docs/state-machine.md, "Gated fragment"):
 // plan check, breaker read and gate, half-open probe lease, the caller's Run steps, outcome
-// recording, and the degrade path. Used once per stage.
+// recording, and the degrade path. Used once per stage. Every control-plane step (breaker read,
+// probe lease, outcome recording) retries transient errors with jitter and, failing that, degrades
+// the stage rather than the execution.
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +21,23 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 ];
 /** record-outcome ran out of conditional-write retries against concurrent executions. */
 export const BREAKER_CONFLICT = 'Breaker.Conflict';
+/** take-probe lost the lease to another execution, or the cooldown is not over. */
+export const PROBE_TAKEN = 'Breaker.ProbeTaken';
+/** Errors a control-plane handler throws that a new try can fix: its SDK's retries ran out. */
+export const HANDLER_TRANSIENT_ERRORS = [
+  BREAKER_CONFLICT,
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  // The function ran past its own timeout (a cold start on a busy host): a warm retry may not.
+  'Sandbox.Timedout',
+  // S3
+  'SlowDown',
+  'InternalError',
+];
 /** DynamoDB direct-integration errors that a retry can fix. */
 export const DYNAMODB_TRANSIENT_ERRORS = [
   'DynamoDB.ProvisionedThroughputExceededException',
@@ -31,8 +50,10 @@ export interface GatedStageProps {
   readonly stage: StageName;
   /** Breaker table (pk `stage`), read by the gate and leased by the probe. */
   readonly breakers: dynamodb.ITable;
-  /** The record-outcome handler; it closes or counts against the breaker and returns the StageReport. */
+  /** The record-outcome handler; it counts the outcome, moves the breaker and returns the StageReport. */
   readonly recordOutcome: lambda.IFunction;
+  /** The take-probe handler: the half-open lease, as long as this stage's own timeout. */
+  readonly takeProbe: lambda.IFunction;
   /**
    * Builds the Run steps, in order, inside `scope`. The last one writes `$.current`; any error of
    * any step counts as a stage failure. Retries for transient errors are the caller's to add.
@@ -60,7 +81,6 @@ export class GatedStage extends sfn.StateMachineFragment {
     const S = props.stage;
     const name = (step: string) => `${S}.${step}`;
     const item = '$.gate.breaker.Item';
-    const stageKey = { stage: tasks.DynamoAttributeValue.fromString(S) };
 
     const skip = sfn.Pass.jsonPath(this, 'Skip', {
       stateName: name('Skip'),
@@ -81,11 +101,11 @@ export class GatedStage extends sfn.StateMachineFragment {
     const readBreaker = tasks.DynamoGetItem.jsonPath(this, 'ReadBreaker', {
       stateName: name('ReadBreaker'),
       table: props.breakers,
-      key: stageKey,
+      key: { stage: tasks.DynamoAttributeValue.fromString(S) },
       consistentRead: true,
       resultPath: '$.gate.breaker',
     });
-    readBreaker.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    readBreaker.addRetry(controlRetry(DYNAMODB_TRANSIENT_ERRORS));
 
     const open = sfn.Pass.jsonPath(this, 'Open', {
       stateName: name('Open'),
@@ -94,32 +114,36 @@ export class GatedStage extends sfn.StateMachineFragment {
       resultPath: `$.reports.${S}`,
     });
 
-    // Only one execution wins the lease; the condition re-checks what the gate saw, atomically.
-    const takeProbe = tasks.DynamoUpdateItem.jsonPath(this, 'TakeProbe', {
+    // Only one execution wins the lease; take-probe's conditional write re-checks what the gate saw.
+    const takeProbe = invokeHandler(this, 'TakeProbe', {
       stateName: name('TakeProbe'),
-      table: props.breakers,
-      key: stageKey,
-      updateExpression:
-        'SET #state = :halfOpen, probeOwner = :owner, probeExpires = :lease, updatedAt = :now',
-      conditionExpression:
-        '(#state = :open AND openUntil < :now) OR (#state = :halfOpen AND probeExpires < :now)',
-      expressionAttributeNames: { '#state': 'state' },
-      expressionAttributeValues: {
-        ':open': tasks.DynamoAttributeValue.fromString('OPEN'),
-        ':halfOpen': tasks.DynamoAttributeValue.fromString('HALF_OPEN'),
-        ':owner': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
-        ':lease': tasks.DynamoAttributeValue.fromString(
-          sfn.JsonPath.stringAt(`$.plan.stages.${S}.probeLeaseUntil`),
+      lambdaFunction: props.takeProbe,
+      payload: sfn.TaskInput.fromObject({
+        stage: S,
+        executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      }),
+      resultPath: '$.gate.probe',
+    });
+    takeProbe.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
+    takeProbe.addCatch(open, { errors: [PROBE_TAKEN], resultPath: '$.gate.probeError' });
+
+    // The breaker cannot be read or leased: the stage does not run, the request goes on.
+    const controlDegraded = sfn.Pass.jsonPath(this, 'ControlDegraded', {
+      stateName: name('ControlDegraded'),
+      parameters: {
+        name: S,
+        status: 'degraded',
+        reason: sfn.JsonPath.format(
+          'breaker unavailable ({}); stage not run',
+          sfn.JsonPath.stringAt('$.gate.controlError.Error'),
         ),
-        ':now': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.gate.now')),
+        durationMs: 0,
       },
-      resultPath: sfn.JsonPath.DISCARD,
+      resultPath: `$.reports.${S}`,
     });
-    takeProbe.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
-    takeProbe.addCatch(open, {
-      errors: ['DynamoDB.ConditionalCheckFailedException'],
-      resultPath: '$.gate.probeError',
-    });
+    for (const step of [readBreaker, takeProbe]) {
+      step.addCatch(controlDegraded, { errors: ['States.ALL'], resultPath: '$.gate.controlError' });
+    }
 
     const recordSuccess = this.recordStep('RecordSuccess', name('RecordSuccess'), props.recordOutcome, {
       stage: S,
@@ -157,7 +181,45 @@ export class GatedStage extends sfn.StateMachineFragment {
     for (const step of runSteps) {
       step.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
     }
+    // The stage's result stands even when its outcome cannot be recorded.
+    const successUnrecorded = sfn.Pass.jsonPath(this, 'SuccessUnrecorded', {
+      stateName: name('SuccessUnrecorded'),
+      parameters: {
+        name: S,
+        status: 'ran',
+        reason: sfn.JsonPath.format(
+          'ran; breaker not updated ({})',
+          sfn.JsonPath.stringAt('$.gate.recordError.Error'),
+        ),
+        durationMs: 0,
+      },
+      resultPath: `$.reports.${S}`,
+    });
+    recordSuccess.addCatch(successUnrecorded, {
+      errors: ['States.ALL'],
+      resultPath: '$.gate.recordError',
+    });
+    const failureUnrecorded = sfn.Pass.jsonPath(this, 'FailureUnrecorded', {
+      stateName: name('FailureUnrecorded'),
+      parameters: {
+        name: S,
+        status: 'degraded',
+        reason: sfn.JsonPath.format(
+          '{} (breaker not updated: {})',
+          sfn.JsonPath.stringAt('$.gate.error.Error'),
+          sfn.JsonPath.stringAt('$.gate.recordError.Error'),
+        ),
+        durationMs: 0,
+      },
+      resultPath: `$.reports.${S}`,
+    });
+    recordFailure.addCatch(failureUnrecorded, {
+      errors: ['States.ALL'],
+      resultPath: '$.gate.recordError',
+    });
     recordFailure.next(degrade);
+    failureUnrecorded.next(degrade);
+    controlDegraded.next(degrade);
     open.next(degrade);
     takeProbe.next(firstRun);
 
@@ -193,9 +255,9 @@ export class GatedStage extends sfn.StateMachineFragment {
 
     if (props.skipThroughDegrade) {
       skip.next(degrade);
-      this.endStates = [recordSuccess, ...degrade.endStates];
+      this.endStates = [recordSuccess, successUnrecorded, ...degrade.endStates];
     } else {
-      this.endStates = [recordSuccess, ...degrade.endStates, skip];
+      this.endStates = [recordSuccess, successUnrecorded, ...degrade.endStates, skip];
     }
   }
 
@@ -211,15 +273,9 @@ export class GatedStage extends sfn.StateMachineFragment {
       payload: sfn.TaskInput.fromObject(payload),
       resultPath: `$.reports.${(payload as { stage: string }).stage}`,
     });
-    // Another execution won the optimistic write every time the handler re-read; a new try sees
-    // the settled item.
-    step.addRetry({
-      errors: [BREAKER_CONFLICT],
-      interval: Duration.seconds(1),
-      maxAttempts: 3,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    // Another execution won the optimistic write every time the handler re-read, or its SDK's
+    // retries ran out: a new try, spread by jitter, sees the settled item.
+    step.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
     return step;
   }
 }
@@ -243,6 +299,22 @@ export function invokeHandler(
     interval: Duration.seconds(2),
     maxAttempts: 4,
     backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
   });
   return step;
+}
+
+/**
+ * Retries for a control-plane step: short, few and jittered, so that executions throttled together
+ * do not retry together; a Catch takes over after them.
+ */
+export function controlRetry(errors: string[]): sfn.RetryProps {
+  return {
+    errors,
+    interval: Duration.seconds(1),
+    maxAttempts: 2,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(5),
+    jitterStrategy: sfn.JitterType.FULL,
+  };
 }

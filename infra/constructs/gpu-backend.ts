@@ -196,7 +196,7 @@ export class GpuBackend extends Construct {
 }
 
 /** Stage timeouts as Durations, in the order the constructs want them. */
-export function stageTimeouts(
+export function stageDurations(
   seconds: Record<ContainerStageName, number>,
 ): Record<ContainerStageName, Duration> {
   return Object.fromEntries(

@@ -1,15 +1,32 @@
 // The state machine's definition (docs/architecture.md, "The state machine"): normalize → cache →
 // assess → template, detail, optimize (each a gated stage) → finalize.
 import { Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { ContainerStageName } from '#contracts/schemas';
+import { encodeInline } from '#commons/payload';
+import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, EVENT_SOURCE } from '#contracts/events';
+import { BUDGETS, type ContainerStageName } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
-import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from './gated-stage.ts';
+import {
+  controlRetry,
+  DYNAMODB_TRANSIENT_ERRORS,
+  GatedStage,
+  HANDLER_TRANSIENT_ERRORS,
+  invokeHandler,
+} from './gated-stage.ts';
 import type { GpuBackend } from './gpu-backend.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
+
+/** The template when even the offline composer failed: a blank, valid, sanitized page. */
+const PLACEHOLDER_TEMPLATE = encodeInline(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512" width="512" height="512">' +
+    '<rect id="path_0" x="0" y="0" width="512" height="512" fill="#F2F2F2"/></svg>',
+  'image/svg+xml',
+  BUDGETS.templateOutput,
+);
 
 export type HandlerName =
   | 'normalize'
@@ -18,6 +35,8 @@ export type HandlerName =
   | 'composeTemplate'
   | 'prepareStageInput'
   | 'recordOutcome'
+  | 'takeProbe'
+  | 'executionEnded'
   | 'finalize';
 
 export interface PipelineDefinitionProps {
@@ -25,6 +44,8 @@ export interface PipelineDefinitionProps {
   readonly tables: PipelineTables;
   readonly handlers: Record<HandlerName, PipelineFunction>;
   readonly gpu: GpuBackend;
+  /** Where the cache-hit event goes (the other outcome events come from handlers). */
+  readonly eventBus: events.IEventBus;
 }
 
 /** Builds the chain of states; the stack wraps it in the state machine. */
@@ -58,7 +79,7 @@ export class PipelineDefinition extends Construct {
       expressionAttributeNames: { '#result': 'result' }, // RESULT is a reserved word
       resultPath: '$.cached',
     });
-    cacheLookup.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    cacheLookup.addRetry(controlRetry(DYNAMODB_TRANSIENT_ERRORS));
     const returnCached = sfn.Pass.jsonPath(this, 'ReturnCached', {
       parameters: {
         cache: 'hit',
@@ -66,17 +87,48 @@ export class PipelineDefinition extends Construct {
         result: $.stringToJson($.stringAt('$.cached.Item.result.S')),
       },
     });
+    // One event per outcome: finalize announces completions, this state cache hits.
+    const announceCacheHit = tasks.EventBridgePutEvents.jsonPath(this, 'AnnounceCacheHit', {
+      entries: [
+        {
+          eventBus: props.eventBus,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPES.cacheHit,
+          detail: sfn.TaskInput.fromObject({
+            schemaVersion: EVENT_SCHEMA_VERSION,
+            outcome: 'cache-hit',
+            requestId: $.stringAt('$.requestId'),
+            result: $.objectAt('$.result'),
+          }),
+        },
+      ],
+      resultPath: $.DISCARD,
+    });
+    announceCacheHit.addRetry(
+      controlRetry(['EventBridge.InternalException', 'EventBridge.ThrottlingException']),
+    );
+    // The result is the caller's either way; a lost event is not worth failing the request.
+    announceCacheHit.addCatch(new sfn.Succeed(this, 'CacheHitUnannounced'), {
+      errors: ['States.ALL'],
+      resultPath: $.DISCARD,
+    });
+    returnCached.next(announceCacheHit);
     const assess = invokeHandler(this, 'Assess', {
       lambdaFunction: h.assess.function,
       payload: sfn.TaskInput.fromObject({
         request: $.objectAt('$.request'),
         requestId: $.stringAt('$.requestId'),
-        now: $.stringAt('$.clock.now'),
       }),
       resultPath: '$.plan',
     });
     // A cache that cannot be read is a miss, not a failed request.
     cacheLookup.addCatch(assess, { errors: ['States.ALL'], resultPath: '$.cacheError' });
+    // A stale item's result (up to an inline SVG) is not carried through the run.
+    const cacheMiss = sfn.Pass.jsonPath(this, 'CacheMiss', {
+      result: sfn.Result.fromObject({}),
+      resultPath: '$.cached',
+    });
+    cacheMiss.next(assess);
     const cacheHit = sfn.Choice.jsonPath(this, 'CacheHit', { stateName: 'CacheHit?' })
       .when(
         sfn.Condition.and(
@@ -86,7 +138,7 @@ export class PipelineDefinition extends Construct {
         ),
         returnCached,
       )
-      .otherwise(assess);
+      .otherwise(cacheMiss);
 
     const stageRequest = (stage: string) => ({
       stage,
@@ -99,6 +151,7 @@ export class PipelineDefinition extends Construct {
       stage: 'template',
       breakers,
       recordOutcome: h.recordOutcome.function,
+      takeProbe: h.takeProbe.function,
       run: (scope) => [
         invokeHandler(scope, 'Run', {
           stateName: 'template.Run',
@@ -112,26 +165,49 @@ export class PipelineDefinition extends Construct {
           resultPath: '$.current',
         }),
       ],
-      degrade: (scope) =>
-        sfn.Chain.start(
-          invokeHandler(scope, 'Compose', {
-            stateName: 'template.Compose',
-            comment: 'The offline composer makes the template when no LLM runs or it failed.',
-            lambdaFunction: h.composeTemplate.function,
-            payload: sfn.TaskInput.fromObject({
-              request: $.objectAt('$.request'),
-              requestId: $.stringAt('$.requestId'),
-            }),
-            resultPath: '$.current',
+      degrade: (scope) => {
+        const compose = invokeHandler(scope, 'Compose', {
+          stateName: 'template.Compose',
+          comment: 'The offline composer makes the template when no LLM runs or it failed.',
+          lambdaFunction: h.composeTemplate.function,
+          payload: sfn.TaskInput.fromObject({
+            request: $.objectAt('$.request'),
+            requestId: $.stringAt('$.requestId'),
           }),
-        ).next(
-          sfn.Pass.jsonPath(scope, 'Objects', {
-            stateName: 'template.Objects',
-            comment: 'The run report lists the icons the composer used.',
-            inputPath: '$.current.objects',
-            resultPath: '$.reports.template.objects',
-          }),
-        ),
+          resultPath: '$.current',
+        });
+        compose.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
+        const objects = sfn.Pass.jsonPath(scope, 'Objects', {
+          stateName: 'template.Objects',
+          comment: 'The run report lists the icons the composer used.',
+          inputPath: '$.current.objects',
+          resultPath: '$.reports.template.objects',
+        });
+        // The composer is offline and deterministic; should it still fail (a Lambda timeout on an
+        // overloaded host), a fixed placeholder keeps the request alive and the report says so.
+        const placeholder = sfn.Pass.jsonPath(scope, 'Placeholder', {
+          stateName: 'template.Placeholder',
+          result: sfn.Result.fromObject({ svg: PLACEHOLDER_TEMPLATE, metrics: {}, durationMs: 0 }),
+          resultPath: '$.current',
+        });
+        const placeholderReport = sfn.Pass.jsonPath(scope, 'PlaceholderReport', {
+          stateName: 'template.PlaceholderReport',
+          parameters: {
+            name: 'template',
+            status: 'degraded',
+            reason: $.format(
+              'offline composer failed ({}); placeholder template',
+              $.stringAt('$.composeError.Error'),
+            ),
+            durationMs: 0,
+          },
+          resultPath: '$.reports.template',
+        });
+        compose.addCatch(placeholder, { errors: ['States.ALL'], resultPath: '$.composeError' });
+        compose.next(objects);
+        placeholder.next(placeholderReport);
+        return sfn.Chain.custom(compose, [objects, placeholderReport], objects);
+      },
       skipThroughDegrade: true,
     });
 
@@ -140,6 +216,7 @@ export class PipelineDefinition extends Construct {
         stage,
         breakers,
         recordOutcome: h.recordOutcome.function,
+        takeProbe: h.takeProbe.function,
         run: (scope) => {
           const prepare = invokeHandler(scope, 'PrepareInput', {
             stateName: `${stage}.PrepareInput`,
@@ -147,6 +224,7 @@ export class PipelineDefinition extends Construct {
             payload: sfn.TaskInput.fromObject({
               ...stageRequest(stage),
               current: $.objectAt('$.current'),
+              template: $.objectAt('$.templateSvg'),
               // The input fits the request this backend's service receives, or goes to S3.
               backend: gpu.name,
             }),
@@ -193,15 +271,25 @@ export class PipelineDefinition extends Construct {
       }),
       resultPath: '$',
     });
+    // Storing the result is idempotent (same key, same item): a try that hit a throttled call
+    // after its SDK's retries may run again.
+    finalize.addRetry(controlRetry(HANDLER_TRANSIENT_ERRORS));
 
-    // The template is valid by construction (sanitized or composed): finalize falls back to it when
-    // a later stage's SVG does not survive sanitization.
+    // The template is carried once, in $.templateSvg: later stages start from it while $.current
+    // holds no SVG, and finalize falls back to it when a later stage's SVG does not survive
+    // sanitization (it is valid by construction: sanitized or composed).
     const keepTemplate = sfn.Pass.jsonPath(this, 'KeepTemplate', {
       stateName: 'template.Keep',
       inputPath: '$.current.svg',
       resultPath: '$.templateSvg',
     });
-    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
+    const clearCurrent = sfn.Pass.jsonPath(this, 'ClearCurrent', {
+      stateName: 'template.Handover',
+      comment: '$.current from here on is what a later stage made; none yet.',
+      result: sfn.Result.fromObject({}),
+      resultPath: '$.current',
+    });
+    assess.next(template).next(keepTemplate).next(clearCurrent).next(detail).next(optimize).next(finalize);
     this.chain = normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

@@ -1,21 +1,20 @@
 // Composition only: tables, payload bucket, handlers, GPU backend, the pipeline definition wrapped in
 // the Standard state machine with its logs and alarms, and the REST API.
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { breakerEnvironment, stageTimeoutEnvironment } from '#breaker/settings';
 import { MODEL_STORE_PREFIX, STAGES_WITH_MODELS } from '#contracts/model-store';
 import { CONTAINER_STAGES, METRICS_NAMESPACE, PIPELINE_VERSION } from '#contracts/schemas';
-import type { PipelineConfig } from '../config/environments.ts';
+import { type PipelineConfig, stageTimeouts } from '../config/environments.ts';
+import { PipelineAlarms } from '../constructs/alarms.ts';
 import { GenerationApi } from '../constructs/api.ts';
-import { GpuBackend, stageTimeouts } from '../constructs/gpu-backend.ts';
+import { GpuBackend, stageDurations } from '../constructs/gpu-backend.ts';
 import { ModelStore } from '../constructs/model-store.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
 import { type HandlerName, PipelineDefinition } from '../constructs/pipeline-definition.ts';
@@ -35,7 +34,7 @@ export class PipelineStack extends Stack {
   public readonly gpu: GpuBackend;
   public readonly stateMachine: sfn.StateMachine;
   public readonly stateMachineLogs: logs.LogGroup;
-  public readonly alarmTopic: sns.Topic;
+  public readonly alarms: PipelineAlarms;
   public readonly api: GenerationApi;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -68,11 +67,7 @@ export class PipelineStack extends Stack {
         environment: { PIPELINE_VERSION },
         ...extra,
       });
-    const breakerEnv = {
-      BREAKER_FAILURE_THRESHOLD: String(config.breaker.failureThreshold),
-      BREAKER_WINDOW_SECONDS: String(config.breaker.windowSeconds),
-      BREAKER_OPEN_SECONDS: String(config.breaker.openSeconds),
-    };
+    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const withEnv = (f: PipelineFunction, env: Record<string, string>) => {
       for (const [name, value] of Object.entries(env)) f.setEnv(name, value);
       return f;
@@ -81,12 +76,8 @@ export class PipelineStack extends Stack {
     this.handlers = {
       normalize: fn('NormalizeRequest', 'normalize-request/handler'),
       assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
-        ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,
-        TEMPLATE_TIMEOUT_SECONDS: String(config.stages.template.timeoutSeconds),
-        DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
-        OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
         // A stage whose weights are not published is skipped with that reason, before any GPU work.
         MODEL_STORE_PREFIX,
         MODEL_STAGES: STAGES_WITH_MODELS.join(','),
@@ -115,11 +106,15 @@ export class PipelineStack extends Stack {
         bucket,
         'readWrite',
       ),
-      recordOutcome: withEnv(fn('RecordOutcome', 'record-outcome'), breakerEnv).bindTable(
-        'BREAKERS_TABLE',
-        breakers,
-        'readWrite',
-      ),
+      recordOutcome: withEnv(fn('RecordOutcome', 'record-outcome'), breakerEnvironment(config.breaker))
+        .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
+        .bindEventBus('EVENT_BUS_NAME', defaultBus),
+      takeProbe: withEnv(fn('TakeProbe', 'take-probe'), stageTimeoutEnvironment(stageTimeouts(config)))
+        .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
+        .bindEventBus('EVENT_BUS_NAME', defaultBus),
+      executionEnded: fn('ExecutionEnded', 'execution-ended')
+        .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
+        .bindEventBus('EVENT_BUS_NAME', defaultBus),
       finalize: withEnv(
         fn('FinalizeResult', 'finalize-result/handler', { timeout: Duration.seconds(60), memorySize: 1024 }),
         {
@@ -128,7 +123,7 @@ export class PipelineStack extends Stack {
       )
         .bindTable('CACHE_TABLE', cache, 'write')
         .bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite')
-        .bindEventBus('EVENT_BUS_NAME', events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
+        .bindEventBus('EVENT_BUS_NAME', defaultBus),
     };
     const bedrockModels = [config.llm.bedrockModelId, config.llm.bedrockLargeModelId].map(
       (model) => `arn:${this.partition}:bedrock:${this.region}::foundation-model/${model}`,
@@ -150,10 +145,7 @@ export class PipelineStack extends Stack {
       payloadBucket: bucket,
       modelStore: this.modelStore,
       coldStart: Duration.seconds(config.gpu.coldStartSeconds),
-      timeouts: stageTimeouts({
-        detail: config.stages.detail.timeoutSeconds,
-        optimize: config.stages.optimize.timeoutSeconds,
-      }),
+      timeouts: stageDurations(stageTimeouts(config)),
       instanceType: config.gpu.instanceType,
       maxInstances: config.gpu.maxInstances,
       rootVolumeGiB: config.gpu.rootVolumeGiB,
@@ -167,6 +159,7 @@ export class PipelineStack extends Stack {
       tables: this.tables,
       handlers: this.handlers,
       gpu: this.gpu,
+      eventBus: defaultBus,
     }).chain;
     this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The vendedlogs prefix keeps the CloudWatch Logs resource policy small.
@@ -187,6 +180,19 @@ export class PipelineStack extends Stack {
       },
     });
     this.gpu.grantTaskResponse(this.stateMachine);
+    // An execution that ends abnormally gives back its probe leases and is announced as failed.
+    new events.Rule(this, 'ExecutionEndedRule', {
+      description: `${namePrefix}: executions that end FAILED, TIMED_OUT or ABORTED`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [new eventTargets.LambdaFunction(this.handlers.executionEnded.function, { retryAttempts: 8 })],
+    });
     // A cache hit ends in a Pass state, where no handler runs to count it; its log event does.
     this.stateMachineLogs.addMetricFilter('CacheHits', {
       metricNamespace: METRICS_NAMESPACE,
@@ -198,36 +204,22 @@ export class PipelineStack extends Stack {
       metricValue: '1',
     });
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', { enforceSSL: true });
-    acknowledge(
-      this.alarmTopic,
-      'CloudWatch alarm actions cannot publish to a topic under the AWS managed SNS key; the topic ' +
-        'carries alarm state changes only.',
-      'AwsSolutions-SNS2',
-    );
-    if (config.alarms.email) {
-      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarms.email));
-    }
-    const alarmOn = (id: string, metric: cloudwatch.Metric, what: string) =>
-      new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${namePrefix}: ${what}`,
-      }).addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
-    const period = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
-    alarmOn('ExecutionsFailed', this.stateMachine.metricFailed(period), 'pipeline executions failed');
-    alarmOn('ExecutionsTimedOut', this.stateMachine.metricTimedOut(period), 'pipeline executions timed out');
-    alarmOn('ExecutionsAborted', this.stateMachine.metricAborted(period), 'pipeline executions aborted');
-
     this.api = new GenerationApi(this, 'Api', {
       stateMachine: this.stateMachine,
       rateLimit: config.api.rateLimit,
       burstLimit: config.api.burstLimit,
+      corsOrigins: config.api.corsOrigins,
       logRetention,
       removalPolicy,
+    });
+
+    this.alarms = new PipelineAlarms(this, 'Alarms', {
+      namePrefix,
+      email: config.alarms.email,
+      degradedPercent: config.degradedAlarmPercent,
+      stateMachine: this.stateMachine,
+      functions: Object.values(this.handlers).map((handler) => handler.function),
+      api: this.api.api,
     });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
@@ -240,7 +232,7 @@ export class PipelineStack extends Stack {
     if (this.gpu.ecsCapacity) {
       new CfnOutput(this, 'GpuClusterName', { value: this.gpu.ecsCapacity.cluster.clusterName });
     }
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
 
     acknowledge(
       this.stateMachine,

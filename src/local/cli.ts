@@ -49,6 +49,13 @@ Environment:
   CHAT2SVG_HOME    state directory: emulator data, breakers, cache (default ./.chat2svg)
   MODEL_DIR        SDXL/SAM weights for the detail stage (skipped without them)
   CHAT2SVG_FAULTS  fault injection, e.g. optimize:Stage.Failed
+  CHAT2SVG_STAGE_TIMEOUTS
+                   shorter stage timeouts for this run, e.g. optimize=30 (the stage's
+                   task limit and its probe lease)
+  CHAT2SVG_STAGES_DIR
+                   where <stage>/run-local lives (default <repo>/stage-images)
+
+Ctrl-C aborts the run: its workers are stopped and any probe lease it holds is given back.
 `;
 
 /** A usage error: one line on stderr, exit code 2. */
@@ -213,6 +220,7 @@ async function generate(command: GenerateCommand, io: CliIo, options: CliOptions
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
     io.stderr(`[${stage}] not available here: ${reason}\n`);
+  const stageTimeouts = process.env.CHAT2SVG_STAGE_TIMEOUTS;
   const runtime = await createLocalRuntime({
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
@@ -222,11 +230,25 @@ async function generate(command: GenerateCommand, io: CliIo, options: CliOptions
       : undefined,
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
+    ...(stageTimeouts ? { context: { stageTimeouts } } : {}),
+    ...(process.env.CHAT2SVG_STAGES_DIR ? { stagesDir: resolve(process.env.CHAT2SVG_STAGES_DIR) } : {}),
   });
+  // Ctrl-C or a plain kill: abort as AWS would, so the probe lease this run holds is given back.
+  const interrupt = (signal: NodeJS.Signals) => {
+    io.stderr(`chat2svg: ${signal}; aborting the run\n`);
+    void runtime
+      .abort()
+      .then(() => runtime.stop())
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   let result: GenerateResult;
   try {
     result = await runtime.generate(command.request);
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await runtime.stop();
   }
   writeFile(command.out, result.svg);

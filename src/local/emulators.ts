@@ -1,6 +1,7 @@
 // Embedded AWS emulators for the local runtime (docs/architecture.md §10): dynalite for DynamoDB and
-// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
-// EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
+// s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral, each behind
+// a fault-injecting proxy (faults.ts) that every client reaches them through; and an EventBridge
+// sink that appends PutEvents entries to <home>/events.jsonl.
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { type EmulatorFaults, emptyFaults, faultProxy } from './faults.ts';
 import { acquireHomeLock, type HomeLock } from './home-lock.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -69,6 +71,8 @@ export interface Emulators {
   readonly events: EventBridgeClient;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
+  /** Faults injected into DynamoDB and S3 calls; no rules, no faults. */
+  readonly faults: EmulatorFaults;
   ensureTable(name: string, props: TableProperties): Promise<void>;
   ensureBucket(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -129,9 +133,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const eventSink = eventBridgeSink(eventsFile);
   guard(eventSink, allows);
   const eventsPort = await listen(eventSink);
+  const faults = emptyFaults();
+  const dynamoProxy = faultProxy('dynamodb', dynamoPort, faults);
+  const s3Proxy = faultProxy('s3', s3Address.port, faults);
 
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const dynamodbEndpoint = `http://127.0.0.1:${await listen(dynamoProxy)}`;
+  const s3Endpoint = `http://127.0.0.1:${await listen(s3Proxy)}`;
   const eventsEndpoint = `http://127.0.0.1:${eventsPort}`;
   const base = { region: LOCAL_REGION, credentials };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
@@ -150,6 +157,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     allowAccessKey: (accessKeyId) => {
       allowedKeys.add(accessKeyId);
     },
+    faults,
     events,
     env: {
       AWS_REGION: LOCAL_REGION,
@@ -185,6 +193,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     async stop() {
       dynamodb.destroy();
       s3.destroy();
+      await Promise.all([close(dynamoProxy), close(s3Proxy)]);
       events.destroy();
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
       if (ephemeral) rmSync(home, { recursive: true, force: true });

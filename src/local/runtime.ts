@@ -78,8 +78,16 @@ export interface LocalRuntime {
   generate(request: unknown): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
   execute(input: unknown): Promise<ExecutionRecord>;
+  /**
+   * Aborts every running execution (Ctrl-C): their workers are ended, and each is reported as
+   * ABORTED the way AWS reports it, which gives back any probe lease it held.
+   */
+  abort(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The handler EventBridge calls for executions that end FAILED, TIMED_OUT or ABORTED. */
+const EXECUTION_ENDED_ENTRY = 'functions/execution-ended.ts';
 
 /** A failed execution; `name` is the error the state machine ended with (e.g. `Request.Invalid`). */
 export class ExecutionFailedError extends Error {
@@ -126,7 +134,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       const ambient = await defaultProvider()().catch(() => undefined);
       if (ambient) emulators.allowAccessKey(ambient.accessKeyId);
     }
-    const handlers = await buildTaskHandlers({
+    const { handlers, invokeFunction } = await buildTaskHandlers({
       definition,
       emulators,
       env,
@@ -141,7 +149,40 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
-    const run = (input: unknown) => execute(machine, definition, handlers, scope, input, progress);
+    const running = new Map<string, RunningExecution>();
+    // What the EventBridge rule on execution status changes does in AWS.
+    const ended = async (
+      execution: RunningExecution,
+      status: 'FAILED' | 'ABORTED',
+      error: ExecutionFailedError,
+    ) => {
+      const event = {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn: execution.arn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status,
+          error: error.name,
+          cause: error.message,
+        },
+      };
+      // EventBridge retries its target; so does this, once (a cold start on a busy host can time out).
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        try {
+          await invokeFunction(EXECUTION_ENDED_ENTRY, event);
+          return;
+        } catch (failure) {
+          if (attempt === 2)
+            progress(
+              `execution ${execution.name} ended ${status}; its end could not be recorded: ${(failure as Error).message}`,
+            );
+        }
+      }
+    };
+    const run = (input: unknown) =>
+      execute(machine, definition, handlers, scope, input, progress, running, ended);
 
     return {
       emulators,
@@ -151,6 +192,16 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       faults,
       execute: run,
       generate: (request) => generate(run, emulators.s3, request),
+      abort: async () => {
+        await Promise.all(
+          [...running.values()].map((execution) => {
+            execution.aborted = true;
+            for (const worker of execution.scope.workers) worker.kill('SIGKILL');
+            execution.abort();
+            return execution.finished;
+          }),
+        );
+      },
       stop: once(() => emulators.stop()),
     };
   } catch (error) {
@@ -169,7 +220,24 @@ export interface ExecutionRecord {
   readonly stageMs: number;
 }
 
-/** Runs one execution of the machine; a failed execution throws ExecutionFailedError. */
+interface RunningExecution {
+  readonly name: string;
+  readonly arn: string;
+  readonly stateMachineArn: string;
+  readonly scope: ExecutionScope;
+  readonly abort: () => void;
+  /** Settles once the execution's end is recorded, however it ended. */
+  readonly finished: Promise<unknown>;
+  aborted: boolean;
+}
+
+type EndedHandler = (
+  execution: RunningExecution,
+  status: 'FAILED' | 'ABORTED',
+  error: ExecutionFailedError,
+) => Promise<void>;
+
+/** Runs one execution of the machine; a failed or aborted execution throws ExecutionFailedError. */
 async function execute(
   machine: StateMachine,
   definition: LocalDefinition,
@@ -177,30 +245,55 @@ async function execute(
   scope: AsyncLocalStorage<ExecutionScope>,
   input: unknown,
   progress: (line: string) => void,
+  running: Map<string, RunningExecution>,
+  ended: EndedHandler,
 ): Promise<ExecutionRecord> {
   const started = performance.now();
   const name = randomUUID();
-  const execution: ExecutionScope = { stageMs: 0 };
-  const run = scope.run(execution, () =>
+  const executionScope: ExecutionScope = { stageMs: 0, workers: new Set() };
+  const context = contextObject(definition, name);
+  const run = scope.run(executionScope, () =>
     machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
-      context: contextObject(definition, name),
+      context,
     }),
   );
   const statesEntered: string[] = [];
   const watching = watch(run.eventLogs, statesEntered, progress);
+  let finish: (value: unknown) => void = () => {};
+  const finished = new Promise((resolve) => {
+    finish = resolve;
+  });
+  const execution: RunningExecution = {
+    name,
+    arn: (context.Execution as { Id: string }).Id,
+    stateMachineArn: (context.StateMachine as { Id: string }).Id,
+    scope: executionScope,
+    abort: () => run.abort(),
+    finished,
+    aborted: false,
+  };
+  running.set(name, execution);
   try {
     const output = await run.result;
     await watching;
-    return { output, statesEntered, totalMs: performance.now() - started, stageMs: execution.stageMs };
+    return { output, statesEntered, totalMs: performance.now() - started, stageMs: executionScope.stageMs };
   } catch (error) {
-    await watching;
-    const cause = (error as Error).cause as Error | undefined;
-    throw new ExecutionFailedError(
-      cause?.name ?? 'States.Runtime',
-      cause?.message ?? (error as Error).message,
-    );
+    await watching.catch(() => {});
+    const failure = execution.aborted
+      ? new ExecutionFailedError('States.Aborted', 'the execution was aborted')
+      : failureOf(error as Error);
+    await ended(execution, execution.aborted ? 'ABORTED' : 'FAILED', failure);
+    throw failure;
+  } finally {
+    running.delete(name);
+    finish(undefined);
   }
+}
+
+function failureOf(error: Error): ExecutionFailedError {
+  const cause = error.cause as Error | undefined;
+  return new ExecutionFailedError(cause?.name ?? 'States.Runtime', cause?.message ?? error.message);
 }
 
 /** One generation: the execution, its SVG and the run report of docs/architecture.md §11. */

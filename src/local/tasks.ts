@@ -3,7 +3,7 @@
 // DynamoDB calls on dynalite; ECS container stages as stage-images/<stage>/run-local subprocesses.
 // Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { HandlerDeps } from '#commons/clients';
 import type { Env } from '#commons/env';
 import { type Context, createTools, invocationContext } from '#commons/lambda';
@@ -35,6 +36,8 @@ function taskError(name: string, cause: string): Error {
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
   stageMs: number;
+  /** Its running container stage processes, ended when the execution is aborted. */
+  readonly workers: Set<ChildProcess>;
   /** Whether the template stage's Run (the LLM) was called in this execution. */
   templateRun?: boolean;
 }
@@ -65,7 +68,17 @@ export interface TaskDeps {
   readonly handlersDir?: string;
 }
 
-export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, TaskHandler>> {
+export interface TaskHandlers {
+  /** One handler per Task state of the definition. */
+  readonly handlers: Record<string, TaskHandler>;
+  /**
+   * Invokes a synthesized function that no state calls (an EventBridge rule's target), by its
+   * handler module, as Lambda would.
+   */
+  invokeFunction(entry: string, event: unknown): Promise<unknown>;
+}
+
+export async function buildTaskHandlers(deps: TaskDeps): Promise<TaskHandlers> {
   const { definition } = deps;
   // Built on first call, as Lambda does on a cold start: a run answered from the cache never
   // loads the template or finalize code. An init error then fails that Task, as in Lambda.
@@ -121,9 +134,41 @@ export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, 
       handlers[stateName] = containerHandler(stateName, state, deps);
       continue;
     }
+    if (resource === 'arn:aws:states:::events:putEvents') {
+      handlers[stateName] = putEventsHandler(deps.emulators);
+      continue;
+    }
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
-  return handlers;
+  return {
+    handlers,
+    invokeFunction(entry, event) {
+      const fn = definition.functions.find((f) => f.entry === entry);
+      if (!fn) return Promise.reject(new Error(`no synthesized Lambda function has the handler ${entry}`));
+      return invokeLambda(handlerOf(fn), fn, event);
+    },
+  };
+}
+
+/** EventBridge PutEvents on the local sink; Step Functions serializes an object Detail as JSON. */
+function putEventsHandler(emulators: Emulators): TaskHandler {
+  return async (input) => {
+    const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map(
+      (entry): PutEventsRequestEntry => ({
+        ...entry,
+        Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+      }),
+    );
+    try {
+      const { $metadata: _, ...result } = await emulators.events.send(
+        new PutEventsCommand({ Entries: entries }),
+      );
+      return result;
+    } catch (error) {
+      const { name, message } = error as Error;
+      throw taskError(`EventBridge.${name}`, message);
+    }
+  };
 }
 
 /** Counts one Run call of a stage, and fails it with the fault injected there, if any. */
@@ -193,6 +238,9 @@ async function invokeLambda(
       fn.timeoutSeconds * 1000,
     );
   });
+  // Handled by the race below; one that fires while the handler still loads must not go unhandled
+  // (that ends the whole process, every execution with it).
+  timeout.catch(() => {});
   try {
     // Init errors (a module that fails to load) surface on the invocation, as in Lambda.
     const handler = await loading;
@@ -276,6 +324,7 @@ function containerHandler(stateName: string, state: TaskState, deps: TaskDeps): 
         stageInput,
         { ...process.env, ...deps.env },
         timeoutMs,
+        deps.scope.getStore()?.workers,
       ),
     );
   };
@@ -287,6 +336,7 @@ function runLocal(
   stageInput: Buffer,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  workers: Set<ChildProcess> | undefined,
 ): Promise<unknown> {
   try {
     accessSync(executable, constants.X_OK);
@@ -294,11 +344,22 @@ function runLocal(
     return Promise.reject(taskError('Stage.Unavailable', `${executable} is missing or not executable`));
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(executable, [], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C in the terminal reaches the runtime, which aborts the
+    // execution and ends its workers, rather than the worker dying first as a failed stage.
+    const child = spawn(executable, [], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    workers?.add(child);
     const stdout: Buffer[] = [];
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     timer.unref();
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => {
@@ -308,13 +369,12 @@ function runLocal(
     child.stdin.on('error', () => {}); // a worker that exits early closes stdin; its exit code tells why
     child.on('error', (error) => {
       clearTimeout(timer);
+      workers?.delete(child);
       reject(taskError('Stage.Unavailable', `${executable}: ${error.message}`));
     });
-    child.on('exit', () => {
-      timedOut = timedOut || child.signalCode === 'SIGKILL';
-    });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      workers?.delete(child);
       if (code === 0) {
         try {
           resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')));
@@ -325,6 +385,11 @@ function runLocal(
       }
       if (timedOut) {
         reject(taskError('States.Timeout', `${executable} ran past ${timeoutMs} ms`));
+        return;
+      }
+      // Killed from outside (the OOM killer, an operator): the process died, the stage failed.
+      if (signal) {
+        reject(taskError('Stage.Failed', `${executable} was killed by ${signal}`));
         return;
       }
       reject(workerFailure(stderr, code));

@@ -91,10 +91,16 @@ describe('state data layout', () => {
     expect(JSON.stringify(choice.Choices)).toContain(
       '{"Variable":"$.cached.Item.expiresAtIso.S","StringGreaterThanPath":"$.clock.now"}',
     );
-    expect(choice.Default).toBe('Assess');
+    expect(choice.Default).toBe('CacheMiss');
+    expect(state('CacheMiss')).toMatchObject({ Result: {}, ResultPath: '$.cached', Next: 'Assess' });
+    expect(state('AnnounceCacheHit')).toMatchObject({
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: { Entries: [expect.objectContaining({ DetailType: 'Generation Cache Hit' })] },
+      End: true,
+    });
     expect(state('ReturnCached')).toMatchObject({
       Type: 'Pass',
-      End: true,
+      Next: 'AnnounceCacheHit',
       Parameters: {
         cache: 'hit',
         'requestId.$': '$.requestId',
@@ -108,7 +114,12 @@ describe('state data layout', () => {
     expect(state('template.RecordSuccess').Next).toBe('template.Keep');
     expect(state('template.Compose').Next).toBe('template.Objects');
     expect(state('template.Objects').Next).toBe('template.Keep');
-    expect(state('template.Keep').Next).toBe('detail.Plan?');
+    expect(state('template.Keep').Next).toBe('template.Handover');
+    expect(state('template.Handover')).toMatchObject({
+      Result: {},
+      ResultPath: '$.current',
+      Next: 'detail.Plan?',
+    });
     expect(state('detail.RecordSuccess').Next).toBe('optimize.Plan?');
     expect(state('detail.Degrade').Next).toBe('optimize.Plan?');
     expect(state('optimize.RecordSuccess').Next).toBe('Finalize');
@@ -124,6 +135,21 @@ describe('state data layout', () => {
       name: stage,
       status: 'degraded',
       reason: 'breaker open',
+    });
+  });
+
+  it('keeps a request alive with a placeholder template when even the composer fails', () => {
+    expect(state('template.Compose').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.composeError', Next: 'template.Placeholder' },
+    ]);
+    expect(state('template.Placeholder')).toMatchObject({
+      ResultPath: '$.current',
+      Result: { svg: { encoding: 'utf8', mediaType: 'image/svg+xml' } },
+      Next: 'template.PlaceholderReport',
+    });
+    expect(state('template.PlaceholderReport')).toMatchObject({
+      ResultPath: '$.reports.template',
+      Next: 'template.Keep',
     });
   });
 
@@ -164,25 +190,55 @@ describe('gated stages', () => {
   });
 
   it.each(STAGES)(
-    'takes the %s probe lease with a conditional update, and degrades when it is taken',
+    'takes the %s probe lease in take-probe, and degrades when another execution has it',
     (stage) => {
       const probe = state(`${stage}.TakeProbe`);
       expect(probe).toMatchObject({
-        Resource: 'arn:aws:states:::dynamodb:updateItem',
-        Parameters: {
-          TableName: tableName('stage'),
-          Key: { stage: { S: stage } },
-          ConditionExpression: expect.stringContaining('openUntil < :now'),
-          ExpressionAttributeValues: expect.objectContaining({
-            ':owner': { 'S.$': '$$.Execution.Id' },
-            ':lease': { 'S.$': `$.plan.stages.${stage}.probeLeaseUntil` },
-            ':now': { 'S.$': '$.gate.now' },
-          }),
-        },
-        Catch: [{ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: `${stage}.Open` }],
+        Resource: expect.stringContaining('TakeProbe'),
+        Parameters: { stage, 'executionId.$': '$$.Execution.Id' },
+        ResultPath: '$.gate.probe',
       });
+      expect(probe.Catch).toEqual([
+        { ErrorEquals: ['Breaker.ProbeTaken'], ResultPath: '$.gate.probeError', Next: `${stage}.Open` },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.gate.controlError', Next: `${stage}.ControlDegraded` },
+      ]);
     },
   );
+
+  it.each(STAGES)('degrades %s, never the execution, when its breaker cannot be read or leased', (stage) => {
+    expect(state(`${stage}.ReadBreaker`).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.gate.controlError', Next: `${stage}.ControlDegraded` },
+    ]);
+    expect(state(`${stage}.ControlDegraded`)).toMatchObject({
+      ResultPath: `$.reports.${stage}`,
+      Parameters: { name: stage, status: 'degraded' },
+    });
+    const degradeStep = stage === 'template' ? 'template.Compose' : `${stage}.Degrade`;
+    expect(state(`${stage}.ControlDegraded`).Next).toBe(degradeStep);
+  });
+
+  it.each(STAGES)('keeps the %s result when its outcome cannot be recorded', (stage) => {
+    expect(state(`${stage}.RecordSuccess`).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.gate.recordError', Next: `${stage}.SuccessUnrecorded` },
+    ]);
+    expect(state(`${stage}.SuccessUnrecorded`).Parameters).toMatchObject({ name: stage, status: 'ran' });
+    expect(state(`${stage}.RecordFailure`).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.gate.recordError', Next: `${stage}.FailureUnrecorded` },
+    ]);
+  });
+
+  it('gives every control-plane Task a Catch and jittered retries', () => {
+    const control = STAGES.flatMap((stage) =>
+      ['ReadBreaker', 'TakeProbe', 'RecordSuccess', 'RecordFailure'].map((step) => `${stage}.${step}`),
+    );
+    for (const name of control) {
+      const step = state(name);
+      expect(step.Catch, name).toContainEqual(expect.objectContaining({ ErrorEquals: ['States.ALL'] }));
+      const retries = step.Retry as { JitterStrategy?: string }[];
+      expect(retries.length, name).toBeGreaterThan(0);
+      for (const retry of retries) expect(retry.JitterStrategy, name).toBe('FULL');
+    }
+  });
 
   it.each(STAGES)('skips %s when the plan says so', (stage) => {
     const plan = state(`${stage}.Plan?`);
@@ -199,7 +255,10 @@ describe('gated stages', () => {
   it.each(STAGES)('retries a %s outcome write that lost to concurrent executions', (stage) => {
     for (const name of ['RecordSuccess', 'RecordFailure']) {
       expect(state(`${stage}.${name}`).Retry).toContainEqual(
-        expect.objectContaining({ ErrorEquals: ['Breaker.Conflict'], JitterStrategy: 'FULL' }),
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['Breaker.Conflict']),
+          JitterStrategy: 'FULL',
+        }),
       );
     }
   });
@@ -233,7 +292,7 @@ describe('gated stages', () => {
     expect(retried.length).toBeGreaterThan(0);
     for (const error of retried) {
       expect(error).toMatch(
-        /^(Lambda|DynamoDB|ECS)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$|^Breaker\.Conflict$/,
+        /^(Lambda|DynamoDB|ECS|EventBridge)\.[A-Za-z]+Exception$|^DynamoDB\.RequestLimitExceeded$|^Breaker\.Conflict$|^(ThrottlingException|ProvisionedThroughputExceededException|RequestLimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|SlowDown|InternalError|Sandbox\.Timedout)$/,
       );
     }
     expect(retried.filter((error) => error.startsWith('Stage.') || error.startsWith('States.'))).toEqual([]);

@@ -19,6 +19,8 @@ const HANDLER_FILES = [
   'template/compose',
   'prepare-stage-input',
   'record-outcome',
+  'take-probe',
+  'execution-ended',
   'finalize-result/handler',
 ];
 
@@ -167,16 +169,22 @@ describe('functions', () => {
     expect(actions.filter((a) => /^(dynamodb|s3|events):/.test(a))).toEqual([]);
   });
 
-  it('gives record-outcome access to the breakers table only', () => {
-    const grants = grantsOf(template, 'record-outcome');
-    expect(grants.length).toBeGreaterThan(0);
-    for (const grant of grants) {
-      expect(grant.actions.every((a) => a.startsWith('dynamodb:'))).toBe(true);
-      expect(grant.resources).toContain(breakersId);
-      expect(grant.resources).not.toContain(cacheId);
-    }
-    expect(actionsOf(template, 'record-outcome')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
-  });
+  it.each(['record-outcome', 'take-probe', 'execution-ended'])(
+    'gives %s the breakers table and events, nothing else',
+    (file) => {
+      const grants = grantsOf(template, file).filter((grant) =>
+        grant.actions.some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(grants.length).toBeGreaterThan(0);
+      for (const grant of grants) {
+        expect(grant.resources).toContain(breakersId);
+        expect(grant.resources).not.toContain(cacheId);
+      }
+      const actions = actionsOf(template, file);
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'events:PutEvents']));
+      expect(actions.filter((a) => /^s3:/.test(a))).toEqual([]);
+    },
+  );
 
   it('lets assess-resources read the breakers table and the model manifests, and nothing else', () => {
     const grants = grantsOf(template, 'assess-resources/handler');
@@ -207,7 +215,16 @@ describe('functions', () => {
         .Variables;
     expect(env('record-outcome')).toMatchObject({
       BREAKERS_TABLE: { Ref: breakersId },
-      BREAKER_FAILURE_THRESHOLD: '3',
+      BREAKER_FAILURE_RATE_PERCENT: '50',
+      BREAKER_MINIMUM_CALLS: '5',
+      BREAKER_WINDOW_SECONDS: '60',
+      BREAKER_OPEN_SECONDS: '30',
+    });
+    expect(env('take-probe')).toMatchObject({
+      BREAKERS_TABLE: { Ref: breakersId },
+      TEMPLATE_TIMEOUT_SECONDS: '120',
+      DETAIL_TIMEOUT_SECONDS: '900',
+      OPTIMIZE_TIMEOUT_SECONDS: '600',
     });
     expect(env('finalize-result/handler')).toMatchObject({
       CACHE_TABLE: { Ref: cacheId },
@@ -294,6 +311,33 @@ describe('state machine', () => {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
     });
   });
+
+  it.each(['BreakerOpened', 'DegradedRate', 'LambdaErrors', 'Api5xx'])('has the %s alarm', (name) => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    expect(Object.keys(alarms).some((id) => id.startsWith(`Alarms${name}`))).toBe(true);
+  });
+
+  it('counts breaker openings from the pipeline’s own events', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['chat2svg'],
+        'detail-type': ['Breaker State Changed'],
+        detail: { to: ['OPEN'] },
+      },
+    });
+  });
+
+  it('sends executions that end abnormally to execution-ended', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.states'],
+        detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }),
+      }),
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIdFor(template, 'execution-ended'), 'Arn'] } }),
+      ],
+    });
+  });
 });
 
 describe('API', () => {
@@ -308,6 +352,42 @@ describe('API', () => {
         Uri: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('states:action/StartExecution')])] },
       }),
     });
+  });
+
+  it('answers StartExecution throttling with 429 and Retry-After, other client errors with 4xx, never 500', () => {
+    const post = resources(template, 'AWS::ApiGateway::Method').find(
+      ([, method]) => method.Properties?.HttpMethod === 'POST',
+    )?.[1];
+    const responses = post?.Properties?.Integration.IntegrationResponses as {
+      StatusCode: string;
+      SelectionPattern?: string;
+      ResponseTemplates: Record<string, string>;
+    }[];
+    const clientError = responses.find((r) => r.SelectionPattern === '4\\d{2}');
+    expect(clientError?.StatusCode).toBe('400');
+    const vtl = clientError?.ResponseTemplates['application/json'] ?? '';
+    expect(vtl).toContain('#set($context.responseOverride.status = 429)');
+    expect(vtl).toContain('#set($context.responseOverride.header.Retry-After = "1")');
+    expect(vtl).toContain('#set($context.responseOverride.status = 409)');
+    expect(responses.find((r) => r.SelectionPattern === '5\\d{2}')?.StatusCode).toBe('500');
+    expect(
+      ((post?.Properties?.MethodResponses ?? []) as { StatusCode: string }[]).map((r) => r.StatusCode),
+    ).toEqual(['202', '400', '409', '429', '500']);
+  });
+
+  it('answers CORS preflight without auth for the environment’s origins, and echoes an allowed Origin', () => {
+    const options = resources(template, 'AWS::ApiGateway::Method').filter(
+      ([, method]) => method.Properties?.HttpMethod === 'OPTIONS',
+    );
+    expect(options.length).toBeGreaterThan(0);
+    for (const [, method] of options) expect(method.Properties?.AuthorizationType).toBe('NONE');
+    const post = resources(template, 'AWS::ApiGateway::Method').find(
+      ([, method]) => method.Properties?.HttpMethod === 'POST',
+    )?.[1];
+    const accepted =
+      post?.Properties?.Integration.IntegrationResponses[0].ResponseTemplates['application/json'];
+    expect(accepted).toContain('["http://localhost:5173", "http://127.0.0.1:5173"].contains($origin)');
+    expect(accepted).toContain('Access-Control-Allow-Origin = $origin');
   });
 
   it('describes executions from GET /v1/generations/{id}', () => {

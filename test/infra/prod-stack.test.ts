@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineApp, stackNameFor } from '#infra/app';
-import { loadConfig } from '#infra/config/environments';
+import { loadConfig, withStageTimeouts } from '#infra/config/environments';
 import { functionIdFor, resources } from './template-helpers.ts';
 
 let pipeline: ReturnType<typeof createPipelineApp>;
@@ -74,8 +74,24 @@ describe('prod stack', () => {
 });
 
 describe('environment config', () => {
-  it('opens a breaker after 3 failures in 60 s for 30 s by default', () => {
-    expect(loadConfig('dev').breaker).toEqual({ failureThreshold: 3, windowSeconds: 60, openSeconds: 30 });
+  it('opens a breaker at a 50 % failure rate over 60 s once 5 calls were counted, for 30 s, by default', () => {
+    expect(loadConfig('dev').breaker).toEqual({
+      failureRatePercent: 50,
+      minimumCalls: 5,
+      windowSeconds: 60,
+      openSeconds: 30,
+    });
+    expect(loadConfig('prod').breaker).toMatchObject({ minimumCalls: 20, windowSeconds: 120 });
+  });
+
+  it('shortens stage timeouts from the stageTimeouts context value, heartbeats with them', () => {
+    const config = withStageTimeouts(loadConfig('dev'), 'optimize=5, template=7');
+    expect(config.stages).toMatchObject({
+      template: { timeoutSeconds: 7 },
+      optimize: { timeoutSeconds: 5, heartbeatSeconds: 5 },
+      detail: { timeoutSeconds: 900, heartbeatSeconds: 120 },
+    });
+    expect(() => withStageTimeouts(loadConfig('dev'), 'render=5')).toThrow(/stageTimeouts/);
   });
 
   it('keeps prod overrides out of dev', () => {

@@ -81,7 +81,7 @@ describe('the local runtime', { timeout: SYNTH_TIMEOUT_MS }, () => {
       capabilities: ['optimize'],
       stagesDir: FAKE_STAGES_DIR,
       faults: { optimize: 'Stage.Failed' },
-      env: { BREAKER_OPEN_SECONDS: '1' },
+      env: { BREAKER_OPEN_SECONDS: '1', BREAKER_MINIMUM_CALLS: '3' },
     });
     const request = (n: number) => ({ prompt: `a lighthouse, take ${n}` });
 
@@ -234,12 +234,16 @@ describe('what the local runtime executes', { timeout: SYNTH_TIMEOUT_MS }, () =>
     expect(reportOf(prodRun.report.stages, 'template').status).toBe('degraded');
   });
 
-  it('injects a template fault into the offline composer when it makes the template', async () => {
+  it('injects a template fault into the offline composer when it makes the template; a placeholder keeps the request alive', async () => {
     const local = await runtime({ faults: { template: 'Stage.Failed' } });
 
-    await expect(local.generate({ prompt: 'a lantern', llm: 'offline' })).rejects.toMatchObject({
-      name: 'Stage.Failed',
-      message: expect.stringMatching(/offline composer/),
+    const { report, svg, statesEntered } = await local.generate({ prompt: 'a lantern', llm: 'offline' });
+
+    expect(statesEntered).toContain('template.Placeholder');
+    expect(reportOf(report.stages, 'template')).toMatchObject({
+      status: 'degraded',
+      reason: 'offline composer failed (Stage.Failed); placeholder template',
     });
+    expect(rendersAsSvg(svg)).toBe(true);
   });
 });

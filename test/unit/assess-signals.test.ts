@@ -3,21 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { breakerSignals, staticSignals } from '#functions/assess-resources/signals';
 
 describe('assessment signals from the environment', () => {
-  it('reads capabilities, provider, GPU load and timeouts', () => {
+  it('reads capabilities, provider and GPU load', () => {
     const env = {
       STAGE_CAPABILITIES: ' optimize ,detail',
       CHAT2SVG_LLM: 'anthropic',
       GPU_FREE_SLOTS: '0',
       GPU_QUEUE_DEPTH: 'unknown',
-      STAGE_TIMEOUTS_SECONDS: 'template=60, optimize=300',
-      DETAIL_TIMEOUT_SECONDS: '1200',
     };
 
     expect(staticSignals(env)).toEqual({
       containerStages: ['optimize', 'detail'],
       defaultLlm: 'anthropic',
       gpu: { freeSlots: 0, queueDepth: undefined },
-      timeoutsSeconds: { template: 60, detail: 1200, optimize: 300 },
     });
   });
 
@@ -26,7 +23,6 @@ describe('assessment signals from the environment', () => {
       containerStages: [],
       defaultLlm: undefined,
       gpu: { freeSlots: undefined, queueDepth: undefined },
-      timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
     });
   });
 
@@ -37,8 +33,6 @@ describe('assessment signals from the environment', () => {
   it.each([
     ['an unknown stage', { STAGE_CAPABILITIES: 'detail,render' }, 'STAGE_CAPABILITIES'],
     ['an unknown provider', { CHAT2SVG_LLM: 'llama' }, 'CHAT2SVG_LLM'],
-    ['a bad timeout', { STAGE_TIMEOUTS_SECONDS: 'detail=soon' }, 'STAGE_TIMEOUTS_SECONDS'],
-    ['a bad per-stage timeout', { OPTIMIZE_TIMEOUT_SECONDS: '-1' }, 'OPTIMIZE_TIMEOUT_SECONDS'],
     ['a bad GPU count', { GPU_FREE_SLOTS: 'many' }, 'GPU_FREE_SLOTS'],
   ])('fails the cold start on %s', (_name, env, variable) => {
     expect(() => staticSignals(env)).toThrow(

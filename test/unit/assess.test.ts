@@ -3,15 +3,12 @@ import { GenerationRequest, PipelinePlan, type Tier } from '#contracts/schemas';
 import { TIERS } from '#contracts/tiers';
 import { decidePlan, NO_LLM_REASON, type Signals } from '#functions/assess-resources/decide';
 
-const NOW = new Date('2026-11-27T02:00:00.000Z');
-
 function signals(overrides: Partial<Signals> = {}): Signals {
   return {
     containerStages: ['detail', 'optimize'],
     defaultLlm: 'bedrock',
     breakers: {},
     gpu: {},
-    timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
     ...overrides,
   };
 }
@@ -98,7 +95,7 @@ describe('decidePlan', () => {
     ],
   ])('picks %s', (_name, fields, overrides, tier, reason) => {
     // Act
-    const plan = decidePlan(request(fields), signals(overrides), NOW);
+    const plan = decidePlan(request(fields), signals(overrides));
 
     // Assess
     expect(PipelinePlan.parse(plan)).toEqual(plan);
@@ -162,13 +159,13 @@ describe('decidePlan', () => {
     ['the request asks for offline', { llm: 'offline' }, 'bedrock', 'offline'],
     ['the deployment default is offline', {}, 'offline', 'offline'],
   ])('skips the LLM template when %s', (_name, fields, defaultLlm, provider) => {
-    const plan = decidePlan(request(fields), signals({ defaultLlm }), NOW);
+    const plan = decidePlan(request(fields), signals({ defaultLlm }));
 
     expect(plan.stages.template).toMatchObject({ run: false, reason: NO_LLM_REASON, provider });
   });
 
   it('lets the request’s provider override the deployment default', () => {
-    const plan = decidePlan(request({ llm: 'anthropic' }), signals({ defaultLlm: 'offline' }), NOW);
+    const plan = decidePlan(request({ llm: 'anthropic' }), signals({ defaultLlm: 'offline' }));
 
     expect(plan.stages.template).toMatchObject({ run: true, provider: 'anthropic' });
   });
@@ -176,7 +173,7 @@ describe('decidePlan', () => {
   it.each(['high', 'low'] as const)(
     'does not run a stage this machine cannot run, even at tier %s',
     (tier) => {
-      const plan = decidePlan(request({ tier }), signals({ containerStages: ['optimize'] }), NOW);
+      const plan = decidePlan(request({ tier }), signals({ containerStages: ['optimize'] }));
 
       expect(plan.stages.detail.run).toBe(false);
       expect(plan.stages.detail.reason).toMatch(/cannot run here/);
@@ -188,7 +185,7 @@ describe('decidePlan', () => {
 
   it('skips a stage whose models are not published, with the store’s reason', () => {
     const reason = 'detail skipped: its models are not published (no s3://store/models/detail/manifest.json)';
-    const plan = decidePlan(request(), signals({ models: { detail: { published: false, reason } } }), NOW);
+    const plan = decidePlan(request(), signals({ models: { detail: { published: false, reason } } }));
 
     expect(plan.stages.detail).toMatchObject({ run: false, reason });
     expect(plan.stages.optimize.run).toBe(true);
@@ -196,7 +193,7 @@ describe('decidePlan', () => {
   });
 
   it('runs a stage whose models are published', () => {
-    const plan = decidePlan(request(), signals({ models: { detail: { published: true } } }), NOW);
+    const plan = decidePlan(request(), signals({ models: { detail: { published: true } } }));
 
     expect(plan.stages.detail.run).toBe(true);
   });
@@ -206,7 +203,7 @@ describe('decidePlan', () => {
       detail: { state: 'OPEN', openUntil: '2026-11-27T02:00:30.000Z' },
     };
 
-    const plan = decidePlan(request(), signals({ breakers }), NOW);
+    const plan = decidePlan(request(), signals({ breakers }));
 
     expect(plan.stages.detail.run).toBe(true);
     expect(plan.reasons).toContain(
@@ -214,36 +211,11 @@ describe('decidePlan', () => {
     );
   });
 
-  it('sets each probe lease to now plus the timeouts up to and including the stage', () => {
-    const plan = decidePlan(
-      request(),
-      signals({ timeoutsSeconds: { template: 100, detail: 200, optimize: 300 } }),
-      NOW,
-    );
-
-    expect(plan.stages.template.probeLeaseUntil).toBe('2026-11-27T02:01:40.000Z');
-    expect(plan.stages.detail.probeLeaseUntil).toBe('2026-11-27T02:05:00.000Z');
-    expect(plan.stages.optimize.probeLeaseUntil).toBe('2026-11-27T02:10:00.000Z');
-  });
-
-  it('leaves the timeouts of stages that do not run out of later leases', () => {
-    const plan = decidePlan(
-      request({ llm: 'offline' }),
-      signals({
-        containerStages: ['optimize'],
-        timeoutsSeconds: { template: 100, detail: 200, optimize: 300 },
-      }),
-      NOW,
-    );
-
-    expect(plan.stages.optimize.probeLeaseUntil).toBe('2026-11-27T02:05:00.000Z');
-  });
-
   it('does not change the request or the signals it is given', () => {
     const given = signals({ gpu: { freeSlots: 1, queueDepth: 0 } });
     const copy = structuredClone(given);
 
-    decidePlan(request(), given, NOW);
+    decidePlan(request(), given);
 
     expect(given).toEqual(copy);
   });

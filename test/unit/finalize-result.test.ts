@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
+import { GenerationResultEvent } from '#contracts/events';
 import { BUDGETS, PayloadRef } from '#contracts/schemas';
 import { configFromEnv, makeHandler } from '#functions/finalize-result/handler';
 import { GenerationResult } from '#functions/finalize-result/result';
@@ -113,6 +114,18 @@ describe('finalize-result', () => {
     expect(svg).toMatch(/id="path_0"/);
   });
 
+  it('makes the result from the template when no later stage made an SVG (carried once, as fallback)', async () => {
+    const event = withRequestId('fin-template-only');
+    event.fallback = structuredClone(event.current.svg);
+    delete event.current.svg;
+
+    const out = await logic(event);
+
+    const svg = (await readPayload(GenerationResult.parse(out.result).svg)).toString('utf8');
+    expect(svg).toMatch(/id="path_0"/);
+    expect(out.result.stages.find((stage) => stage.name === 'optimize')?.status).toBe('ran');
+  });
+
   it('fails with Svg.Invalid when the best SVG does not sanitize and there is no fallback', async () => {
     const event = withRequestId('fin-nofallback');
     event.current.svg = encodeInline('<svg><path d="M0 0 L1 1"', 'image/svg+xml', BUDGETS.stageOutput);
@@ -156,7 +169,7 @@ describe('finalize-result', () => {
     );
   });
 
-  it('emits one completion event on the configured bus', async () => {
+  it('emits one outcome event on the configured bus, by whether the result is degraded', async () => {
     const out = await logic(withRequestId('fin-4'));
 
     const calls = events.commandCalls(PutEventsCommand);
@@ -165,9 +178,15 @@ describe('finalize-result', () => {
     expect(entry).toMatchObject({
       EventBusName: 'test-bus',
       Source: 'chat2svg',
-      DetailType: 'Generation Completed',
+      DetailType: out.result.degraded ? 'Generation Completed Degraded' : 'Generation Completed',
     });
-    expect(JSON.parse(entry.Detail ?? '')).toEqual({ requestId: 'fin-4', result: out.result });
+    const detail = GenerationResultEvent.parse(JSON.parse(entry.Detail ?? ''));
+    expect(detail).toEqual({
+      schemaVersion: 1,
+      outcome: out.result.degraded ? 'completed-degraded' : 'completed',
+      requestId: 'fin-4',
+      result: out.result,
+    });
   });
 
   it.each([

@@ -43,7 +43,7 @@ describe('prepare-stage-input', () => {
       style: 'flat',
       seed: 7,
       config: fixture.config,
-      svg: fixture.current.svg,
+      svg: fixture.template,
     });
   });
 
@@ -135,7 +135,7 @@ describe('prepare-stage-input', () => {
   it.each([
     ['a config of the other stage', { config: TIERS.medium.optimize }, /numInferenceSteps/],
     ['the template stage', { stage: 'template' }, /stage/],
-    ['a current result without an svg', { current: {} }, /current\.svg/],
+    ['no template to start from', { template: undefined }, /template/],
   ])('rejects %s with Input.Invalid', async (_name, change, message) => {
     const event = { ...structuredClone(fixture), ...change };
 

@@ -21,7 +21,8 @@ beforeAll(async () => {
   storage = await startStorage();
   const config = configFromEnv({
     BREAKERS_TABLE: TABLES.breakers,
-    BREAKER_FAILURE_THRESHOLD: '3',
+    BREAKER_FAILURE_RATE_PERCENT: '50',
+    BREAKER_MINIMUM_CALLS: '3',
     BREAKER_WINDOW_SECONDS: '60',
     BREAKER_OPEN_SECONDS: '30',
   });
@@ -40,7 +41,7 @@ const breaker = () => getBreaker(storage.emulators.dynamodb, TABLES.breakers, 'd
 const failureFrom = (executionId: string) => ({ ...structuredClone(failure), executionId });
 
 describe('record-outcome', () => {
-  it('reports a success with its duration and metrics and writes no breaker state', async () => {
+  it('reports a success with its duration and metrics and counts it, without a transition', async () => {
     const report = await logic(structuredClone(success));
 
     expect(report).toEqual({
@@ -51,19 +52,10 @@ describe('record-outcome', () => {
       metrics: { paths: 14, seconds: 41.5 },
     });
     const stored = await breaker();
-    expect(stored).toMatchObject({ state: 'CLOSED', failures: 0, lastDurationMs: 41500, lastTier: 'medium' });
+    expect(stored).toMatchObject({ state: 'CLOSED', lastDurationMs: 41500, lastTier: 'medium' });
+    expect(stored?.window).toEqual([expect.objectContaining({ calls: 1, failures: 0 })]);
     expect(stored?.updatedAt).toBeUndefined();
     expect(stored?.version).toBeUndefined();
-  });
-
-  it('refreshes the recorded duration at most once per refresh period', async () => {
-    await logic(structuredClone(success));
-    const faster = structuredClone(success);
-    faster.current.durationMs = 1000;
-
-    await logic(faster);
-
-    expect((await breaker())?.lastDurationMs).toBe(41500);
   });
 
   it('reports a failure as degraded with "<Error>: <Cause>" and counts it', async () => {
@@ -75,7 +67,23 @@ describe('record-outcome', () => {
       reason: 'Stage.OutOfMemory: CUDA out of memory. Tried to allocate 2.00 GiB',
       durationMs: 0,
     });
-    expect(await breaker()).toMatchObject({ state: 'CLOSED', failures: 1, version: 1 });
+    const stored = await breaker();
+    expect(stored).toMatchObject({ state: 'CLOSED' });
+    expect(stored?.window.reduce((sum, bucket) => sum + bucket.failures, 0)).toBe(1);
+  });
+
+  it('reports a request error as such and does not count it', async () => {
+    const event = failureFrom('exec-r');
+    event.error = { Error: 'Template.NotConfigured', Cause: 'the plan names no LLM provider' };
+
+    for (let i = 0; i < 3; i++) {
+      const report = await logic(structuredClone(event));
+      expect(report.reason).toBe(
+        'request error (not counted by the breaker): Template.NotConfigured: the plan names no LLM provider',
+      );
+    }
+
+    expect(await breaker()).toBeUndefined();
   });
 
   it('reads a Lambda error Cause for its message and shortens long causes', async () => {
@@ -95,25 +103,29 @@ describe('record-outcome', () => {
     expect(report.reason.length).toBeLessThanOrEqual(240);
   });
 
-  it('opens the breaker after the third failure within the window', async () => {
-    for (const id of ['a', 'b', 'c']) await logic(failureFrom(id));
+  it('opens the breaker at the minimum number of calls when the failure rate is reached', async () => {
+    for (const id of ['a', 'b']) await logic(failureFrom(id));
+    expect(await breaker()).toMatchObject({ state: 'CLOSED' });
+    await logic(failureFrom('c'));
 
     const stored = await breaker();
-    expect(stored).toMatchObject({ state: 'OPEN', failures: 3, version: 3 });
+    expect(stored).toMatchObject({ state: 'OPEN', window: [], version: 1 });
     expect(stored?.openUntil).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Date.parse(stored?.openUntil ?? '') - Date.parse(stored?.updatedAt ?? '')).toBe(30_000);
   });
 
-  it('loses no update when failures arrive concurrently', async () => {
+  it('loses no count when outcomes arrive concurrently', async () => {
     await Promise.all(['a', 'b'].map((id) => logic(failureFrom(id))));
 
-    expect(await breaker()).toMatchObject({ state: 'CLOSED', failures: 2, version: 2 });
+    const stored = await breaker();
+    expect(stored).toMatchObject({ state: 'CLOSED' });
+    expect(stored?.window.reduce((sum, bucket) => sum + bucket.failures, 0)).toBe(2);
   });
 
-  it('loses no update among many concurrent failures, and opens exactly once', async () => {
+  it('opens exactly once among many concurrent failures', async () => {
     await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => logic(failureFrom(id))));
 
-    expect(await breaker()).toMatchObject({ state: 'OPEN', failures: 3, version: 3 });
+    expect(await breaker()).toMatchObject({ state: 'OPEN', version: 1 });
   });
 
   describe('with a half-open probe held by this execution', () => {
@@ -125,7 +137,6 @@ describe('record-outcome', () => {
           Item: {
             stage: { S: 'detail' },
             state: { S: 'HALF_OPEN' },
-            failures: { N: '3' },
             version: { N: '3' },
             openUntil: { S: '2026-11-27T02:00:30.000Z' },
             probeOwner: { S: owner },
@@ -143,7 +154,7 @@ describe('record-outcome', () => {
 
       expect(report.reason).toBe('ran as the half-open probe; breaker closed');
       const stored = await breaker();
-      expect(stored).toMatchObject({ state: 'CLOSED', failures: 0, version: 4, lastDurationMs: 41500 });
+      expect(stored).toMatchObject({ state: 'CLOSED', window: [], version: 4, lastDurationMs: 41500 });
       expect(stored?.probeOwner).toBeUndefined();
       expect(stored?.openUntil).toBeUndefined();
     });
