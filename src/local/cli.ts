@@ -13,12 +13,18 @@ import {
   ExecutionFailedError,
   type GenerateResult,
 } from './runtime.ts';
+import { generateOnServer } from './serve/client.ts';
+import { type ServeCommand, startServe } from './serve/serve.ts';
+import { WORKER_MODES, type WorkerMode } from './workers.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
+       chat2svg serve [--port 8787] [--host 127.0.0.1] [--workers N] [--worker-mode pool|task]
 
-Runs the chat2svg pipeline (the same state machine as in AWS) on this machine.
+generate runs the chat2svg pipeline (the same state machine as in AWS) on this machine, or on a
+running \`chat2svg serve\` with --server. serve keeps one runtime (emulators, definition, warm stage
+workers) behind the deployed API's routes: POST /v1/generations, GET /v1/generations/{id}.
 
-Options:
+Options (generate):
   --style S        style hint, e.g. "flat" or "line art"
   --tier T         auto | high | medium | low (default auto)
   --seed N         non-negative integer (default 0)
@@ -26,8 +32,15 @@ Options:
                    (default: $CHAT2SVG_LLM, else the deployment's default)
   --out FILE       SVG to write (default ./out/<slug>.svg); a PNG preview goes beside it
   --report FILE    JSON run report to write (default: beside the SVG, <name>.report.json)
+  --server URL     send the request to a running chat2svg serve (e.g. http://127.0.0.1:8787)
   --verbose        handler logs on stdout
   -h, --help       this help
+
+Options (serve):
+  --port N         TCP port (default 8787; 0 picks a free one)
+  --host H         address to listen on (default 127.0.0.1)
+  --workers N      warm workers per container stage (default 1)
+  --worker-mode M  pool (warm workers, default) | task (a subprocess per request)
 
 Environment:
   CHAT2SVG_HOME    state directory: emulator data, breakers, cache (default ./.chat2svg)
@@ -55,6 +68,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       io.stdout(USAGE);
       return 0;
     }
+    if (command.kind === 'serve') return await serve(command, io);
     return await generate(command, io);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -71,13 +85,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 }
 
 interface GenerateCommand {
+  readonly kind: 'generate';
   readonly request: GenerationRequest;
   readonly out: string;
   readonly report: string;
   readonly verbose: boolean;
+  /** A running `chat2svg serve` to send the request to. */
+  readonly server?: string;
 }
 
-function parseCommand(argv: string[]): GenerateCommand | 'help' {
+function parseCommand(argv: string[]): GenerateCommand | ServeCommand | 'help' {
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions(argv);
@@ -89,7 +106,9 @@ function parseCommand(argv: string[]): GenerateCommand | 'help' {
   if (values.help) return 'help';
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError('missing command; try: chat2svg generate "a red fox"');
-  if (command !== 'generate') throw new UsageError(`unknown command "${command}"; the command is generate`);
+  if (command === 'serve') return parseServe(values, rest);
+  if (command !== 'generate')
+    throw new UsageError(`unknown command "${command}"; the commands are generate and serve`);
   if (rest.length === 0) throw new UsageError('generate needs a prompt: chat2svg generate "a red fox"');
   if (rest.length > 1) throw new UsageError('give the prompt as one quoted argument');
 
@@ -109,7 +128,38 @@ function parseCommand(argv: string[]): GenerateCommand | 'help' {
 
   const out = resolve(values.out ?? `out/${slug(request.data.prompt)}.svg`);
   const report = resolve(values.report ?? `${out.replace(/\.svg$/i, '')}.report.json`);
-  return { request: request.data, out, report, verbose: values.verbose ?? false };
+  if (values.server !== undefined && !/^https?:\/\/[^/]+/.test(values.server))
+    throw new UsageError(`--server must be an http(s) URL, got "${values.server}"`);
+  return {
+    kind: 'generate',
+    request: request.data,
+    out,
+    report,
+    verbose: values.verbose ?? false,
+    server: values.server,
+  };
+}
+
+function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: string[]): ServeCommand {
+  if (rest.length) throw new UsageError(`serve takes no arguments, got "${rest[0]}"`);
+  const count = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max)
+      throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return value;
+  };
+  const mode = values['worker-mode'] ?? 'pool';
+  if (!(WORKER_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}, got "${mode}"`);
+  return {
+    kind: 'serve',
+    port: count('port', values.port, 8787, 0, 65_535),
+    host: values.host ?? '127.0.0.1',
+    workers: count('workers', values.workers, 1, 1, 64),
+    workerMode: mode as WorkerMode,
+    verbose: values.verbose ?? false,
+  };
 }
 
 function parseOptions(argv: string[]) {
@@ -124,6 +174,11 @@ function parseOptions(argv: string[]) {
       llm: { type: 'string' },
       out: { type: 'string' },
       report: { type: 'string' },
+      server: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      workers: { type: 'string' },
+      'worker-mode': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -132,6 +187,20 @@ function parseOptions(argv: string[]) {
 
 async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
   if (command.verbose) process.env.LOG_LEVEL ??= 'info';
+  const result = command.server
+    ? await generateOnServer(command.server, command.request, (line) => io.stderr(`${line}\n`))
+    : await generateHere(command, io);
+  const png = `${command.out.replace(/\.svg$/i, '')}.png`;
+  writeFile(command.out, result.svg);
+  writeFile(png, renderPng(result.svg));
+  writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
+  io.stderr(`${summary(result.report)}\n`);
+  io.stderr(`wrote ${command.out}, ${png}, ${command.report}\n`);
+  io.stdout(`${command.out}\n`);
+  return 0;
+}
+
+async function generateHere(command: GenerateCommand, io: CliIo): Promise<GenerateResult> {
   // The plan only says a stage cannot run here; say what this machine lacks for it.
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
@@ -142,19 +211,32 @@ async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
   });
-  let result: GenerateResult;
   try {
-    result = await runtime.generate(command.request);
+    return await runtime.generate(command.request);
   } finally {
     await runtime.stop();
   }
-  const png = `${command.out.replace(/\.svg$/i, '')}.png`;
-  writeFile(command.out, result.svg);
-  writeFile(png, renderPng(result.svg));
-  writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
-  io.stderr(`${summary(result.report)}\n`);
-  io.stderr(`wrote ${command.out}, ${png}, ${command.report}\n`);
-  io.stdout(`${command.out}\n`);
+}
+
+async function serve(command: ServeCommand, io: CliIo): Promise<number> {
+  if (command.verbose) process.env.LOG_LEVEL ??= 'info';
+  const { stages, missing } = detectCapabilities();
+  for (const [stage, reason] of Object.entries(missing))
+    io.stderr(`[${stage}] not available here: ${reason}\n`);
+  const running = await startServe({
+    port: command.port,
+    host: command.host,
+    capabilities: stages,
+    workers: { mode: command.workerMode, perStage: command.workers },
+    log: (line) => io.stderr(`${line}\n`),
+  });
+  io.stdout(`${running.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  io.stderr('serve: stopping\n');
+  await running.stop();
   return 0;
 }
 

@@ -21,9 +21,11 @@ import {
   type StatesContainer,
   type TaskHandler,
 } from './tasks.ts';
+import { createStageWorkers, type StageWorkers, type WorkerMode } from './workers.ts';
 
 export { type Capabilities, detectCapabilities } from './capabilities.ts';
 export type { StageFaults } from './tasks.ts';
+export type { StageLoad, StageWorkers, WorkerInfo, WorkerMode } from './workers.ts';
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -64,9 +66,26 @@ export interface LocalRuntimeOptions {
   readonly ambientCredentials?: boolean;
   /** Receives one progress line per stage event. @default none */
   readonly progress?: (line: string) => void;
+  /**
+   * How container stages run: `task`, a run-local subprocess per call; `pool`, `perStage` warm
+   * workers per stage, started now, that load their models once. @default { mode: 'task' }
+   */
+  readonly workers?: { readonly mode: WorkerMode; readonly perStage?: number };
 }
 
-const ExecutionOutput = z.object({
+/** One stage's outcome as the run report gives it, announced as soon as the state data has it. */
+export type StageProgress = Pick<StageReport, 'status' | 'reason' | 'durationMs'> & {
+  readonly stage: string;
+};
+
+export interface RunOptions {
+  /** The execution name (and so the request id, when it is a safe key segment). @default a UUID */
+  readonly name?: string;
+  /** Called once per stage as its report appears. */
+  readonly onStage?: (event: StageProgress) => void;
+}
+
+export const ExecutionOutput = z.object({
   cache: RunReport.shape.cache,
   requestId: RunReport.shape.requestId,
   result: GenerationResult,
@@ -89,10 +108,12 @@ export interface LocalRuntime {
   readonly calls: Record<StageName, number>;
   /** The faults in force; change them between runs to end or start an outage. */
   readonly faults: StageFaults;
+  /** Where container stages run, and how loaded they are. */
+  readonly workers: StageWorkers;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
-  generate(request: unknown): Promise<GenerateResult>;
+  generate(request: unknown, options?: RunOptions): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
-  execute(input: unknown): Promise<ExecutionRecord>;
+  execute(input: unknown, options?: RunOptions): Promise<ExecutionRecord>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +131,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
   // Handlers read process.env (that is their Lambda environment); put it back when done.
   const savedEnv = { ...process.env };
+  let stopWorkers = async () => {};
   try {
     await Promise.all([
       ...definition.tables.map((table) => emulators.ensureTable(table.name, table)),
@@ -134,6 +156,14 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
       if (region) env.AWS_REGION = env.AWS_DEFAULT_REGION = region;
     }
+    const workers = createStageWorkers({
+      mode: options.workers?.mode ?? 'task',
+      perStage: options.workers?.perStage,
+      stages: capabilities,
+      stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
+      env: () => ({ ...process.env, ...env }),
+    });
+    stopWorkers = () => workers.stop();
     const handlers = await buildTaskHandlers({
       definition,
       emulators,
@@ -142,12 +172,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       scope,
       progress,
-      stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
+      workers,
     });
     const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
-    const run = (input: unknown) => execute(machine, definition, handlers, scope, input, progress);
+    const run = (input: unknown, runOptions: RunOptions = {}) =>
+      execute(machine, definition, handlers, scope, input, progress, runOptions);
 
     return {
       emulators,
@@ -155,15 +186,18 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       capabilities,
       calls,
       faults,
+      workers,
       execute: run,
-      generate: (request) => generate(run, emulators.s3, request),
+      generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
       stop: once(async () => {
         restoreEnv(savedEnv);
+        await workers.stop();
         await emulators.stop();
       }),
     };
   } catch (error) {
     restoreEnv(savedEnv);
+    await stopWorkers();
     await emulators.stop();
     throw error;
   }
@@ -187,9 +221,10 @@ async function execute(
   scope: AsyncLocalStorage<ExecutionScope>,
   input: unknown,
   progress: (line: string) => void,
+  options: RunOptions,
 ): Promise<ExecutionRecord> {
   const started = performance.now();
-  const name = randomUUID();
+  const name = options.name ?? randomUUID();
   const execution: ExecutionScope = { stageMs: 0 };
   const run = scope.run(execution, () =>
     machine.run(input as never, {
@@ -198,7 +233,7 @@ async function execute(
     }),
   );
   const statesEntered: string[] = [];
-  const watching = watch(run.eventLogs, statesEntered, progress);
+  const watching = watch(run.eventLogs, statesEntered, progress, options.onStage);
   try {
     const output = await run.result;
     await watching;
@@ -215,18 +250,24 @@ async function execute(
 
 /** One generation: the execution, its SVG and the run report of ARCHITECTURE.md §8. */
 async function generate(
-  run: (input: unknown) => Promise<ExecutionRecord>,
+  run: (input: unknown, options?: RunOptions) => Promise<ExecutionRecord>,
   s3: S3Client,
   request: unknown,
+  options?: RunOptions,
 ): Promise<GenerateResult> {
   const started = performance.now();
-  const { output: raw, statesEntered, stageMs } = await run(request);
+  const { output: raw, statesEntered, stageMs } = await run(request, options);
   const output = ExecutionOutput.parse(raw);
   const svg = (await readPayload(output.result.svg, s3)).toString('utf8');
   // Reading the result SVG back is part of what a caller waits for.
-  const totalMs = performance.now() - started;
+  const report = reportOf(output, performance.now() - started, stageMs);
+  return { report, svg, output, statesEntered };
+}
+
+/** The run report of ARCHITECTURE.md §8 from an execution's output and its timings. */
+export function reportOf(output: ExecutionOutput, totalMs: number, stageMs: number): RunReport {
   const { result } = output;
-  const report: RunReport = {
+  return {
     requestId: output.requestId,
     cache: output.cache,
     tier: result.tier,
@@ -239,7 +280,6 @@ async function generate(
     output: result.output,
     objectsWritten: result.objectsWritten,
   };
-  return { report, svg, output, statesEntered };
 }
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -249,6 +289,7 @@ async function watch(
   events: AsyncGenerator<EventLog>,
   statesEntered: string[],
   progress: (line: string) => void,
+  onStage: ((event: StageProgress) => void) | undefined,
 ): Promise<void> {
   const printed = new Set<string>();
   for await (const event of events) {
@@ -260,6 +301,7 @@ async function watch(
       if (printed.has(stage) || !report.success) continue;
       printed.add(stage);
       const { status, reason, durationMs } = report.data;
+      onStage?.({ stage, status, reason, durationMs });
       const why = reason && status !== 'ran' ? `: ${reason}` : '';
       progress(`[${stage}] ${status}${status === 'ran' ? ` ${Math.round(durationMs)} ms` : ''}${why}`);
     }

@@ -1,10 +1,8 @@
 // The state machine's Task integrations, run locally (ARCHITECTURE.md §8): Lambda handler modules
-// in-process, DynamoDB calls on dynalite, ECS container stages as stage-images/<stage>/run-local
-// subprocesses. Each Task state of the definition gets one handler.
+// in-process, DynamoDB calls on dynalite, ECS container stages on this machine's stage workers
+// (workers.ts: a run-local subprocess per call, or a warm pool). Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -15,18 +13,12 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { readPayload } from '#commons/payload';
-import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
+import { PayloadRef, type StageName } from '#contracts/schemas';
 import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
+import { type StageWorkers, taskError } from './workers.ts';
 
 export type StageFaults = Partial<Record<StageName, string>>;
-
-/** An error as Step Functions sees it: Retry/Catch match on `name`, `message` becomes the Cause. */
-function taskError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
-}
 
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
@@ -55,7 +47,7 @@ export interface HandlerDeps {
   readonly calls: Record<StageName, number>;
   readonly scope: AsyncLocalStorage<ExecutionScope>;
   readonly progress: (line: string) => void;
-  readonly stagesDir: string;
+  readonly workers: StageWorkers;
 }
 
 let loadGeneration = 0;
@@ -248,85 +240,6 @@ function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps
     const ref = PayloadRef.parse(typeof value === 'string' ? JSON.parse(value) : value);
     const stageInput = await readPayload(ref, deps.emulators.s3);
     deps.progress(`[${stage}] running`);
-    return timed(deps.scope, stage, () =>
-      runLocal(
-        join(deps.stagesDir, stage, 'run-local'),
-        stageInput,
-        { ...process.env, ...deps.env },
-        timeoutMs,
-      ),
-    );
+    return timed(deps.scope, stage, () => deps.workers.run(stage, stageInput, timeoutMs));
   };
-}
-
-/** Runs one container stage as a subprocess: StageInput on stdin, StageOutput on stdout. */
-function runLocal(
-  executable: string,
-  stageInput: Buffer,
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<unknown> {
-  try {
-    accessSync(executable, constants.X_OK);
-  } catch {
-    return Promise.reject(taskError('Stage.Unavailable', `${executable} is missing or not executable`));
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(executable, [], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    let timedOut = false;
-    timer.unref();
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      // Workers log to stderr; only the end (where the failure line is) matters here.
-      stderr = (stderr + chunk.toString('utf8')).slice(-65_536);
-    });
-    child.stdin.on('error', () => {}); // a worker that exits early closes stdin; its exit code tells why
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(taskError('Stage.Unavailable', `${executable}: ${error.message}`));
-    });
-    child.on('exit', () => {
-      timedOut = timedOut || child.signalCode === 'SIGKILL';
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')));
-        } catch {
-          reject(taskError('Stage.Failed', `${executable} exited 0 without a StageOutput on stdout`));
-        }
-        return;
-      }
-      if (timedOut) {
-        reject(taskError('States.Timeout', `${executable} ran past ${timeoutMs} ms`));
-        return;
-      }
-      reject(workerFailure(stderr, code));
-    });
-    child.stdin.end(stageInput);
-  });
-}
-
-/** The `{"error": "Stage.…", "cause": "…"}` line a failing worker writes last on stderr. */
-function workerFailure(stderr: string, code: number | null): Error {
-  const lines = stderr.trim().split('\n').reverse();
-  for (const line of lines) {
-    try {
-      const parsed = JSON.parse(line) as { error?: unknown; cause?: unknown };
-      if (typeof parsed.error === 'string') {
-        const known = (STAGE_ERRORS as readonly string[]).includes(parsed.error);
-        return taskError(known ? parsed.error : 'Stage.Failed', String(parsed.cause ?? parsed.error));
-      }
-    } catch {
-      // not the failure line
-    }
-  }
-  return taskError(
-    'Stage.Failed',
-    `run-local exited with ${code}: ${lines.slice(0, 3).reverse().join(' | ')}`,
-  );
 }

@@ -1,4 +1,4 @@
-"""`python -m chat2svg_detail local|task|activity ARN|check|tiny-models DIR`.
+"""`python -m chat2svg_detail local|task|activity ARN|pool|check|tiny-models DIR`.
 
 `check` answers, without loading torch, whether this machine can run the stage at all (for the
 resource assessment): `{"ok": true, ...}` on stdout and exit 0, else the failure document on stderr."""
@@ -36,16 +36,18 @@ def main(argv: list[str]) -> int:
         build(Path(argv[1]))
         print(argv[1])
         return 0
-    from chat2svg_detail.stage import run
+    from chat2svg_detail.stage import load, run
 
     if command == "check":
         return check()
-    from chat2svg_worker import main_activity, main_local, main_task
+    from chat2svg_worker import main_activity, main_local, main_pool, main_task
 
     if command == "local":
         return main_local(run)
     if command == "task":
         return main_task(run)
+    if command == "pool":
+        return main_pool(run, load)
     if command == "activity" and len(argv) == 2:
         return main_activity(run, argv[1])
     print(__doc__, file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The three entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, activity."""
+"""The entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, activity, and
+the warm pool (pool.py)."""
 
 from __future__ import annotations
 
@@ -197,8 +198,9 @@ def main_activity(
     return 0
 
 
-def main(run: RunFn, argv: list[str] | None = None) -> int:
-    """`local` (default), `task`, or `activity <arn>` (or STAGE_ACTIVITY_ARN)."""
+def main(run: RunFn, argv: list[str] | None = None, load: Callable[[], None] | None = None) -> int:
+    """`local` (default), `task`, `activity <arn>` (or STAGE_ACTIVITY_ARN), or `pool` (a warm worker
+    that calls `load` once, then takes StageInputs as JSON lines on stdin)."""
     args = sys.argv[1:] if argv is None else argv
     mode = args[0] if args else ("task" if os.environ.get("SFN_TASK_TOKEN") else "local")
     if mode == "local":
@@ -211,5 +213,9 @@ def main(run: RunFn, argv: list[str] | None = None) -> int:
             log("activity mode needs an ARN argument or STAGE_ACTIVITY_ARN", level="ERROR")
             return 3
         return main_activity(run, arn)
-    log(f"unknown mode {mode!r}; use local, task or activity", level="ERROR")
+    if mode == "pool":
+        from chat2svg_worker.pool import main_pool
+
+        return main_pool(run, load)
+    log(f"unknown mode {mode!r}; use local, task, activity or pool", level="ERROR")
     return 3

@@ -1,26 +1,35 @@
 // A stand-in container stage for tests that need a stage to succeed or fail on cue without the
-// Python venv: same process contract as stage-images/<stage>/run-local (StageInput on stdin,
-// StageOutput on stdout, `{"error","cause"}` on stderr and a non-zero exit on failure).
-// FAKE_STAGE_FAIL=<Stage.Error> makes it fail; FAKE_STAGE_CALLS=<file> gets one line per call.
+// Python venv: same process contracts as stage-images/<stage>/run-local: StageInput on stdin,
+// StageOutput on stdout, `{"error","cause"}` on stderr and a non-zero exit on failure; or, with the
+// argument `pool`, a warm worker speaking chat2svg_worker/pool.py's JSON lines.
+// FAKE_STAGE_FAIL=<Stage.Error> makes it fail; FAKE_STAGE_CALLS=<file> gets one line per call;
+// FAKE_STAGE_MS='{"detail":{"high":120,...},...}' makes each call take that long per tier (the
+// tier is read off the config's inference steps or iterations, as in contracts/tiers.ts).
 const { appendFileSync } = require('node:fs');
+const { createInterface } = require('node:readline');
 
 const stage = process.argv[2];
-let raw = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  raw += chunk;
-});
-process.stdin.on('end', () => {
+const mode = process.argv[3] ?? 'local';
+const durations = process.env.FAKE_STAGE_MS ? JSON.parse(process.env.FAKE_STAGE_MS)[stage] : undefined;
+const TIER_BY_WORK = {
+  detail: { key: 'numInferenceSteps', tiers: { 30: 'high', 25: 'medium', 20: 'low' } },
+  optimize: { key: 'iterations', tiers: { 1000: 'high', 700: 'medium', 500: 'low' } },
+};
+
+function tierOf(input) {
+  const { key, tiers } = TIER_BY_WORK[stage];
+  return tiers[input.config[key]] ?? 'medium';
+}
+
+/** The StageOutput, or throws `{error, cause}`; resolves after the stage's stand-in duration. */
+async function handle(input) {
   const started = Date.now();
-  const input = JSON.parse(raw);
   if (process.env.FAKE_STAGE_CALLS)
-    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${input.requestId}\n`);
+    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${input.requestId} ${process.pid}\n`);
   const failure = process.env.FAKE_STAGE_FAIL;
-  if (failure) {
-    process.stderr.write('loading model\n');
-    process.stderr.write(`${JSON.stringify({ error: failure, cause: `${stage} failed on cue` })}\n`);
-    process.exit(3);
-  }
+  if (failure) throw { error: failure, cause: `${stage} failed on cue` };
+  const ms = durations?.[tierOf(input)] ?? 0;
+  if (ms) await new Promise((resolve) => setTimeout(resolve, ms));
   const output = {
     schemaVersion: 1,
     stage,
@@ -29,5 +38,38 @@ process.stdin.on('end', () => {
     durationMs: Date.now() - started,
   };
   if (stage === 'detail') output.target = input.svg;
-  process.stdout.write(JSON.stringify(output));
-});
+  return output;
+}
+
+if (mode === 'pool') {
+  const modelLoads = { [`fake-${stage}`]: 1 };
+  process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid, modelLoads })}\n`);
+  // One request at a time, as a GPU worker takes them.
+  let chain = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (!line.trim()) return;
+    const { id, input } = JSON.parse(line);
+    chain = chain.then(() =>
+      handle(input).then(
+        (output) => process.stdout.write(`${JSON.stringify({ id, output, modelLoads })}\n`),
+        (failure) => process.stdout.write(`${JSON.stringify({ id, ...failure, modelLoads })}\n`),
+      ),
+    );
+  });
+} else {
+  let raw = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    raw += chunk;
+  });
+  process.stdin.on('end', () => {
+    handle(JSON.parse(raw)).then(
+      (output) => process.stdout.write(JSON.stringify(output)),
+      (failure) => {
+        process.stderr.write('loading model\n');
+        process.stderr.write(`${JSON.stringify(failure)}\n`);
+        process.exit(3);
+      },
+    );
+  });
+}
