@@ -4,15 +4,16 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { dynamoClient } from '#commons/clients';
 import { parseIso } from '#commons/clock';
-import { requireEnv } from '#commons/env';
+import { optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createLogger } from '#commons/logger';
 import { logInvocation } from '#commons/middleware';
 import { GenerationRequest, type PipelinePlan } from '#contracts/schemas';
 import { decidePlan } from './decide.ts';
-import { breakerSignals, staticSignals } from './signals.ts';
+import { breakerSignals, loadSignals, staticSignals } from './signals.ts';
 
 const table = requireEnv('BREAKERS_TABLE');
+const signalsTable = optionalEnv('SIGNALS_TABLE');
 const configured = staticSignals();
 const ddb = dynamoClient();
 const logger = createLogger('assess-resources');
@@ -35,7 +36,12 @@ export async function logic(event: unknown): Promise<PipelinePlan> {
   const breakers = await breakerSignals(ddb, table, (error) =>
     logger.warn('breaker states unavailable; planning without them', { error }),
   );
-  const plan = decidePlan(input.request, { ...configured, breakers }, now);
+  const load = signalsTable
+    ? await loadSignals(ddb, signalsTable, input.requestId, now, (error) =>
+        logger.warn('load signals unavailable; planning without them', { error }),
+      )
+    : undefined;
+  const plan = decidePlan(input.request, { ...configured, breakers, load }, now);
   logger.info('plan decided', {
     requestId: input.requestId,
     tier: plan.tier,

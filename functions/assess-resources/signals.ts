@@ -10,6 +10,7 @@ import {
   type StageName,
 } from '#contracts/schemas';
 import type { Signals } from './decide.ts';
+import { type LoadSignals, readLoadSignals } from './load-store.ts';
 
 export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
   template: 120,
@@ -93,7 +94,24 @@ export function staticSignals(env: NodeJS.ProcessEnv = process.env): Omit<Signal
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
     timeoutsSeconds: stageTimeouts(env),
+    defaultDeadlineSeconds: optionalCount('DEFAULT_DEADLINE_SECONDS', env),
   };
+}
+
+/** GPU load, stage durations and this request's admission tier; unreadable ⇒ no signal. */
+export async function loadSignals(
+  ddb: DynamoDBClient,
+  table: string,
+  requestId: string | undefined,
+  now: Date,
+  onError: (error: unknown) => void,
+): Promise<LoadSignals | undefined> {
+  try {
+    return await readLoadSignals(ddb, table, requestId, now);
+  } catch (error) {
+    onError(error);
+    return undefined;
+  }
 }
 
 /** Breaker states and recent durations; an unreachable table degrades to "no signal", never fails the run. */

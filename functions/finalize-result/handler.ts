@@ -1,6 +1,6 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
 // emit the completion event (docs/state-machine.md, state Finalize).
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
 import { intEnv, optionalEnv, requireEnv } from '#commons/env';
@@ -63,8 +63,11 @@ export async function logic(event: unknown): Promise<FinalizeOutput> {
 
   const ttl = result.degraded ? degradedTtlSeconds : ttlSeconds;
   if (ttl > 0) {
+    // Replaces this execution's in-flight claim on the key, so the requests that joined it see the result.
     const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
     await ddb.send(new PutItemCommand({ TableName: cacheTable, Item }));
+  } else {
+    await releaseClaim(cacheKey);
   }
   if (eventBus) {
     // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
@@ -103,3 +106,20 @@ async function sanitizeBest(input: FinalizeInput, stages: StageReport[]) {
 }
 
 export const handler = middy(logic).use(logInvocation(logger));
+
+/** Nothing is cached: the joiners of the in-flight claim stop waiting and claim the key themselves. */
+async function releaseClaim(cacheKey: string): Promise<void> {
+  try {
+    await ddb.send(
+      new DeleteItemCommand({
+        TableName: cacheTable,
+        Key: { cacheKey: { S: cacheKey } },
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}

@@ -65,6 +65,16 @@ export interface PipelineConfig {
     readonly rateLimit: number;
     readonly burstLimit: number;
   };
+  /** Load-adaptive tiers and admission (functions/assess-resources/allocate.ts). */
+  readonly admission: {
+    /** The deadline of a request that names none. */
+    readonly defaultDeadlineSeconds: number;
+    /**
+     * A request that misses its deadline even at the low tier: `reject` (429 + Retry-After at the
+     * front door) or `low` (run it at low anyway, late).
+     */
+    readonly overload: 'reject' | 'low';
+  };
 }
 
 type Overrides = { readonly [K in keyof PipelineConfig]?: Partial<PipelineConfig[K]> };
@@ -91,6 +101,7 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
     apiKeySecretArns: {},
   },
   api: { rateLimit: 5, burstLimit: 10 },
+  admission: { defaultDeadlineSeconds: 900, overload: 'low' },
 };
 
 const OVERRIDES: Record<EnvName, Overrides> = {
@@ -107,6 +118,7 @@ const OVERRIDES: Record<EnvName, Overrides> = {
     gpu: { maxInstances: 8 },
     llm: { defaultProvider: 'bedrock' },
     api: { rateLimit: 50, burstLimit: 100 },
+    admission: { overload: 'reject' },
   },
 };
 

@@ -1,5 +1,6 @@
 // The state machine's definition (docs/architecture.md, "The state machine"): normalize → cache →
-// assess → template, detail, optimize (each a gated stage) → finalize.
+// assess → claim (or join an identical generation in flight) → template, detail, optimize (each a
+// gated stage) → finalize.
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -8,6 +9,7 @@ import type { ContainerStageName } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from './gated-stage.ts';
 import type { GpuBackend } from './gpu-backend.ts';
+import { InFlightClaim } from './in-flight.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
 
@@ -206,7 +208,10 @@ export class PipelineDefinition extends Construct {
       inputPath: '$.current.svg',
       resultPath: '$.templateSvg',
     });
-    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
+    // An identical request already generating is joined, not run again (in-flight.ts).
+    const inFlight = new InFlightClaim(this, 'InFlight', { cache, returnCached, next: template });
+    assess.next(inFlight.claim);
+    sfn.Chain.start(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
     this.chain = normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

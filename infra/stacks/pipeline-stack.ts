@@ -50,7 +50,7 @@ export class PipelineStack extends Stack {
       expiryDays: config.payloadExpiryDays,
       removalPolicy,
     });
-    const { breakers, cache } = this.tables;
+    const { breakers, cache, signals } = this.tables;
     const bucket = this.payloads.bucket;
 
     const fn = (
@@ -84,7 +84,11 @@ export class PipelineStack extends Stack {
         TEMPLATE_TIMEOUT_SECONDS: String(TEMPLATE_TIMEOUT.toSeconds()),
         DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
         OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
-      }).bindTable('BREAKERS_TABLE', breakers, 'read'),
+        DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
+        ADMISSION_OVERLOAD: config.admission.overload,
+      })
+        .bindTable('BREAKERS_TABLE', breakers, 'read')
+        .bindTable('SIGNALS_TABLE', signals, 'read'),
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'template/generate', {

@@ -41,6 +41,8 @@ Options (serve):
   --host H         address to listen on (default 127.0.0.1)
   --workers N      warm workers per container stage (default 1)
   --worker-mode M  pool (warm workers, default) | task (a subprocess per request)
+  --admission A    adaptive (load-adaptive tiers, 429 when the environment rejects; default) |
+                   off (every request taken; tier auto stays medium)
 
 Environment:
   CHAT2SVG_HOME    state directory: emulator data, breakers, cache (default ./.chat2svg)
@@ -149,6 +151,8 @@ function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: str
       throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return value;
   };
+  if (values.admission !== undefined && !['adaptive', 'off'].includes(values.admission))
+    throw new UsageError(`--admission must be adaptive or off, got "${values.admission}"`);
   const mode = values['worker-mode'] ?? 'pool';
   if (!(WORKER_MODES as readonly string[]).includes(mode))
     throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}, got "${mode}"`);
@@ -158,6 +162,7 @@ function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: str
     host: values.host ?? '127.0.0.1',
     workers: count('workers', values.workers, 1, 1, 64),
     workerMode: mode as WorkerMode,
+    admission: values.admission === 'off' ? 'off' : 'adaptive',
     verbose: values.verbose ?? false,
   };
 }
@@ -179,6 +184,7 @@ function parseOptions(argv: string[]) {
       host: { type: 'string' },
       workers: { type: 'string' },
       'worker-mode': { type: 'string' },
+      admission: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -228,6 +234,7 @@ async function serve(command: ServeCommand, io: CliIo): Promise<number> {
     host: command.host,
     capabilities: stages,
     workers: { mode: command.workerMode, perStage: command.workers },
+    admission: command.admission,
     log: (line) => io.stderr(`${line}\n`),
   });
   io.stdout(`${running.url}\n`);

@@ -110,6 +110,8 @@ export interface LocalRuntime {
   readonly faults: StageFaults;
   /** Where container stages run, and how loaded they are. */
   readonly workers: StageWorkers;
+  /** Imports every Lambda handler now rather than on its first call. */
+  preload(): Promise<void>;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
   generate(request: unknown, options?: RunOptions): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
@@ -164,7 +166,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       env: () => ({ ...process.env, ...env }),
     });
     stopWorkers = () => workers.stop();
-    const handlers = await buildTaskHandlers({
+    const { handlers, preload } = await buildTaskHandlers({
       definition,
       emulators,
       env,
@@ -187,6 +189,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       faults,
       workers,
+      preload,
       execute: run,
       generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
       stop: once(async () => {

@@ -52,7 +52,13 @@ export interface HandlerDeps {
 
 let loadGeneration = 0;
 
-export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, TaskHandler>> {
+export interface TaskHandlers {
+  readonly handlers: Record<string, TaskHandler>;
+  /** Imports every handler module now, as provisioned concurrency would: a server's first request then pays no cold start. */
+  preload(): Promise<void>;
+}
+
+export async function buildTaskHandlers(deps: HandlerDeps): Promise<TaskHandlers> {
   const { definition } = deps;
   // Handlers read their environment at module load, so each runtime imports its own copies.
   const generation = ++loadGeneration;
@@ -108,7 +114,13 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
     }
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
-  return handlers;
+  return {
+    handlers,
+    preload: async () => {
+      // An import error surfaces on the handler's first invocation, as a Lambda init error does.
+      await Promise.allSettled(definition.functions.map(handlerOf));
+    },
+  };
 }
 
 /** Counts one Run call of a stage, and fails it with the fault injected there, if any. */

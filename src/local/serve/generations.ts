@@ -35,6 +35,11 @@ export class IdempotencyConflictError extends Error {
 export interface GenerationsOptions {
   /** Finished generations kept for GET, oldest dropped first. @default 10_000 */
   readonly keep?: number;
+  /** Told of each stage event and of each generation's end (admission control keeps its books). */
+  readonly observer?: {
+    stage(generation: Generation, event: StageProgress): void;
+    end(generation: Generation): void;
+  };
 }
 
 export class Generations {
@@ -44,7 +49,7 @@ export class Generations {
 
   constructor(
     private readonly runtime: LocalRuntime,
-    options: GenerationsOptions = {},
+    private readonly options: GenerationsOptions = {},
   ) {
     this.keep = options.keep ?? 10_000;
   }
@@ -53,7 +58,12 @@ export class Generations {
    * Starts a generation, or with an Idempotency-Key seen before for the same request, returns the
    * one that key started (`created` false).
    */
-  start(request: GenerationRequest, idempotencyKey?: string): { generation: Generation; created: boolean } {
+  start(
+    request: GenerationRequest,
+    idempotencyKey?: string,
+    /** Runs before the execution starts (e.g. writing this generation's allocation). */
+    prepare: (id: string) => Promise<void> = async () => {},
+  ): { generation: Generation; created: boolean } {
     const body = canonicalJson(request);
     if (idempotencyKey !== undefined) {
       const seen = this.byKey.get(idempotencyKey);
@@ -79,8 +89,17 @@ export class Generations {
     };
     this.byId.set(id, generation);
     if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, { id, body });
-    this.runtime
-      .generate(request, { name: id, onStage: (event) => progress.push(event) })
+    const observer = this.options.observer;
+    prepare(id)
+      .then(() =>
+        this.runtime.generate(request, {
+          name: id,
+          onStage: (event) => {
+            progress.push(event);
+            observer?.stage(generation, event);
+          },
+        }),
+      )
       .then(
         (result) => {
           generation.status = 'SUCCEEDED';
@@ -95,6 +114,7 @@ export class Generations {
       )
       .finally(() => {
         generation.stopDate = new Date().toISOString();
+        observer?.end(generation);
         this.forgetOld();
         settle();
       });

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { describeIssues } from '#commons/errors';
 import { GenerationRequest } from '#contracts/schemas';
 import type { LocalRuntime } from '../runtime.ts';
-import { describe, Generations, IdempotencyConflictError } from './generations.ts';
+import type { Decision } from './admission.ts';
+import { describe, Generations, type GenerationsOptions, IdempotencyConflictError } from './generations.ts';
 
 /** What a route answers: a status, a JSON body (or raw text with its type), and extra headers. */
 export interface Reply {
@@ -33,10 +34,11 @@ export interface Route {
   handle(context: RouteContext): Reply | Promise<Reply>;
 }
 
-/** Decides, at POST time, whether a request is taken now (admission control). */
-export type Admit = (
-  request: GenerationRequest,
-) => { ok: true } | { ok: false; retryAfterSeconds: number; message: string };
+/** Admission control at POST time: whether a request is taken, and what to do before it starts. */
+export interface Admit {
+  decide(request: GenerationRequest): Decision;
+  admit(id: string, request: GenerationRequest, decision: Decision): Promise<void>;
+}
 
 export interface ServeOptions {
   readonly runtime: LocalRuntime;
@@ -48,8 +50,10 @@ export interface ServeOptions {
   readonly routes?: readonly Route[];
   /** Admission control for POST. @default every request is taken */
   readonly admit?: Admit;
+  /** Told of stage events and ends. @default none */
+  readonly observer?: GenerationsOptions['observer'];
   /** Extra fields for GET /v1/status. @default none */
-  readonly status?: () => Record<string, unknown>;
+  readonly status?: () => Promise<Record<string, unknown>>;
 }
 
 export interface RunningServer {
@@ -73,7 +77,7 @@ class HttpError extends Error {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { runtime } = options;
-  const generations = new Generations(runtime);
+  const generations = new Generations(runtime, { observer: options.observer });
   const routes = [...(options.routes ?? []), ...apiRoutes(runtime, generations, options)];
   const server = createServer((request, response) => {
     dispatch(routes, request, response).catch((error: Error) => {
@@ -119,7 +123,7 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
             status: 400,
             json: { message: 'Idempotency-Key must be one value of 1 to 255 characters' },
           };
-        const admission = options.admit?.(parsed.data) ?? { ok: true };
+        const admission: Decision = options.admit?.decide(parsed.data) ?? { ok: true };
         if (!admission.ok) {
           return {
             status: 429,
@@ -128,7 +132,9 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
           };
         }
         try {
-          const { generation } = generations.start(parsed.data, key);
+          const { generation } = generations.start(parsed.data, key, (id) =>
+            options.admit ? options.admit.admit(id, parsed.data, admission) : Promise.resolve(),
+          );
           return { status: 202, json: { id: generation.id, startDate: generation.startDate } };
         } catch (error) {
           if (error instanceof IdempotencyConflictError)
@@ -185,7 +191,7 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
             load: runtime.workers.load(),
             processes: runtime.workers.workers(),
           },
-          ...options.status?.(),
+          ...(await options.status?.()),
         },
       }),
     },
