@@ -1,8 +1,10 @@
-// The contracts of ARCHITECTURE.md §3–§8 as zod schemas: the one source for TypeScript types,
+// The contracts of docs/architecture.md §3–§8 and §11 as zod schemas: the one source for TypeScript types,
 // for the JSON Schemas the Python workers validate against (schemas/), and for runtime checks.
 import { z } from 'zod';
 
 export const PIPELINE_VERSION = '1';
+/** CloudWatch namespace of the handlers' metrics (EMF) and the state machine's metric filters. */
+export const METRICS_NAMESPACE = 'chat2svg';
 export const STAGES = ['template', 'detail', 'optimize'] as const;
 export const CONTAINER_STAGES = ['detail', 'optimize'] as const;
 
@@ -13,7 +15,7 @@ export type ContainerStageName = z.infer<typeof ContainerStageName>;
 export const Tier = z.enum(['high', 'medium', 'low']);
 export type Tier = z.infer<typeof Tier>;
 
-/** Error names shared by Retry/Catch, the breakers and the Python workers (§5). */
+/** Error names shared by Retry/Catch, the breakers and the Python workers (docs/architecture.md §6). */
 export const STAGE_ERRORS = [
   'Stage.InvalidInput',
   'Stage.ModelUnavailable',
@@ -25,7 +27,7 @@ export const STAGE_ERRORS = [
 export const StageErrorName = z.enum(STAGE_ERRORS);
 export type StageErrorName = z.infer<typeof StageErrorName>;
 
-/** Byte budgets per transport (§4): inline when at most this many bytes. */
+/** Byte budgets per transport (docs/architecture.md §5): inline when at most this many bytes. */
 export const BUDGETS = {
   ecsStageInput: 6 * 1024,
   batchStageInput: 24 * 1024,
@@ -33,7 +35,7 @@ export const BUDGETS = {
   cacheSvg: 300_000,
 } as const;
 
-// ---- §4 payloads ----------------------------------------------------------------------------
+// ---- §5 payloads ----------------------------------------------------------------------------
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex digits');
 const MediaType = z.string().min(1).max(100);
 const Bytes = z.number().int().nonnegative();
@@ -63,7 +65,7 @@ export type PayloadRef = z.infer<typeof PayloadRef>;
 export type InlinePayloadRef = z.infer<typeof InlinePayloadRef>;
 export type S3PayloadRef = z.infer<typeof S3PayloadRef>;
 
-// ---- §6 stage configs -----------------------------------------------------------------------
+// ---- §7 stage configs -----------------------------------------------------------------------
 export const TemplateConfig = z
   .object({ useLargerModel: z.boolean(), rectifyRounds: z.number().int().min(0).max(5) })
   .strict();
@@ -82,26 +84,32 @@ export const OptimizeConfig = z
     optForSize: z.boolean(),
     optForQuality: z.boolean(),
     resolution: z.number().int().min(32).max(2048).optional(),
+    // Adaptive refinement: the output may grow to sizeBudget × the template's compact size, split
+    // segments where the error stays high and (addPaths > 0) add up to that many paths; when the
+    // result is larger it is compacted to fit. 0 or absent: no refinement and no cap.
+    sizeBudget: z.number().min(0).max(20).optional(),
+    addPaths: z.number().int().min(0).max(64).optional(),
   })
   .strict();
 export type TemplateConfig = z.infer<typeof TemplateConfig>;
 export type DetailConfig = z.infer<typeof DetailConfig>;
 export type OptimizeConfig = z.infer<typeof OptimizeConfig>;
 
-// ---- §5 stage I/O ---------------------------------------------------------------------------
-export const StageInput = z
-  .object({
-    schemaVersion: z.literal(1),
-    requestId: z.string().min(1).max(128),
-    stage: ContainerStageName,
-    prompt: z.string().min(1).max(2000),
-    style: z.string().max(200),
-    seed: z.number().int().nonnegative(),
-    config: z.record(z.string(), z.unknown()),
-    svg: PayloadRef,
-    target: PayloadRef.optional(),
-  })
-  .strict();
+// ---- §6 stage I/O ---------------------------------------------------------------------------
+const StageInputBase = {
+  schemaVersion: z.literal(1),
+  requestId: z.string().min(1).max(128),
+  prompt: z.string().min(1).max(2000),
+  style: z.string().max(200),
+  seed: z.number().int().nonnegative(),
+  svg: PayloadRef,
+  target: PayloadRef.optional(),
+};
+/** One container stage's input, its `config` typed (with its ranges) by `stage`. */
+export const StageInput = z.discriminatedUnion('stage', [
+  z.object({ ...StageInputBase, stage: z.literal('detail'), config: DetailConfig }).strict(),
+  z.object({ ...StageInputBase, stage: z.literal('optimize'), config: OptimizeConfig }).strict(),
+]);
 export type StageInput = z.infer<typeof StageInput>;
 
 export const StageMetrics = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
@@ -121,18 +129,42 @@ export type StageOutput = z.infer<typeof StageOutput>;
 export const StageFailure = z.object({ error: StageErrorName, cause: z.string() }).strict();
 export type StageFailure = z.infer<typeof StageFailure>;
 
-// ---- §1/§3 request --------------------------------------------------------------------------
+// ---- §3 request -----------------------------------------------------------------------------
 export const LlmProvider = z.enum(['offline', 'bedrock', 'anthropic', 'openai']);
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
+// Prompt and style are checked by one regular expression each, so that API Gateway's model (its
+// Java regex engine) and Normalize (JavaScript's) accept exactly the same strings: ASCII-only
+// classes, no \s or \w (whose meaning differs between engines). Surrounding spaces, tabs and
+// newlines are allowed and trimmed; control characters anywhere are refused.
+const EDGE = '[ \\t\\n\\r]*';
+const TEXT_CHAR = '[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]';
+const SOLID_CHAR = '[^\\u0000-\\u0020\\u007f-\\u009f]';
+/** The characters TEXT_CHAR leaves out. */
+const CONTROL = new RegExp(TEXT_CHAR.replace('[^', '['));
+/** Room for surrounding whitespace beyond the limit, so a padded but valid text is not refused. */
+const EDGE_ROOM = 200;
+
+function requestText(field: string, max: number, required: boolean) {
+  const core = `${SOLID_CHAR}(?:${TEXT_CHAR}{0,${max - 2}}${SOLID_CHAR})?`;
+  const pattern = new RegExp(`^${EDGE}${required ? core : `(?:${core})?`}${EDGE}$`);
+  const explain = (input: unknown) => {
+    const text = String(input).replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
+    if (CONTROL.test(text)) return `${field} must not contain control characters`;
+    if (required && text === '') return `${field} must not be empty`;
+    return `${field} must be at most ${max} characters`;
+  };
+  return z
+    .string()
+    .max(max + EDGE_ROOM, `${field} must be at most ${max} characters`)
+    .regex(pattern, { error: (issue) => explain(issue.input) })
+    .transform((text) => text.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, ''));
+}
+
 export const GenerationRequest = z
   .object({
-    prompt: z
-      .string()
-      .trim()
-      .min(1, 'prompt must not be empty')
-      .max(2000, 'prompt must be at most 2000 characters'),
-    style: z.string().trim().max(200).default(''),
+    prompt: requestText('prompt', 2000, true),
+    style: requestText('style', 200, false).default(''),
     tier: z.enum(['auto', 'high', 'medium', 'low']).default('auto'),
     seed: z.number().int().min(0).max(2_147_483_647).default(0),
     /** Wall-clock budget the caller allows; the assessment picks a cheaper tier to meet it. */
@@ -143,7 +175,19 @@ export const GenerationRequest = z
   .strict();
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
 
-// ---- §3 plan --------------------------------------------------------------------------------
+/**
+ * The request as JSON Schema draft 4, for API Gateway's model and any other front door (`serve`):
+ * derived from GenerationRequest, never written by hand.
+ */
+export function generationRequestJsonSchema(): Record<string, unknown> {
+  const { $schema: _draft, ...schema } = z.toJSONSchema(GenerationRequest, {
+    target: 'draft-4',
+    io: 'input',
+  });
+  return schema;
+}
+
+// ---- §7 plan --------------------------------------------------------------------------------
 const StagePlanBase = z.object({
   run: z.boolean(),
   reason: z.string(),
@@ -165,11 +209,11 @@ export const PipelinePlan = z
   .strict();
 export type PipelinePlan = z.infer<typeof PipelinePlan>;
 
-// ---- §7 breakers ----------------------------------------------------------------------------
+// ---- §4 breakers ----------------------------------------------------------------------------
 export const BreakerState = z.enum(['CLOSED', 'OPEN', 'HALF_OPEN']);
 export type BreakerState = z.infer<typeof BreakerState>;
 
-// ---- §8 run report --------------------------------------------------------------------------
+// ---- §11 run report -------------------------------------------------------------------------
 export const StageStatus = z.enum(['ran', 'skipped', 'degraded', 'failed']);
 export type StageStatus = z.infer<typeof StageStatus>;
 export const StageReport = z.object({

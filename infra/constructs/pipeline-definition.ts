@@ -13,9 +13,6 @@ import { InFlightClaim } from './in-flight.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
 
-/** The template Lambda's own timeout; its Run task waits as long (the local engine's default is 60 s). */
-export const TEMPLATE_TIMEOUT = Duration.seconds(120);
-
 export type HandlerName =
   | 'normalize'
   | 'assess'
@@ -63,8 +60,7 @@ export class PipelineDefinition extends Construct {
     const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
       table: cache,
       key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
-      // Only what the gate and ReturnCached read: an inline `svg` attribute can be up to 300 KB,
-      // more than a state may carry.
+      // Only what the gate and ReturnCached read.
       projectionExpression: [
         new tasks.DynamoProjectionExpression().withAttribute('#result'),
         new tasks.DynamoProjectionExpression().withAttribute('expiresAtIso'),
@@ -121,7 +117,8 @@ export class PipelineDefinition extends Construct {
             ...stageRequest('template'),
             provider: $.stringAt('$.plan.stages.template.provider'),
           }),
-          taskTimeout: sfn.Timeout.duration(TEMPLATE_TIMEOUT),
+          // As long as the template Lambda's own timeout (the local engine's default is 60 s).
+          taskTimeout: sfn.Timeout.duration(Duration.seconds(config.stages.template.timeoutSeconds)),
           resultPath: '$.current',
         }),
       ],

@@ -1,5 +1,5 @@
-// The DynamoDB tables of ARCHITECTURE.md §7: circuit breakers per stage, the result cache, and the
-// load signals the assessment reads (functions/assess-resources/load-store.ts).
+// The DynamoDB tables of docs/architecture.md §8: circuit breakers per stage, the result cache, and
+// the load signals the assessment reads (functions/assess-resources/load-store.ts).
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';

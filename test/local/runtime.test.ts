@@ -2,7 +2,8 @@
 // Context Object fields and the DynamoDB integration with Step Functions error names.
 import { describe, expect, it } from 'vitest';
 import type { LocalDefinition } from '#local/definition';
-import { adaptForEngine, createLocalRuntime, parseFaults } from '#local/runtime';
+import { adaptForEngine } from '#local/engine-adapter';
+import { createLocalRuntime, parseFaults } from '#local/runtime';
 
 const claim = {
   Type: 'Task',
@@ -129,12 +130,14 @@ describe('the Lambda integration', () => {
     arn: 'arn:aws:lambda:us-east-1:000000000000:function:Echo',
     entry: 'test/support/handlers/echo.ts',
     environment: { ECHO_GREETING: 'from the template' },
+    timeoutSeconds: 1,
+    memorySize: 1024,
   };
   function withEcho(states: Record<string, unknown>, startAt: string): LocalDefinition {
     return { ...machine(states, startAt), functions: [echo] };
   }
 
-  it('calls the handler module with its synthesized environment, by ARN and through lambda:invoke', async () => {
+  it('builds the handler from its synthesized environment and calls it, by ARN and through lambda:invoke', async () => {
     const definition = withEcho(
       {
         Direct: { Type: 'Task', Resource: echo.arn, ResultPath: '$.direct', Next: 'Invoke' },
@@ -155,7 +158,7 @@ describe('the Lambda integration', () => {
     await local.stop();
 
     expect(output).toMatchObject({
-      direct: { value: 42, greeting: 'from the template', functionName: 'Echo' },
+      direct: { value: 42, greeting: 'from the template', functionName: 'Echo', memoryLimitInMB: '1024' },
       invoked: { payload: { value: 42, greeting: 'from the template' }, status: 200 },
     });
   });
@@ -185,6 +188,27 @@ describe('the Lambda integration', () => {
       errorMessage: 'asked to fail with Stage.Failed',
     });
   });
+
+  it("ends an invocation that runs past the function's synthesized timeout as Sandbox.Timedout", async () => {
+    const definition = withEcho(
+      {
+        Direct: {
+          Type: 'Task',
+          Resource: echo.arn,
+          Catch: [{ ErrorEquals: ['Sandbox.Timedout'], ResultPath: '$.error', Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+      'Direct',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output } = await local.execute({ waitMs: 1500 });
+    await local.stop();
+
+    expect((output as { error: { Error: string } }).error.Error).toBe('Sandbox.Timedout');
+  });
 });
 
 describe('engine adaptations', () => {
@@ -211,5 +235,15 @@ describe('CHAT2SVG_FAULTS', () => {
 
   it('rejects an unknown stage', () => {
     expect(() => parseFaults('render:Stage.Failed')).toThrow(/not <template\|detail\|optimize>/);
+  });
+
+  it.each([
+    ['a trailing part after the error', 'optimize:Stage.Failed:later'],
+    ['an empty entry', 'optimize:Stage.Failed,,detail:Stage.Failed'],
+    ['an error name with spaces', 'optimize:Stage Failed'],
+    ['a stage named twice', 'optimize:Stage.Failed,optimize:Stage.Timeout'],
+    ['a missing error', 'optimize:'],
+  ])('rejects a spec with %s instead of dropping part of it', (_case, spec) => {
+    expect(() => parseFaults(spec)).toThrow(/CHAT2SVG_FAULTS/);
   });
 });

@@ -109,7 +109,7 @@ describe('decidePlan', () => {
     expect(plan.stages.template.config).toEqual(TIERS[tier].template);
   });
 
-  it('uses the tier table of ARCHITECTURE.md §6', () => {
+  it('uses the tier table of docs/architecture.md §7', () => {
     expect(TIERS.high.detail).toEqual({
       numInferenceSteps: 30,
       strength: 1.0,
@@ -133,12 +133,16 @@ describe('decidePlan', () => {
       learningRate: 0.01,
       optForSize: false,
       optForQuality: true,
+      resolution: 512,
+      sizeBudget: 3,
+      addPaths: 8,
     });
     expect(TIERS.medium.optimize).toEqual({
       iterations: 700,
       learningRate: 0.008,
       optForSize: true,
       optForQuality: true,
+      sizeBudget: 1.5,
     });
     expect(TIERS.low.optimize).toEqual({
       iterations: 500,

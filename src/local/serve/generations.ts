@@ -2,8 +2,8 @@
 // in memory with its progress so GET answers as DescribeExecution does; Idempotency-Key retries
 // map to the generation they first started.
 import { randomUUID } from 'node:crypto';
-import { canonicalJson } from '#commons/request';
 import type { GenerationRequest } from '#contracts/schemas';
+import { canonicalJson } from '#functions/normalize-request/identity';
 import type { ExecutionOutput, LocalRuntime, StageProgress } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
