@@ -14,7 +14,9 @@ const handlers = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return handlers(path);
-    return entry.name.endsWith('.ts') && /export function configFromEnv/.test(readFileSync(path, 'utf8')) ? [path] : [];
+    return entry.name.endsWith('.ts') && /export function configFromEnv/.test(readFileSync(path, 'utf8'))
+      ? [path]
+      : [];
   });
 const entryPoints = { cli: join(root, 'src/local/cli.ts') };
 for (const file of handlers(join(root, 'functions')))
