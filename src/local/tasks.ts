@@ -4,7 +4,6 @@
 // run-local subprocess per call, or a warm pool).
 // Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { pathToFileURL } from 'node:url';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import {
   DeleteItemCommand,
