@@ -23,26 +23,26 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 
 export class UnsafeEntryError extends Error {
-  constructor(entry: string) {
-    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${FUNCTIONS_DIR}`);
+  constructor(entry: string, root: string = FUNCTIONS_DIR) {
+    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${root}`);
     this.name = 'Definition.UnsafeEntry';
   }
 }
 
 /**
- * The handler module for a repository-relative entry, verified to be a .ts file inside this
- * package's functions/ once every `..` and symlink is resolved.
+ * The handler module for a repository-relative entry, verified to be a .ts file inside `handlersDir`
+ * (this package's functions/ unless a test says otherwise) once every `..` and symlink is resolved.
  */
-export function resolveEntry(entry: string): string {
-  if (!/^functions\/[\w./-]+\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry);
+export function resolveEntry(entry: string, handlersDir: string = FUNCTIONS_DIR): string {
+  if (!/^\w[\w./-]*\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry, handlersDir);
   let path: string;
   try {
     path = realpathSync(join(REPO_ROOT, entry));
   } catch {
-    throw new UnsafeEntryError(entry);
+    throw new UnsafeEntryError(entry, handlersDir);
   }
-  const root = realpathSync(FUNCTIONS_DIR);
-  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry);
+  const root = realpathSync(handlersDir);
+  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry, handlersDir);
   return path;
 }
 
@@ -50,9 +50,9 @@ export function resolveEntry(entry: string): string {
  * The module URL of a handler entry. Under the prebuilt bundle (scripts/build-cli.mjs, this code
  * then being .js in dist/local/) the handler's bundle beside it; under tsx its TypeScript source.
  */
-export function handlerUrl(entry: string): string {
-  const path = resolveEntry(entry);
-  if (!import.meta.url.endsWith('.js')) return pathToFileURL(path).href;
+export function handlerUrl(entry: string, handlersDir?: string): string {
+  const path = resolveEntry(entry, handlersDir);
+  if (!import.meta.url.endsWith('.js') || !entry.startsWith('functions/')) return pathToFileURL(path).href;
   return new URL(`./${entry.replace(/\.ts$/, '.js')}`, import.meta.url).href;
 }
 
