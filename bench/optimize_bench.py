@@ -244,6 +244,21 @@ def bench_chat2svg(
     return rows
 
 
+def bench_ties(device: torch.device) -> list[dict]:
+    """Issue 12's reproduction: a 90² rect on whole (and shifted) coordinates fitted to a red disc."""
+    view = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 256 256" width="256" height="256">'
+    disc = render_resvg(view + '<circle cx="150" cy="110" r="64" fill="#ff0000"/></svg>', 256, 256)
+    rows = []
+    for x, budget in (("60", 0.0), ("60.3", 0.0), ("60", 3.0)):
+        start = parse_svg(view + f'<rect x="{x}" y="120" width="90" height="90" fill="#3060c0"/></svg>')
+        config = OptimizeConfig(iterations=300, learning_rate=0.01, opt_for_size=False, size_budget=budget)
+        result = optimize(start, torch.from_numpy(disc.astype(np.float32)), config, seed=0, device=device)
+        rows.append({"x": x, "sizeBudget": budget, "psnrBefore": result.metrics["psnrBefore"],
+                     "psnr": result.metrics["psnr"], "segments": result.metrics["segments"]})  # fmt: skip
+        print(f"  ties x={x} budget {budget}: {rows[-1]['psnrBefore']} → {rows[-1]['psnr']} dB", file=sys.stderr)
+    return rows
+
+
 def markdown(results: dict) -> str:
     lines = [
         f"device: {results['device']} ({results['deviceName']}), torch {results['torch']}, threads {results['threads']}",
@@ -289,6 +304,7 @@ def main() -> None:
     ap.add_argument("--chat2svg", type=Path, help="a folder of Chat2SVG's examples (<name>_with_new_path.svg, "
                     "<name>_target.png, <name>_optim_point.svg from output/example_generation/<name>/): runs only them")
     ap.add_argument("--examples", nargs="*", default=CHAT2SVG_EXAMPLES)
+    ap.add_argument("--ties", action="store_true", help="only issue 12's rect-on-whole-pixels reproduction")
     ap.add_argument("--tiers", nargs="*", default=["high", "medium"], choices=list(TIERS))
     ap.add_argument("--resolution", type=int, default=None, help="optimize resolution for e2e (default: stage default)")
     ap.add_argument("--fidelity-resolution", type=int, default=None, help="default 256 on CUDA, 128 on CPU")
@@ -306,6 +322,10 @@ def main() -> None:
         "threads": args.threads,
         "command": " ".join(sys.argv),
     }
+    if args.ties:
+        results["ties"] = bench_ties(device)
+        print(json.dumps(results["ties"], indent=1))
+        return
     if args.chat2svg:
         results["chat2svg"] = bench_chat2svg(args.chat2svg, args.examples, args.tiers, device)
         args.skip = ["raster", "e2e", "fidelity"]

@@ -53,7 +53,7 @@ afterAll(async () => {
 
 describe.skipIf(!python)('the warm worker pool', { timeout: 1_200_000 }, () => {
   it('runs 8 concurrent requests on 2 detail and 2 optimize workers that each load their models once', async () => {
-    const svg = encodeInline(Buffer.from(TEMPLATE), 'image/svg+xml', BUDGETS.ecsStageInput);
+    const svg = encodeInline(Buffer.from(TEMPLATE), 'image/svg+xml', BUDGETS.stageOutput);
     const detailConfig = { numInferenceSteps: 2, strength: 0.5, guidanceScale: 6, samPointsPerSide: 4 };
     const optimizeConfig = { iterations: 20, learningRate: 0.01, optForSize: true, optForQuality: true };
 

@@ -2,6 +2,7 @@
 all within the size budget."""
 
 import numpy as np
+import pytest
 import torch
 
 from chat2svg_optimize.optimize import OptimizeConfig, optimize, render_scene
@@ -89,3 +90,12 @@ def test_config_reads_the_refinement_keys() -> None:
     assert (cfg.size_budget, cfg.add_paths, cfg.resolution) == (3.0, 8, 512)
     base = {"iterations": 10, "learningRate": 0.01, "optForSize": False, "optForQuality": True}
     assert OptimizeConfig.from_stage_config(base).size_budget == 0
+
+
+@pytest.mark.gpu
+def test_refinement_runs_on_cuda() -> None:
+    config = OptimizeConfig(iterations=120, learning_rate=0.02, opt_for_size=False, resolution=64, size_budget=4.0,
+                            add_paths=2)  # fmt: skip
+    result = optimize(parse_svg(SQUARE), target(64), config, 0, torch.device("cuda"))
+    assert result.metrics["device"] == "cuda" and result.metrics["elements"] == 2
+    assert result.metrics["bytes"] <= 4.0 * result.metrics["bytesBefore"]
