@@ -2,13 +2,15 @@
 // (docs/state-machine.md, state Assess). The decision itself lives in decide.ts beside it.
 import { z } from 'zod';
 import { dynamoClient, type HandlerDeps, s3Client } from '#commons/clients';
-import { type Env, requireEnv } from '#commons/env';
+import { parseIso } from '#commons/clock';
+import { type Env, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { GenerationRequest, type PipelinePlan } from '#contracts/schemas';
 import { decidePlan, type Signals } from './decide.ts';
 import {
   breakerSignals,
+  loadSignals,
   type ModelStoreLocation,
   modelSignals,
   modelStoreLocation,
@@ -17,7 +19,9 @@ import {
 
 export interface AssessConfig {
   readonly breakersTable: string;
-  /** What this deployment can run, the default LLM and GPU load. */
+  /** The load signal store (load-store.ts); none = no load signal. */
+  readonly signalsTable?: string;
+  /** What this deployment can run, the default LLM, GPU load and stage timeouts. */
   readonly signals: Omit<Signals, 'breakers'>;
   /** Where to look for published models; none means no stage waits for them (the local runtime). */
   readonly modelStore?: ModelStoreLocation;
@@ -29,6 +33,7 @@ const MODEL_CHECK_MS = 60_000;
 export function configFromEnv(env: Env = process.env): AssessConfig {
   return {
     breakersTable: requireEnv('BREAKERS_TABLE', env),
+    signalsTable: optionalEnv('SIGNALS_TABLE', env),
     signals: staticSignals(env),
     modelStore: modelStoreLocation(env),
   };
@@ -39,6 +44,8 @@ const AssessInput = z
   .object({
     request: GenerationRequest,
     requestId: z.string().optional(),
+    /** $$.State.EnteredTime of the Clock state. */
+    now: z.string().optional(),
   })
   .loose();
 
@@ -50,9 +57,15 @@ export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
   let models: { at: number; signals: Promise<Signals['models']> } | undefined;
   return lambdaHandler(async (event): Promise<PipelinePlan> => {
     const input = parseOrThrow(AssessInput, event);
+    const now = parseIso(input.now) ?? new Date();
     const breakers = await breakerSignals(ddb, config.breakersTable, (error) =>
       logger.warn('breaker states unavailable; planning without them', { error }),
     );
+    const load = config.signalsTable
+      ? await loadSignals(ddb, config.signalsTable, input.requestId, now, (error) =>
+          logger.warn('load signals unavailable; planning without them', { error }),
+        )
+      : undefined;
     if (!models || Date.now() - models.at > MODEL_CHECK_MS) {
       models = {
         at: Date.now(),
@@ -61,7 +74,11 @@ export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
         ),
       };
     }
-    const plan = decidePlan(input.request, { ...config.signals, breakers, models: await models.signals });
+    const plan = decidePlan(
+      input.request,
+      { ...config.signals, breakers, models: await models.signals, load },
+      now,
+    );
     // Assess runs on every cache miss and only then; hits are counted from the state machine's logs.
     metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
     const tier = metrics.singleMetric();

@@ -1,11 +1,13 @@
 // Thin adapters that gather the assessment's signals: environment, breakers table, model store.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { stageTimeoutsFromEnv } from '#breaker/settings';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
 import { MODEL_STORE_PREFIX, manifestKey } from '#contracts/model-store';
 import { CONTAINER_STAGES, type ContainerStageName, LlmProvider } from '#contracts/schemas';
 import type { ModelSignal, Signals } from './decide.ts';
+import { type LoadSignals, readLoadSignals } from './load-store.ts';
 
 export function parseCapabilities(names: string[]): ContainerStageName[] {
   for (const name of names) {
@@ -47,7 +49,25 @@ export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'>
       freeSlots: optionalCount('GPU_FREE_SLOTS', env),
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
+    timeoutsSeconds: stageTimeoutsFromEnv(env),
+    defaultDeadlineSeconds: optionalCount('DEFAULT_DEADLINE_SECONDS', env),
   };
+}
+
+/** GPU load, stage durations and this request's admission tier; unreadable ⇒ no signal. */
+export async function loadSignals(
+  ddb: DynamoDBClient,
+  table: string,
+  requestId: string | undefined,
+  now: Date,
+  onError: (error: unknown) => void,
+): Promise<LoadSignals | undefined> {
+  try {
+    return await readLoadSignals(ddb, table, requestId, now);
+  } catch (error) {
+    onError(error);
+    return undefined;
+  }
 }
 
 /** Breaker states and recent durations; an unreachable table degrades to "no signal", never fails the run. */

@@ -203,6 +203,8 @@ export const PipelinePlan = z
   .object({
     tier: Tier,
     reasons: z.array(z.string()),
+    /** Until when an identical request waits for this execution's result (in-flight dedupe). */
+    claimUntil: z.string(),
     stages: z
       .object({
         template: StagePlanBase.extend({ config: TemplateConfig, provider: LlmProvider }).strict(),

@@ -86,6 +86,16 @@ export interface PipelineConfig {
     /** Browser origins allowed to call the API (CORS); none means no CORS at all. */
     readonly corsOrigins: readonly string[];
   };
+  /** Load-adaptive tiers and admission (functions/assess-resources/allocate.ts). */
+  readonly admission: {
+    /** The deadline of a request that names none. */
+    readonly defaultDeadlineSeconds: number;
+    /**
+     * A request that misses its deadline even at the low tier: `reject` (429 + Retry-After at the
+     * front door) or `low` (run it at low anyway, late).
+     */
+    readonly overload: 'reject' | 'low';
+  };
 }
 
 type Overrides = { readonly [K in keyof PipelineConfig]?: Partial<PipelineConfig[K]> };
@@ -121,6 +131,7 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
     apiKeySecretArns: {},
   },
   api: { rateLimit: 5, burstLimit: 10, corsOrigins: [] },
+  admission: { defaultDeadlineSeconds: 900, overload: 'low' },
 };
 
 const OVERRIDES: Record<EnvName, Overrides> = {
@@ -140,6 +151,7 @@ const OVERRIDES: Record<EnvName, Overrides> = {
     breaker: { minimumCalls: 20, windowSeconds: 120 },
     llm: { defaultProvider: 'bedrock' },
     api: { rateLimit: 50, burstLimit: 100 },
+    admission: { overload: 'reject' },
   },
 };
 

@@ -1,5 +1,6 @@
 // The state machine's definition (docs/architecture.md, "The state machine"): normalize → cache →
-// assess → template, detail, optimize (each a gated stage) → finalize.
+// assess → claim (or join an identical generation in flight) → template, detail, optimize (each a
+// gated stage) → finalize.
 import { Duration } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -17,6 +18,7 @@ import {
   invokeHandler,
 } from './gated-stage.ts';
 import type { GpuBackend } from './gpu-backend.ts';
+import { InFlightClaim } from './in-flight.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
 
@@ -118,6 +120,8 @@ export class PipelineDefinition extends Construct {
       payload: sfn.TaskInput.fromObject({
         request: $.objectAt('$.request'),
         requestId: $.stringAt('$.requestId'),
+        // The execution's clock, so the plan's claimUntil compares with the Claim's own `now`.
+        now: $.stringAt('$.clock.now'),
       }),
       resultPath: '$.plan',
     });
@@ -289,7 +293,15 @@ export class PipelineDefinition extends Construct {
       result: sfn.Result.fromObject({}),
       resultPath: '$.current',
     });
-    assess.next(template).next(keepTemplate).next(clearCurrent).next(detail).next(optimize).next(finalize);
+    // An identical request already generating is joined, not run again (in-flight.ts).
+    const inFlight = new InFlightClaim(this, 'InFlight', { cache, returnCached, next: template });
+    assess.next(inFlight.claim);
+    sfn.Chain.start(template)
+      .next(keepTemplate)
+      .next(clearCurrent)
+      .next(detail)
+      .next(optimize)
+      .next(finalize);
     this.chain = normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

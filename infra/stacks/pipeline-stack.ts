@@ -54,7 +54,7 @@ export class PipelineStack extends Stack {
     });
     // Weights outlive any one stack: kept on `cdk destroy` unless the environment keeps nothing.
     this.modelStore = new ModelStore(this, 'ModelStore', { removalPolicy });
-    const { breakers, cache } = this.tables;
+    const { breakers, cache, signals } = this.tables;
     const bucket = this.payloads.bucket;
 
     const fn = (id: string, file: string, extra: Partial<Omit<PipelineFunctionProps, 'file'>> = {}) =>
@@ -81,8 +81,11 @@ export class PipelineStack extends Stack {
         // A stage whose weights are not published is skipped with that reason, before any GPU work.
         MODEL_STORE_PREFIX,
         MODEL_STAGES: STAGES_WITH_MODELS.join(','),
+        DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
+        ADMISSION_OVERLOAD: config.admission.overload,
       })
         .bindTable('BREAKERS_TABLE', breakers, 'read')
+        .bindTable('SIGNALS_TABLE', signals, 'read')
         .bindBucket('MODEL_STORE_BUCKET', this.modelStore.bucket, 'read', MODEL_STORE_PREFIX),
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(

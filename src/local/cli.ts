@@ -25,15 +25,21 @@ import {
   ExecutionFailedError,
   type GenerateResult,
 } from './runtime.ts';
+import { generateOnServer } from './serve/client.ts';
+import { type ServeCommand, startServe } from './serve/serve.ts';
+import { WORKER_MODES, type WorkerMode } from './workers.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
+       chat2svg serve [--port 8787] [--host 127.0.0.1] [--workers N] [--worker-mode pool|task]
        chat2svg doctor [--reset-home]
 
 Runs the chat2svg pipeline (the same state machine as in AWS) on this machine. Runs on one
-state directory wait for each other. doctor checks that directory and repairs what would fail
-a run; --reset-home removes everything chat2svg keeps there instead.
+state directory wait for each other. serve keeps one runtime (emulators, definition, warm stage
+workers) behind the deployed API's routes (POST /v1/generations, GET /v1/generations/{id});
+generate --server sends the request there. doctor checks the state directory and repairs what
+would fail a run; --reset-home removes everything chat2svg keeps there instead.
 
-Options:
+Options (generate):
   --style S        style hint, e.g. "flat" or "line art"
   --tier T         auto | high | medium | low (default auto)
   --seed N         non-negative integer (default 0)
@@ -41,9 +47,18 @@ Options:
                    (default: $CHAT2SVG_LLM, else the deployment's default)
   --out FILE       SVG to write (default ./out/<slug>.svg); a PNG preview goes beside it
   --report FILE    JSON run report to write (default: beside the SVG, <name>.report.json)
+  --server URL     send the request to a running chat2svg serve (e.g. http://127.0.0.1:8787)
   --verbose        handler logs on stdout
   --reset-home     (doctor) start the state directory from empty
   -h, --help       this help
+
+Options (serve):
+  --port N         TCP port (default 8787; 0 picks a free one)
+  --host H         address to listen on (default 127.0.0.1)
+  --workers N      warm workers per container stage (default 1)
+  --worker-mode M  pool (warm workers, default) | task (a subprocess per request)
+  --admission A    adaptive (load-adaptive tiers, 429 when the environment rejects; default) |
+                   off (every request taken; tier auto stays medium)
 
 Environment:
   CHAT2SVG_HOME    state directory: emulator data, breakers, cache (default ./.chat2svg)
@@ -83,6 +98,7 @@ export async function main(argv: string[], io: CliIo = processIo, options: CliOp
       io.stdout(USAGE);
       return 0;
     }
+    if ('kind' in command && command.kind === 'serve') return await serve(command, io);
     if ('doctor' in command) {
       for (const line of await doctor(defaultHome(), { reset: command.reset })) io.stdout(`${line}\n`);
       return 0;
@@ -103,6 +119,9 @@ export async function main(argv: string[], io: CliIo = processIo, options: CliOp
 }
 
 interface GenerateCommand {
+  readonly kind: 'generate';
+  /** A running `chat2svg serve` to send the request to. */
+  readonly server?: string;
   readonly request: GenerationRequest;
   readonly out: string;
   readonly preview: string;
@@ -110,7 +129,9 @@ interface GenerateCommand {
   readonly verbose: boolean;
 }
 
-function parseCommand(argv: string[]): GenerateCommand | { doctor: true; reset: boolean } | 'help' {
+function parseCommand(
+  argv: string[],
+): GenerateCommand | ServeCommand | { doctor: true; reset: boolean } | 'help' {
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions(joinNegativeNumbers(argv));
@@ -126,10 +147,11 @@ function parseCommand(argv: string[]): GenerateCommand | { doctor: true; reset: 
     if (rest.length > 0) throw new UsageError('doctor takes no arguments besides --reset-home');
     return { doctor: true, reset: values['reset-home'] ?? false };
   }
+  if (command === 'serve') return parseServe(values, rest);
   if (values['reset-home'])
     throw new UsageError('--reset-home goes with doctor: chat2svg doctor --reset-home');
   if (command !== 'generate') {
-    throw new UsageError(`unknown command "${command}"; the commands are generate and doctor`);
+    throw new UsageError(`unknown command "${command}"; the commands are generate, serve and doctor`);
   }
   if (rest.length === 0) throw new UsageError('generate needs a prompt: chat2svg generate "a red fox"');
   if (rest.length > 1) throw new UsageError('give the prompt as one quoted argument');
@@ -157,7 +179,35 @@ function parseCommand(argv: string[]): GenerateCommand | { doctor: true; reset: 
   if (report === preview) throw new UsageError(`--report ${report} is also the PNG preview`);
   // Checked before any work: a run should not spend its time and then fail to save.
   for (const path of [out, preview, report]) assertWritable(path);
-  return { request: request.data, out, preview, report, verbose: values.verbose ?? false };
+  if (values.server !== undefined && !/^https?:\/\/[^/]+/.test(values.server))
+    throw new UsageError(`--server must be an http(s) URL, got "${values.server}"`);
+  const verbose = values.verbose ?? false;
+  return { kind: 'generate', server: values.server, request: request.data, out, preview, report, verbose };
+}
+
+function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: string[]): ServeCommand {
+  if (rest.length) throw new UsageError(`serve takes no arguments, got "${rest[0]}"`);
+  const count = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max)
+      throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return value;
+  };
+  if (values.admission !== undefined && !['adaptive', 'off'].includes(values.admission))
+    throw new UsageError(`--admission must be adaptive or off, got "${values.admission}"`);
+  const mode = values['worker-mode'] ?? 'pool';
+  if (!(WORKER_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}, got "${mode}"`);
+  return {
+    kind: 'serve',
+    port: count('port', values.port, 8787, 0, 65_535),
+    host: values.host ?? '127.0.0.1',
+    workers: count('workers', values.workers, 1, 1, 64),
+    workerMode: mode as WorkerMode,
+    admission: values.admission === 'off' ? 'off' : 'adaptive',
+    verbose: values.verbose ?? false,
+  };
 }
 
 const VALUE_OPTIONS = new Set(['--style', '--tier', '--seed', '--llm', '--out', '--report']);
@@ -208,6 +258,12 @@ function parseOptions(argv: string[]) {
       llm: { type: 'string' },
       out: { type: 'string' },
       report: { type: 'string' },
+      server: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      workers: { type: 'string' },
+      'worker-mode': { type: 'string' },
+      admission: { type: 'string' },
       verbose: { type: 'boolean' },
       'reset-home': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -216,6 +272,23 @@ function parseOptions(argv: string[]) {
 }
 
 async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
+  const result = command.server
+    ? await generateOnServer(command.server, command.request, (line) => io.stderr(`${line}\n`))
+    : await generateHere(command, io);
+  writeFile(command.out, result.svg);
+  writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
+  // The SVG and the report are the result; a preview that does not render is only skipped.
+  const preview = await renderPreview(result.svg, options.preview);
+  if ('png' in preview) writeFile(command.preview, preview.png);
+  else io.stderr(`preview skipped: ${preview.skipped}\n`);
+  io.stderr(`${summary(result.report)}\n`);
+  const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
+  io.stderr(`wrote ${written.join(', ')}\n`);
+  io.stdout(`${command.out}\n`);
+  return 0;
+}
+
+async function generateHere(command: GenerateCommand, io: CliIo): Promise<GenerateResult> {
   // The plan only says a stage cannot run here; say what this machine lacks for it.
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
@@ -225,9 +298,7 @@ async function generate(command: GenerateCommand, io: CliIo, options: CliOptions
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
     // --verbose: the handlers' logs at INFO, unless LOG_LEVEL / POWERTOOLS_LOG_LEVEL say otherwise.
-    logLevel: command.verbose
-      ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO')
-      : undefined,
+    logLevel: verboseLevel(command.verbose),
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
     ...(stageTimeouts ? { context: { stageTimeouts } } : {}),
@@ -243,24 +314,39 @@ async function generate(command: GenerateCommand, io: CliIo, options: CliOptions
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
-  let result: GenerateResult;
   try {
-    result = await runtime.generate(command.request);
+    return await runtime.generate(command.request);
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await runtime.stop();
   }
-  writeFile(command.out, result.svg);
-  writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
-  // The SVG and the report are the result; a preview that does not render is only skipped.
-  const preview = await renderPreview(result.svg, options.preview);
-  if ('png' in preview) writeFile(command.preview, preview.png);
-  else io.stderr(`preview skipped: ${preview.skipped}\n`);
-  io.stderr(`${summary(result.report)}\n`);
-  const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
-  io.stderr(`wrote ${written.join(', ')}\n`);
-  io.stdout(`${command.out}\n`);
+}
+
+function verboseLevel(verbose: boolean): string | undefined {
+  return verbose ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO') : undefined;
+}
+
+async function serve(command: ServeCommand, io: CliIo): Promise<number> {
+  const { stages, missing } = detectCapabilities();
+  for (const [stage, reason] of Object.entries(missing))
+    io.stderr(`[${stage}] not available here: ${reason}\n`);
+  const running = await startServe({
+    port: command.port,
+    host: command.host,
+    capabilities: stages,
+    workers: { mode: command.workerMode, perStage: command.workers },
+    admission: command.admission,
+    logLevel: verboseLevel(command.verbose),
+    log: (line) => io.stderr(`${line}\n`),
+  });
+  io.stdout(`${running.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  io.stderr('serve: stopping\n');
+  await running.stop();
   return 0;
 }
 

@@ -17,9 +17,11 @@ import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts
 import { type Emulators, startEmulators } from './emulators.ts';
 import { adaptForEngine, contextObject } from './engine-adapter.ts';
 import { buildTaskHandlers, type ExecutionScope, type StageFaults, type TaskHandler } from './tasks.ts';
+import { createStageWorkers, type StageWorkers, type WorkerMode } from './workers.ts';
 
 export { type Capabilities, detectCapabilities } from './capabilities.ts';
 export type { StageFaults } from './tasks.ts';
+export type { StageLoad, StageWorkers, WorkerInfo, WorkerMode } from './workers.ts';
 
 export interface LocalRuntimeOptions {
   /** State directory. @default $CHAT2SVG_HOME or ./.chat2svg */
@@ -49,9 +51,26 @@ export interface LocalRuntimeOptions {
   readonly logLevel?: string;
   /** Receives one progress line per stage event. @default none */
   readonly progress?: (line: string) => void;
+  /**
+   * How container stages run: `task`, a run-local subprocess per call; `pool`, `perStage` warm
+   * workers per stage, started now, that load their models once. @default { mode: 'task' }
+   */
+  readonly workers?: { readonly mode: WorkerMode; readonly perStage?: number };
 }
 
-const ExecutionOutput = z.object({
+/** One stage's outcome as the run report gives it, announced as soon as the state data has it. */
+export type StageProgress = Pick<StageReport, 'status' | 'reason' | 'durationMs'> & {
+  readonly stage: string;
+};
+
+export interface RunOptions {
+  /** The execution name (and so the request id, when it is a safe key segment). @default a UUID */
+  readonly name?: string;
+  /** Called once per stage as its report appears. */
+  readonly onStage?: (event: StageProgress) => void;
+}
+
+export const ExecutionOutput = z.object({
   cache: RunReport.shape.cache,
   requestId: RunReport.shape.requestId,
   result: GenerationResult,
@@ -74,10 +93,14 @@ export interface LocalRuntime {
   readonly calls: Record<StageName, number>;
   /** The faults in force; change them between runs to end or start an outage. */
   readonly faults: StageFaults;
+  /** Where container stages run, and how loaded they are. */
+  readonly workers: StageWorkers;
+  /** Imports every Lambda handler now rather than on its first call. */
+  preload(): Promise<void>;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
-  generate(request: unknown): Promise<GenerateResult>;
+  generate(request: unknown, options?: RunOptions): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
-  execute(input: unknown): Promise<ExecutionRecord>;
+  execute(input: unknown, options?: RunOptions): Promise<ExecutionRecord>;
   /**
    * Aborts every running execution (Ctrl-C): their workers are ended, and each is reported as
    * ABORTED the way AWS reports it, which gives back any probe lease it held.
@@ -106,6 +129,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   });
   // No CloudWatch here to read EMF from: metrics would only be noise on stdout.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  let stopWorkers = async () => {};
   try {
     await Promise.all([
       ...definition.tables.map((table) => emulators.ensureTable(table.name, table)),
@@ -134,7 +158,15 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       const ambient = await defaultProvider()().catch(() => undefined);
       if (ambient) emulators.allowAccessKey(ambient.accessKeyId);
     }
-    const { handlers, invokeFunction } = await buildTaskHandlers({
+    const workers = createStageWorkers({
+      mode: options.workers?.mode ?? 'task',
+      perStage: options.workers?.perStage,
+      stages: capabilities,
+      stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
+      env: () => ({ ...process.env, ...env }),
+    });
+    stopWorkers = () => workers.stop();
+    const { handlers, preload, invokeFunction } = await buildTaskHandlers({
       definition,
       emulators,
       env,
@@ -143,7 +175,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       scope,
       progress,
-      stagesDir: options.stagesDir ?? join(REPO_ROOT, 'stage-images'),
+      workers,
       handlersDir: options.handlersDir,
     });
     const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
@@ -181,8 +213,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
         }
       }
     };
-    const run = (input: unknown) =>
-      execute(machine, definition, handlers, scope, input, progress, running, ended);
+    const run = (input: unknown, runOptions: RunOptions = {}) =>
+      execute(machine, definition, handlers, scope, input, progress, running, ended, runOptions);
 
     return {
       emulators,
@@ -190,8 +222,10 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       capabilities,
       calls,
       faults,
+      workers,
+      preload,
       execute: run,
-      generate: (request) => generate(run, emulators.s3, request),
+      generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
       abort: async () => {
         await Promise.all(
           [...running.values()].map((execution) => {
@@ -202,9 +236,13 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
           }),
         );
       },
-      stop: once(() => emulators.stop()),
+      stop: once(async () => {
+        await workers.stop();
+        await emulators.stop();
+      }),
     };
   } catch (error) {
+    await stopWorkers();
     await emulators.stop();
     throw error;
   }
@@ -247,9 +285,10 @@ async function execute(
   progress: (line: string) => void,
   running: Map<string, RunningExecution>,
   ended: EndedHandler,
+  options: RunOptions,
 ): Promise<ExecutionRecord> {
   const started = performance.now();
-  const name = randomUUID();
+  const name = options.name ?? randomUUID();
   const executionScope: ExecutionScope = { stageMs: 0, workers: new Set() };
   const context = contextObject(definition, name);
   const run = scope.run(executionScope, () =>
@@ -259,7 +298,7 @@ async function execute(
     }),
   );
   const statesEntered: string[] = [];
-  const watching = watch(run.eventLogs, statesEntered, progress);
+  const watching = watch(run.eventLogs, statesEntered, progress, options.onStage);
   let finish: (value: unknown) => void = () => {};
   const finished = new Promise((resolve) => {
     finish = resolve;
@@ -298,18 +337,24 @@ function failureOf(error: Error): ExecutionFailedError {
 
 /** One generation: the execution, its SVG and the run report of docs/architecture.md §11. */
 async function generate(
-  run: (input: unknown) => Promise<ExecutionRecord>,
+  run: (input: unknown, options?: RunOptions) => Promise<ExecutionRecord>,
   s3: S3Client,
   request: unknown,
+  options?: RunOptions,
 ): Promise<GenerateResult> {
   const started = performance.now();
-  const { output: raw, statesEntered, stageMs } = await run(request);
+  const { output: raw, statesEntered, stageMs } = await run(request, options);
   const output = ExecutionOutput.parse(raw);
   const svg = (await readPayload(output.result.svg, s3)).toString('utf8');
   // Reading the result SVG back is part of what a caller waits for.
-  const totalMs = performance.now() - started;
+  const report = reportOf(output, performance.now() - started, stageMs);
+  return { report, svg, output, statesEntered };
+}
+
+/** The run report of ARCHITECTURE.md §8 from an execution's output and its timings. */
+export function reportOf(output: ExecutionOutput, totalMs: number, stageMs: number): RunReport {
   const { result } = output;
-  const report: RunReport = {
+  return {
     requestId: output.requestId,
     cache: output.cache,
     tier: result.tier,
@@ -322,7 +367,6 @@ async function generate(
     output: result.output,
     objectsWritten: result.objectsWritten,
   };
-  return { report, svg, output, statesEntered };
 }
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -332,6 +376,7 @@ async function watch(
   events: AsyncGenerator<EventLog>,
   statesEntered: string[],
   progress: (line: string) => void,
+  onStage: ((event: StageProgress) => void) | undefined,
 ): Promise<void> {
   const printed = new Set<string>();
   for await (const event of events) {
@@ -343,6 +388,7 @@ async function watch(
       if (printed.has(stage) || !report.success) continue;
       printed.add(stage);
       const { status, reason, durationMs } = report.data;
+      onStage?.({ stage, status, reason, durationMs });
       const why = reason && status !== 'ran' ? `: ${reason}` : '';
       progress(`[${stage}] ${status}${status === 'ran' ? ` ${Math.round(durationMs)} ms` : ''}${why}`);
     }

@@ -1,12 +1,10 @@
 // The state machine's Task integrations, run locally (docs/architecture.md §10): Lambda handlers
 // in-process, built by their module's factory from the synthesized environment, timeout and memory;
-// DynamoDB calls on dynalite; ECS container stages as stage-images/<stage>/run-local subprocesses.
+// DynamoDB calls on dynalite; ECS container stages on this machine's stage workers (workers.ts: a
+// run-local subprocess per call, or a warm pool).
 // Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import {
   DeleteItemCommand,
@@ -20,18 +18,12 @@ import type { HandlerDeps } from '#commons/clients';
 import type { Env } from '#commons/env';
 import { type Context, createTools, invocationContext } from '#commons/lambda';
 import { readPayload } from '#commons/payload';
-import { PayloadRef, STAGE_ERRORS, type StageName } from '#contracts/schemas';
-import { type LocalDefinition, type LocalFunction, REPO_ROOT, resolveEntry } from './definition.ts';
+import { PayloadRef, type StageName } from '#contracts/schemas';
+import { handlerUrl, type LocalDefinition, type LocalFunction } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
+import { type StageWorkers, taskError } from './workers.ts';
 
 export type StageFaults = Partial<Record<StageName, string>>;
-
-/** An error as Step Functions sees it: Retry/Catch match on `name`, `message` becomes the Cause. */
-function taskError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
-}
 
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
@@ -63,7 +55,7 @@ export interface TaskDeps {
   readonly calls: Record<StageName, number>;
   readonly scope: AsyncLocalStorage<ExecutionScope>;
   readonly progress: (line: string) => void;
-  readonly stagesDir: string;
+  readonly workers: StageWorkers;
   /** Where handler modules may live. */
   readonly handlersDir?: string;
 }
@@ -76,6 +68,8 @@ export interface TaskHandlers {
    * handler module, as Lambda would.
    */
   invokeFunction(entry: string, event: unknown): Promise<unknown>;
+  /** Builds every handler now, as provisioned concurrency would: a server's first request pays no cold start. */
+  preload(): Promise<void>;
 }
 
 export async function buildTaskHandlers(deps: TaskDeps): Promise<TaskHandlers> {
@@ -147,6 +141,10 @@ export async function buildTaskHandlers(deps: TaskDeps): Promise<TaskHandlers> {
       if (!fn) return Promise.reject(new Error(`no synthesized Lambda function has the handler ${entry}`));
       return invokeLambda(handlerOf(fn), fn, event);
     },
+    preload: async () => {
+      // A build error surfaces on the handler's first invocation, as a Lambda init error does.
+      await Promise.allSettled(definition.functions.map(handlerOf));
+    },
   };
 }
 
@@ -204,9 +202,7 @@ function stripQualifier(arn: string): string {
 /** The module's handler, built from this function's synthesized environment and the emulators' clients. */
 async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
   // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
-  const module = (await import(
-    pathToFileURL(resolveEntry(fn.entry, deps.handlersDir)).href
-  )) as Partial<HandlerModule>;
+  const module = (await import(handlerUrl(fn.entry, deps.handlersDir))) as Partial<HandlerModule>;
   if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
     throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
   const { dynamodb, s3, events } = deps.emulators;
@@ -319,101 +315,7 @@ function containerHandler(stateName: string, state: TaskState, deps: TaskDeps): 
     const stageInput = await readPayload(ref, deps.emulators.s3);
     deps.progress(`[${stage}] running`);
     return timed(deps.scope, stage, () =>
-      runLocal(
-        join(deps.stagesDir, stage, 'run-local'),
-        stageInput,
-        { ...process.env, ...deps.env },
-        timeoutMs,
-        deps.scope.getStore()?.workers,
-      ),
+      deps.workers.run(stage, stageInput, timeoutMs, deps.scope.getStore()?.workers),
     );
   };
-}
-
-/** Runs one container stage as a subprocess: StageInput on stdin, StageOutput on stdout. */
-function runLocal(
-  executable: string,
-  stageInput: Buffer,
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-  workers: Set<ChildProcess> | undefined,
-): Promise<unknown> {
-  try {
-    accessSync(executable, constants.X_OK);
-  } catch {
-    return Promise.reject(taskError('Stage.Unavailable', `${executable} is missing or not executable`));
-  }
-  return new Promise((resolve, reject) => {
-    // Its own process group: a Ctrl-C in the terminal reaches the runtime, which aborts the
-    // execution and ends its workers, rather than the worker dying first as a failed stage.
-    const child = spawn(executable, [], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    workers?.add(child);
-    const stdout: Buffer[] = [];
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    timer.unref();
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      // Workers log to stderr; only the end (where the failure line is) matters here.
-      stderr = (stderr + chunk.toString('utf8')).slice(-65_536);
-    });
-    child.stdin.on('error', () => {}); // a worker that exits early closes stdin; its exit code tells why
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      workers?.delete(child);
-      reject(taskError('Stage.Unavailable', `${executable}: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      workers?.delete(child);
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(Buffer.concat(stdout).toString('utf8')));
-        } catch {
-          reject(taskError('Stage.Failed', `${executable} exited 0 without a StageOutput on stdout`));
-        }
-        return;
-      }
-      if (timedOut) {
-        reject(taskError('States.Timeout', `${executable} ran past ${timeoutMs} ms`));
-        return;
-      }
-      // Killed from outside (the OOM killer, an operator): the process died, the stage failed.
-      if (signal) {
-        reject(taskError('Stage.Failed', `${executable} was killed by ${signal}`));
-        return;
-      }
-      reject(workerFailure(stderr, code));
-    });
-    child.stdin.end(stageInput);
-  });
-}
-
-/** The `{"error": "Stage.…", "cause": "…"}` line a failing worker writes last on stderr. */
-function workerFailure(stderr: string, code: number | null): Error {
-  const lines = stderr.trim().split('\n').reverse();
-  for (const line of lines) {
-    try {
-      const parsed = JSON.parse(line) as { error?: unknown; cause?: unknown };
-      if (typeof parsed.error === 'string') {
-        const known = (STAGE_ERRORS as readonly string[]).includes(parsed.error);
-        return taskError(known ? parsed.error : 'Stage.Failed', String(parsed.cause ?? parsed.error));
-      }
-    } catch {
-      // not the failure line
-    }
-  }
-  return taskError(
-    'Stage.Failed',
-    `run-local exited with ${code}: ${lines.slice(0, 3).reverse().join(' | ')}`,
-  );
 }

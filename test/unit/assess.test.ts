@@ -3,12 +3,15 @@ import { GenerationRequest, PipelinePlan, type Tier } from '#contracts/schemas';
 import { TIERS } from '#contracts/tiers';
 import { decidePlan, NO_LLM_REASON, type Signals } from '#functions/assess-resources/decide';
 
+const NOW = new Date('2026-11-27T02:00:00.000Z');
+
 function signals(overrides: Partial<Signals> = {}): Signals {
   return {
     containerStages: ['detail', 'optimize'],
     defaultLlm: 'bedrock',
     breakers: {},
     gpu: {},
+    timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
     ...overrides,
   };
 }
@@ -95,7 +98,7 @@ describe('decidePlan', () => {
     ],
   ])('picks %s', (_name, fields, overrides, tier, reason) => {
     // Act
-    const plan = decidePlan(request(fields), signals(overrides));
+    const plan = decidePlan(request(fields), signals(overrides), NOW);
 
     // Assess
     expect(PipelinePlan.parse(plan)).toEqual(plan);
@@ -159,13 +162,13 @@ describe('decidePlan', () => {
     ['the request asks for offline', { llm: 'offline' }, 'bedrock', 'offline'],
     ['the deployment default is offline', {}, 'offline', 'offline'],
   ])('skips the LLM template when %s', (_name, fields, defaultLlm, provider) => {
-    const plan = decidePlan(request(fields), signals({ defaultLlm }));
+    const plan = decidePlan(request(fields), signals({ defaultLlm }), NOW);
 
     expect(plan.stages.template).toMatchObject({ run: false, reason: NO_LLM_REASON, provider });
   });
 
   it('lets the request’s provider override the deployment default', () => {
-    const plan = decidePlan(request({ llm: 'anthropic' }), signals({ defaultLlm: 'offline' }));
+    const plan = decidePlan(request({ llm: 'anthropic' }), signals({ defaultLlm: 'offline' }), NOW);
 
     expect(plan.stages.template).toMatchObject({ run: true, provider: 'anthropic' });
   });
@@ -173,7 +176,7 @@ describe('decidePlan', () => {
   it.each(['high', 'low'] as const)(
     'does not run a stage this machine cannot run, even at tier %s',
     (tier) => {
-      const plan = decidePlan(request({ tier }), signals({ containerStages: ['optimize'] }));
+      const plan = decidePlan(request({ tier }), signals({ containerStages: ['optimize'] }), NOW);
 
       expect(plan.stages.detail.run).toBe(false);
       expect(plan.stages.detail.reason).toMatch(/cannot run here/);
@@ -185,7 +188,7 @@ describe('decidePlan', () => {
 
   it('skips a stage whose models are not published, with the store’s reason', () => {
     const reason = 'detail skipped: its models are not published (no s3://store/models/detail/manifest.json)';
-    const plan = decidePlan(request(), signals({ models: { detail: { published: false, reason } } }));
+    const plan = decidePlan(request(), signals({ models: { detail: { published: false, reason } } }), NOW);
 
     expect(plan.stages.detail).toMatchObject({ run: false, reason });
     expect(plan.stages.optimize.run).toBe(true);
@@ -193,7 +196,7 @@ describe('decidePlan', () => {
   });
 
   it('runs a stage whose models are published', () => {
-    const plan = decidePlan(request(), signals({ models: { detail: { published: true } } }));
+    const plan = decidePlan(request(), signals({ models: { detail: { published: true } } }), NOW);
 
     expect(plan.stages.detail.run).toBe(true);
   });
@@ -203,7 +206,7 @@ describe('decidePlan', () => {
       detail: { state: 'OPEN', openUntil: '2026-11-27T02:00:30.000Z' },
     };
 
-    const plan = decidePlan(request(), signals({ breakers }));
+    const plan = decidePlan(request(), signals({ breakers }), NOW);
 
     expect(plan.stages.detail.run).toBe(true);
     expect(plan.reasons).toContain(
@@ -215,8 +218,67 @@ describe('decidePlan', () => {
     const given = signals({ gpu: { freeSlots: 1, queueDepth: 0 } });
     const copy = structuredClone(given);
 
-    decidePlan(request(), given);
+    decidePlan(request(), given, NOW);
 
     expect(given).toEqual(copy);
+  });
+});
+
+describe('decidePlan under measured GPU load', () => {
+  const service = {
+    detail: {
+      high: { p50Seconds: 36, p95Seconds: 40, count: 9 },
+      medium: { p50Seconds: 30, p95Seconds: 33, count: 9 },
+    },
+    optimize: {
+      low: { p50Seconds: 21, p95Seconds: 25, count: 9 },
+      medium: { p50Seconds: 30, p95Seconds: 35, count: 9 },
+    },
+  };
+  const stageLoad = (backlogSeconds: number) => ({
+    queued: 0,
+    running: 1,
+    workers: 2,
+    backlogSeconds,
+    updatedAt: NOW.toISOString(),
+  });
+
+  it('picks high for auto when the GPUs are idle and the deadline is loose', () => {
+    const load = { stages: { detail: stageLoad(0), optimize: stageLoad(0) }, service };
+
+    const plan = decidePlan(request({ deadlineSeconds: 600 }), signals({ load }), NOW);
+
+    expect(plan.tier).toBe('high');
+    expect(plan.reasons.join('\n')).toMatch(
+      /GPU load \(detail 1\/2 busy, 0 s queued.*high finishes in about \d+ s within the 600 s deadline/,
+    );
+  });
+
+  it('steps auto down as the committed GPU work grows, from the measured durations', () => {
+    const load = { stages: { detail: stageLoad(90), optimize: stageLoad(90) }, service };
+
+    expect(decidePlan(request({ deadlineSeconds: 120 }), signals({ load }), NOW).tier).toBe('medium');
+    expect(decidePlan(request({ deadlineSeconds: 100 }), signals({ load }), NOW).tier).toBe('low');
+  });
+
+  it('uses the default deadline when the request names none', () => {
+    const load = { stages: { detail: stageLoad(90), optimize: stageLoad(90) }, service };
+
+    expect(decidePlan(request(), signals({ load, defaultDeadlineSeconds: 100 }), NOW).tier).toBe('low');
+  });
+
+  it('takes the tier the front door allocated, and never changes an explicit tier', () => {
+    const load = {
+      stages: {},
+      service: {},
+      allocation: { tier: 'low' as const, reason: 'allocated low at admission' },
+    };
+
+    const auto = decidePlan(request(), signals({ load }), NOW);
+    const explicit = decidePlan(request({ tier: 'high' }), signals({ load }), NOW);
+
+    expect(auto.tier).toBe('low');
+    expect(auto.reasons[0]).toBe('auto: allocated low at admission');
+    expect(explicit.tier).toBe('high');
   });
 });

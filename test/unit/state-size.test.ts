@@ -38,26 +38,31 @@ function largestState() {
     seed: 2 ** 31,
     llm: 'anthropic',
   };
-  const plan = decidePlan(request as never, {
-    containerStages: ['detail', 'optimize'],
-    defaultLlm: 'anthropic',
-    breakers: {
-      template: {
-        state: 'OPEN',
-        openUntil: '2026-11-27T02:00:30.000Z',
-        lastDurationMs: 99_999,
-        lastTier: 'high',
+  const plan = decidePlan(
+    request as never,
+    {
+      containerStages: ['detail', 'optimize'],
+      defaultLlm: 'anthropic',
+      breakers: {
+        template: {
+          state: 'OPEN',
+          openUntil: '2026-11-27T02:00:30.000Z',
+          lastDurationMs: 99_999,
+          lastTier: 'high',
+        },
+        detail: { state: 'HALF_OPEN', lastDurationMs: 99_999, lastTier: 'high' },
+        optimize: {
+          state: 'OPEN',
+          openUntil: '2026-11-27T02:00:30.000Z',
+          lastDurationMs: 99_999,
+          lastTier: 'high',
+        },
       },
-      detail: { state: 'HALF_OPEN', lastDurationMs: 99_999, lastTier: 'high' },
-      optimize: {
-        state: 'OPEN',
-        openUntil: '2026-11-27T02:00:30.000Z',
-        lastDurationMs: 99_999,
-        lastTier: 'high',
-      },
+      gpu: { freeSlots: 1, queueDepth: 0 },
+      timeoutsSeconds: { template: 99_999, detail: 99_999, optimize: 99_999 },
     },
-    gpu: { freeSlots: 1, queueDepth: 0 },
-  });
+    new Date('2026-11-27T02:00:00.000Z'),
+  );
   const metrics = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`metric_number_${i}`, 1234.5678]));
   const reason = 'r'.repeat(240);
   const window = Object.fromEntries(

@@ -1,4 +1,4 @@
-"""`python -m chat2svg_detail local|task|queue [URL]|activity ARN|check|tiny-models DIR`.
+"""`python -m chat2svg_detail local|task|queue [URL]|activity ARN|pool|check|tiny-models DIR`.
 
 `check` answers, without loading torch, whether this machine can run the stage at all (for the
 resource assessment): `{"ok": true, ...}` on stdout and exit 0, else the failure document on stderr."""
@@ -36,14 +36,14 @@ def main(argv: list[str]) -> int:
         build(Path(argv[1]))
         print(argv[1])
         return 0
-    from chat2svg_detail.stage import run
+    from chat2svg_detail.stage import load, run
 
     if command == "check":
         return check()
-    if command in ("local", "task", "queue", "activity"):
+    if command in ("local", "task", "queue", "activity", "pool"):
         from chat2svg_worker import main as worker_main
 
-        return worker_main(run, argv)
+        return worker_main(run, argv, load=load)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -25,6 +25,7 @@ from chat2svg_worker import (
     OutOfMemory,
     as_stage_error,
     make_output_payload,
+    note_model_load,
     read_payload,
 )
 from chat2svg_worker.contracts import validate_stage_config
@@ -71,7 +72,9 @@ def pick_device() -> str:
 def _loading(what: str, load: Any) -> Any:
     """Loads a model; a failure other than running out of memory means the weights are unusable."""
     try:
-        return load()
+        model = load()
+        note_model_load(what)
+        return model
     except Exception as exc:
         error = as_stage_error(exc)
         if isinstance(error, OutOfMemory):
@@ -122,6 +125,40 @@ def _png(image: np.ndarray) -> bytes:
 
 
 @dataclass(frozen=True)
+class Warm:
+    """SDXL and SAM kept loaded by a warm pool worker, under the memory plan of the heaviest tier."""
+
+    enhancer: Any
+    generator: MaskGenerator
+    device: str
+    dtype: Any
+    memory: Any
+
+
+_warm: Warm | None = None
+
+
+def load() -> None:
+    """Pool mode: loads SDXL and SAM once; every later `run` in this process uses them."""
+    global _warm
+    models = check_models()
+    import torch
+
+    from chat2svg_detail.sdedit import Enhancer
+
+    device = pick_device()
+    gpu_bytes = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else 0
+    # The most SAM points any tier asks for: its prompt batches must fit beside both models.
+    memory = memory_plan(device, gpu_bytes, 64)
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    enhancer = _loading("sdxl", lambda: Enhancer.load(models, device, dtype, memory))
+    generator = _loading(
+        "sam", lambda: MaskGenerator(models.path("sam"), device, memory.sam_points_per_batch)
+    )
+    _warm = Warm(enhancer, generator, device, dtype, memory)
+
+
+@dataclass(frozen=True)
 class Enhanced:
     svg: str
     target: np.ndarray
@@ -141,10 +178,14 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
 
     from chat2svg_detail.sdedit import Enhancer, build_prompt
 
-    device = pick_device()
-    gpu_bytes = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else 0
-    memory = memory_plan(device, gpu_bytes, config.sam_points_per_side)
-    dtype = torch.float16 if device == "cuda" else torch.float32
+    warm = _warm
+    if warm:
+        device, dtype, memory = warm.device, warm.dtype, warm.memory
+    else:
+        device = pick_device()
+        gpu_bytes = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else 0
+        memory = memory_plan(device, gpu_bytes, config.sam_points_per_side)
+        dtype = torch.float16 if device == "cuda" else torch.float32
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     timings: dict[str, float] = {}
@@ -153,7 +194,9 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
     template = _square(doc.render(WORK_SIZE), WORK_SIZE)
 
     t = time.perf_counter()
-    enhancer = _loading("SDXL", lambda: Enhancer.load(models, device, dtype, memory))
+    enhancer = (
+        warm.enhancer if warm else _loading("sdxl", lambda: Enhancer.load(models, device, dtype, memory))
+    )
     timings["loadDiffusionMs"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     # Rendered afresh at the diffusion size: sharper edges than resampling the 512 px render.
@@ -168,18 +211,21 @@ def enhance(stage_input: dict[str, Any]) -> Enhanced:
     )
     timings["diffusionMs"] = (time.perf_counter() - t) * 1000
     controlnet, diffusion_size = enhancer.controlnet, enhancer.size
-    # SAM needs the memory SDXL held.
+    # One request at a time: SAM needs the memory SDXL held. A warm worker keeps both.
     del enhancer
-    gc.collect()
-    if device == "cuda":
-        torch.cuda.empty_cache()
+    if not warm:
+        gc.collect()
+        if device == "cuda":
+            torch.cuda.empty_cache()
     target_square = np.asarray(
         Image.fromarray(enhanced).resize((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
     )
 
     t = time.perf_counter()
-    generator = _loading(
-        "SAM", lambda: MaskGenerator(models.path("sam"), device, memory.sam_points_per_batch)
+    generator = (
+        warm.generator
+        if warm
+        else _loading("sam", lambda: MaskGenerator(models.path("sam"), device, memory.sam_points_per_batch))
     )
     template_masks = generator(template, config.sam_points_per_side, PRED_IOU_TEMPLATE)
     target_masks = generator(target_square, config.sam_points_per_side, PRED_IOU_TARGET)

@@ -13,10 +13,10 @@ def _main() -> int:
     try:
         from chat2svg_worker import main
 
-        from chat2svg_optimize.stage import run
+        from chat2svg_optimize.stage import load, run
     except ImportError as exc:
         return _unavailable(f"optimize stage dependencies are missing ({exc}); run the README setup")
-    return main(run)
+    return main(run, load=load)
 
 
 if __name__ == "__main__":

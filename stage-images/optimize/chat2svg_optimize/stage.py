@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from chat2svg_worker import InvalidInput, log, make_output_payload, read_payload
+from chat2svg_worker import InvalidInput, log, make_output_payload, note_model_load, read_payload
 from PIL import Image, UnidentifiedImageError
 
 from chat2svg_optimize.optimize import OptimizeConfig, optimize, pick_device
@@ -25,6 +25,15 @@ def decode_image(data: bytes) -> torch.Tensor:
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(white, rgba).convert("RGB")
     return torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255)
+
+
+def load() -> None:
+    """Pool mode: the stage has no weights; a warm worker pays torch's first-use costs (device pick,
+    autograd set-up) once instead of on its first request."""
+    device = pick_device()
+    probe = torch.zeros(8, device=device, requires_grad=True)
+    (probe * 2).sum().backward()
+    note_model_load("rasterizer")
 
 
 def run(stage_input: dict[str, Any]) -> dict[str, Any]:

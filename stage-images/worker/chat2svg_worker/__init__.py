@@ -27,6 +27,7 @@ from chat2svg_worker.payload import (
     read_payload,
     run_key,
 )
+from chat2svg_worker.pool import WarmWorker, main_pool, model_loads, note_model_load
 
 __all__ = [
     "BUDGETS",
@@ -37,16 +38,20 @@ __all__ = [
     "StageError",
     "Timeout",
     "Unavailable",
+    "WarmWorker",
     "as_stage_error",
     "execute",
     "log",
     "main",
     "main_activity",
     "main_local",
+    "main_pool",
     "main_task",
     "make_json_payload",
     "make_output_payload",
     "make_payload",
+    "model_loads",
+    "note_model_load",
     "read_json_payload",
     "read_payload",
     "run_key",

@@ -1,5 +1,5 @@
 """The entries over one core `run(StageInput) -> StageOutput`: local, task token, queue
-(chat2svg_worker.queue), activity (docs/architecture.md §6)."""
+(chat2svg_worker.queue), activity, and the warm pool (pool.py) (docs/architecture.md §6)."""
 
 from __future__ import annotations
 
@@ -202,9 +202,10 @@ def main_activity(
     return 0
 
 
-def main(run: RunFn, argv: list[str] | None = None) -> int:
-    """`local` (default), `task`, `queue [URL]` (or STAGE_QUEUE_URL / QUEUE_NAME), or `activity <arn>`
-    (or STAGE_ACTIVITY_ARN)."""
+def main(run: RunFn, argv: list[str] | None = None, load: Callable[[], None] | None = None) -> int:
+    """`local` (default), `task`, `queue [URL]` (or STAGE_QUEUE_URL / QUEUE_NAME), `activity <arn>`
+    (or STAGE_ACTIVITY_ARN), or `pool` (a warm worker that calls `load` once, then takes
+    StageInputs as JSON lines on stdin)."""
     args = sys.argv[1:] if argv is None else argv
     mode = args[0] if args else ("task" if os.environ.get("SFN_TASK_TOKEN") else "local")
     if mode == "local":
@@ -225,5 +226,9 @@ def main(run: RunFn, argv: list[str] | None = None) -> int:
             log("queue mode needs a URL argument, STAGE_QUEUE_URL or QUEUE_NAME", level="ERROR")
             return 3
         return main_queue(run, url)
-    log(f"unknown mode {mode!r}; use local, task, queue or activity", level="ERROR")
+    if mode == "pool":
+        from chat2svg_worker.pool import main_pool
+
+        return main_pool(run, load)
+    log(f"unknown mode {mode!r}; use local, task, queue, activity or pool", level="ERROR")
     return 3

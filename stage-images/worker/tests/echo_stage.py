@@ -4,7 +4,11 @@ the prompt steers it: `sleep=0.5`, `fail=<cause>`, `crash` (`;`-separated)."""
 import sys
 import time
 
-from chat2svg_worker import InvalidInput, main, make_output_payload, read_payload
+from chat2svg_worker import InvalidInput, main, make_output_payload, note_model_load, read_payload
+
+
+def load() -> None:
+    note_model_load("echo")
 
 
 def run(stage_input: dict) -> dict:
@@ -22,4 +26,4 @@ def run(stage_input: dict) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main(run))
+    sys.exit(main(run, load=load))

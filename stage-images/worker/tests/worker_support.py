@@ -165,12 +165,18 @@ def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def worker_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a worker subprocess: this checkout's chat2svg_worker first on the path,
+    not whichever copy the venv has installed."""
+    path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **(env or {})}
+
+
 def run_echo(mode: str, env: dict[str, str], stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ECHO_STAGE), mode],
         input=stdin,
-        # The worker library of this source tree, not whichever copy the venv has installed.
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]), **env},
+        env=worker_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,

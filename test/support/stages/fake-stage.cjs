@@ -1,30 +1,31 @@
 // A stand-in container stage for tests that need a stage to succeed or fail on cue without the
-// Python venv: same process contract as stage-images/<stage>/run-local (StageInput on stdin,
-// StageOutput on stdout, `{"error","cause"}` on stderr and a non-zero exit on failure).
+// Python venv: same process contracts as stage-images/<stage>/run-local: StageInput on stdin,
+// StageOutput on stdout, `{"error","cause"}` on stderr and a non-zero exit on failure; or, with the
+// argument `pool`, a warm worker speaking chat2svg_worker/pool.py's JSON lines.
 // FAKE_STAGE_FAIL=<Stage.Error> makes it fail; FAKE_STAGE_CALLS=<file> gets one line per call;
-// FAKE_STAGE_SLEEP_MS=<ms> makes it take that long first (a probe to kill mid-run).
+// FAKE_STAGE_MS='{"detail":{"high":120,...},...}' makes each call take that long per tier (the
+// tier is read off the config's inference steps or iterations, as in contracts/tiers.ts);
+// FAKE_STAGE_SLEEP_MS=<ms> makes every call take that long (a probe to kill mid-run).
 // FAKE_STAGE_CHAOS=fail=0.1,kill=0.05,hang=0.05,garbage=0.03,xss=0.05 (bench/chaos.ts) draws one
 // misbehaviour per call with those odds: fail with a stage error, be killed (SIGKILL) mid-task,
 // hang past any timeout (as a worker whose heartbeats stopped), print no StageOutput, or return
 // an SVG carrying script for the sanitizer to remove; otherwise it succeeds after 20-200 ms.
 const { createHash } = require('node:crypto');
 const { appendFileSync } = require('node:fs');
+const { createInterface } = require('node:readline');
 
 const stage = process.argv[2];
-let raw = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  raw += chunk;
-});
-process.stdin.on('end', () => {
-  if (process.env.FAKE_STAGE_CALLS) {
-    const { requestId } = JSON.parse(raw);
-    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${requestId} ${process.pid}\n`);
-  }
-  const chaos = drawChaos(process.env.FAKE_STAGE_CHAOS);
-  const sleep = chaos ? 20 + Math.random() * 180 : Number(process.env.FAKE_STAGE_SLEEP_MS ?? 0);
-  setTimeout(() => respond(chaos), sleep);
-});
+const mode = process.argv[3] ?? 'local';
+const durations = process.env.FAKE_STAGE_MS ? JSON.parse(process.env.FAKE_STAGE_MS)[stage] : undefined;
+const TIER_BY_WORK = {
+  detail: { key: 'numInferenceSteps', tiers: { 30: 'high', 25: 'medium', 20: 'low' } },
+  optimize: { key: 'iterations', tiers: { 1000: 'high', 700: 'medium', 500: 'low' } },
+};
+
+function tierOf(input) {
+  const { key, tiers } = TIER_BY_WORK[stage];
+  return tiers[input.config[key]] ?? 'medium';
+}
 
 function drawChaos(spec) {
   if (!spec) return undefined;
@@ -37,18 +38,23 @@ function drawChaos(spec) {
   return 'ok';
 }
 
-function respond(chaos) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The StageOutput, or throws `{error, cause}`; resolves after the stage's stand-in duration. */
+async function handle(input) {
   const started = Date.now();
-  const input = JSON.parse(raw);
+  if (process.env.FAKE_STAGE_CALLS)
+    appendFileSync(process.env.FAKE_STAGE_CALLS, `${stage} ${input.requestId} ${process.pid}\n`);
+  const chaos = drawChaos(process.env.FAKE_STAGE_CHAOS);
+  const ms = chaos
+    ? 20 + Math.random() * 180
+    : Number(process.env.FAKE_STAGE_SLEEP_MS ?? 0) || (durations?.[tierOf(input)] ?? 0);
+  if (ms) await sleep(ms);
   if (chaos === 'kill') process.kill(process.pid, 'SIGKILL');
-  if (chaos === 'hang') return setTimeout(() => {}, 3_600_000);
-  if (chaos === 'garbage') return process.stdout.write('not a stage output');
+  if (chaos === 'hang') await sleep(3_600_000);
+  if (chaos === 'garbage') return 'not a stage output';
   const failure = chaos === 'fail' ? 'Stage.OutOfMemory' : process.env.FAKE_STAGE_FAIL;
-  if (failure) {
-    process.stderr.write('loading model\n');
-    process.stderr.write(`${JSON.stringify({ error: failure, cause: `${stage} failed on cue` })}\n`);
-    process.exit(3);
-  }
+  if (failure) throw { error: failure, cause: `${stage} failed on cue` };
   const svg = chaos === 'xss' ? withScript(input.svg) : input.svg;
   const output = {
     schemaVersion: 1,
@@ -58,7 +64,7 @@ function respond(chaos) {
     durationMs: Date.now() - started,
   };
   if (stage === 'detail') output.target = input.svg;
-  process.stdout.write(JSON.stringify(output));
+  return output;
 }
 
 /** The same inline SVG with an onload handler and a script element added. */
@@ -76,4 +82,39 @@ function withScript(ref) {
     bytes: bad.length,
     sha256: createHash('sha256').update(bad).digest('hex'),
   };
+}
+
+const written = (output) => (typeof output === 'string' ? output : JSON.stringify(output));
+
+if (mode === 'pool') {
+  const modelLoads = { [`fake-${stage}`]: 1 };
+  process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid, modelLoads })}\n`);
+  // One request at a time, as a GPU worker takes them.
+  let chain = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (!line.trim()) return;
+    const { id, input } = JSON.parse(line);
+    chain = chain.then(() =>
+      handle(input).then(
+        (output) => process.stdout.write(`${JSON.stringify({ id, output, modelLoads })}\n`),
+        (failure) => process.stdout.write(`${JSON.stringify({ id, ...failure, modelLoads })}\n`),
+      ),
+    );
+  });
+} else {
+  let raw = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    raw += chunk;
+  });
+  process.stdin.on('end', () => {
+    handle(JSON.parse(raw)).then(
+      (output) => process.stdout.write(written(output)),
+      (failure) => {
+        process.stderr.write('loading model\n');
+        process.stderr.write(`${JSON.stringify(failure)}\n`);
+        process.exit(3);
+      },
+    );
+  });
 }
