@@ -3,8 +3,8 @@
 // map to the generation they first started.
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '#commons/request';
-import type { GenerationRequest } from '#contracts/schemas';
-import type { ExecutionOutput, LocalRuntime, StageProgress } from '../runtime.ts';
+import type { GenerationRequest, PayloadRef, PipelinePlan } from '#contracts/schemas';
+import type { ArtifactName, ExecutionOutput, LocalRuntime, StageProgress } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -20,6 +20,10 @@ export interface Generation {
   svg?: string;
   /** Per-stage events as they happen. */
   readonly progress: StageProgress[];
+  /** Each stage's drawing as the run's state data holds it (inline or in the payload bucket). */
+  readonly artifacts: Map<ArtifactName, PayloadRef>;
+  /** The assessment's tier and why (absent on a cache hit). */
+  plan?: Pick<PipelinePlan, 'tier' | 'reasons'>;
   /** Settles when the execution ends, either way. */
   readonly done: Promise<void>;
 }
@@ -75,12 +79,20 @@ export class Generations {
       startDate: new Date().toISOString(),
       status: 'RUNNING',
       progress,
+      artifacts: new Map(),
       done,
     };
     this.byId.set(id, generation);
     if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, { id, body });
     this.runtime
-      .generate(request, { name: id, onStage: (event) => progress.push(event) })
+      .generate(request, {
+        name: id,
+        onStage: (event) => progress.push(event),
+        onArtifact: (name, ref) => generation.artifacts.set(name, ref),
+        onPlan: (plan) => {
+          generation.plan = plan;
+        },
+      })
       .then(
         (result) => {
           generation.status = 'SUCCEEDED';
@@ -144,6 +156,8 @@ export function describe(generation: Generation) {
     output: generation.output ?? null,
     // serve only: per-stage events so far, and why a failed one failed.
     progress: generation.progress,
+    artifacts: [...generation.artifacts.keys()],
+    ...(generation.plan ? { plan: generation.plan } : {}),
     ...(generation.cause ? { cause: generation.cause } : {}),
   };
 }

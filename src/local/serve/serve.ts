@@ -3,6 +3,7 @@ import type { ContainerStageName } from '#contracts/schemas';
 import type { LocalDefinition } from '../definition.ts';
 import { createLocalRuntime, type LocalRuntime } from '../runtime.ts';
 import type { WorkerMode } from '../workers.ts';
+import { playgroundRoutes } from './playground.ts';
 import { type Route, type RunningServer, startServer } from './server.ts';
 
 export interface ServeCommand {
@@ -51,7 +52,7 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
       runtime,
       port: options.port,
       host: options.host,
-      routes: options.routes,
+      routes: [...playgroundRoutes(), ...(options.routes ?? [])],
     });
     log(`serve: listening on ${server.url} (${runtime.workers.mode} workers; loading models)`);
     await runtime.workers.ready();
