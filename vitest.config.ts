@@ -6,5 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Quiet runs: console output is kept back and printed only for a failing test. Powertools writes
+    // through the global console in dev mode (and then publishes no EMF), so its logs count too.
+    silent: 'passed-only',
+    env: { POWERTOOLS_DEV: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
   },
 });

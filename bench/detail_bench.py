@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 STAGE = REPO / "stage-images" / "detail"
 sys.path[:0] = [str(STAGE), str(REPO / "stage-images" / "worker")]
 
-# ARCHITECTURE.md §6, detail row.
+# docs/architecture.md §7, detail row.
 TIERS = {
     "high": {
         "numInferenceSteps": 30,

@@ -34,7 +34,7 @@ from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg
 from PIL import Image, ImageFilter
 
-TIERS = {  # ARCHITECTURE.md §6
+TIERS = {  # docs/architecture.md §7
     "high": {"iterations": 1000, "learningRate": 0.01, "optForSize": False, "optForQuality": True},
     "medium": {"iterations": 700, "learningRate": 0.008, "optForSize": True, "optForQuality": True},
     "low": {"iterations": 500, "learningRate": 0.005, "optForSize": True, "optForQuality": False},

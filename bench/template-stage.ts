@@ -11,7 +11,7 @@ import { answer, FakeProvider, type Shape } from '../test/fixtures/llm/fake-serv
 const iterations = Number(process.argv[2] ?? 100);
 const warmup = 10;
 const fake = await FakeProvider.start();
-Object.assign(process.env, {
+const env = {
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'AKIDBENCH',
@@ -21,13 +21,13 @@ Object.assign(process.env, {
   OPENAI_API_KEY: 'bench-key',
   OPENAI_BASE_URL: `${fake.url}/v1`,
   CHAT2SVG_LLM_VISION: 'true',
-});
+};
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const rows: string[] = [];
 for (const shape of ['bedrock', 'anthropic', 'openai'] as Shape[]) {
-  const adapter = await createAdapter(shape, false);
+  const adapter = await createAdapter(shape, false, env);
   for (const rounds of [0, 1]) {
     const total: number[] = [];
     const render: number[] = [];

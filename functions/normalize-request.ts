@@ -1,16 +1,21 @@
 // Normalize: validates the request (also for callers that start the state machine directly)
 // and names the run: requestId for objects and logs, cacheKey for the result cache.
-import middy from '@middy/core';
 import { z } from 'zod';
-import { optionalEnv } from '#commons/env';
+import type { HandlerDeps } from '#commons/clients';
+import { type Env, optionalEnv } from '#commons/env';
 import { InvalidRequestError, parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
+import { createTools, lambdaHandler } from '#commons/lambda';
 import { cacheKeyOf, requestIdFrom } from '#commons/request';
 import { GenerationRequest, PIPELINE_VERSION } from '#contracts/schemas';
 
-const pipelineVersion = optionalEnv('PIPELINE_VERSION') ?? PIPELINE_VERSION;
-const logger = createLogger('normalize-request');
+export interface NormalizeConfig {
+  /** Part of every cache key; PIPELINE_VERSION overrides the contracts' version. */
+  readonly pipelineVersion: string;
+}
+
+export function configFromEnv(env: Env = process.env): NormalizeConfig {
+  return { pipelineVersion: optionalEnv('PIPELINE_VERSION', env) ?? PIPELINE_VERSION };
+}
 
 /** The Task passes `{ request: $, executionName: $$.Execution.Name }`; a bare request works too. */
 const WrappedEvent = z.object({ request: z.unknown(), executionName: z.string().optional() }).strict();
@@ -22,14 +27,16 @@ export const NormalizeOutput = z.object({
 });
 export type NormalizeOutput = z.infer<typeof NormalizeOutput>;
 
-export async function logic(event: unknown): Promise<NormalizeOutput> {
-  const wrapped = WrappedEvent.safeParse(event);
-  const raw = wrapped.success ? wrapped.data.request : event;
-  const request = parseOrThrow(GenerationRequest, raw, InvalidRequestError);
-  const requestId = requestIdFrom(wrapped.success ? wrapped.data.executionName : undefined);
-  const cacheKey = cacheKeyOf(request, pipelineVersion);
-  logger.info('request normalized', { requestId, cacheKey, tier: request.tier });
-  return { request, requestId, cacheKey };
+export function makeHandler(config: NormalizeConfig, deps: HandlerDeps = {}) {
+  const tools = deps.tools ?? createTools('normalize-request');
+  const { logger } = tools;
+  return lambdaHandler(async (event): Promise<NormalizeOutput> => {
+    const wrapped = WrappedEvent.safeParse(event);
+    const raw = wrapped.success ? wrapped.data.request : event;
+    const request = parseOrThrow(GenerationRequest, raw, InvalidRequestError);
+    const requestId = requestIdFrom(wrapped.success ? wrapped.data.executionName : undefined);
+    const cacheKey = cacheKeyOf(request, config.pipelineVersion);
+    logger.info('request normalized', { requestId, cacheKey, tier: request.tier });
+    return { request, requestId, cacheKey };
+  }, tools);
 }
-
-export const handler = middy(logic).use(logInvocation(logger));

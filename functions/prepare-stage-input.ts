@@ -1,12 +1,10 @@
-// Prepare stage input: builds the container stage's StageInput (ARCHITECTURE.md §5) and hands it
+// Prepare stage input: builds the container stage's StageInput (docs/architecture.md §6) and hands it
 // over as one PayloadRef — inline when it fits the RunTask/SubmitJob budget, else in S3.
-import middy from '@middy/core';
 import { z } from 'zod';
-import { s3Client } from '#commons/clients';
-import { optionalEnv } from '#commons/env';
+import { type HandlerDeps, s3Client } from '#commons/clients';
+import { type Env, optionalEnv } from '#commons/env';
 import { InvalidInputError, parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
+import { createTools, lambdaHandler } from '#commons/lambda';
 import { putPayload } from '#commons/payload';
 import {
   BUDGETS,
@@ -18,9 +16,14 @@ import {
   StageInput,
 } from '#contracts/schemas';
 
-const bucket = optionalEnv('PAYLOAD_BUCKET');
-const s3 = s3Client();
-const logger = createLogger('prepare-stage-input');
+export interface PrepareStageInputConfig {
+  /** Where a StageInput over its budget goes; none means such an input fails. */
+  readonly bucket: string | undefined;
+}
+
+export function configFromEnv(env: Env = process.env): PrepareStageInputConfig {
+  return { bucket: optionalEnv('PAYLOAD_BUCKET', env) };
+}
 
 const PrepareInput = z.object({
   stage: ContainerStageName,
@@ -35,39 +38,42 @@ const PrepareInput = z.object({
 
 const CONFIGS = { detail: DetailConfig, optimize: OptimizeConfig } as const;
 
-export async function logic(event: unknown): Promise<{ ref: PayloadRef }> {
-  const input = parseOrThrow(PrepareInput, event);
-  const config = parseOrThrow(CONFIGS[input.stage], input.config);
-  const stageInput: StageInput = parseOrThrow(
-    StageInput,
-    {
-      schemaVersion: 1,
+export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps = {}) {
+  const tools = deps.tools ?? createTools('prepare-stage-input');
+  const { logger } = tools;
+  const s3 = deps.clients?.s3 ?? s3Client(tools);
+  return lambdaHandler(async (event): Promise<{ ref: PayloadRef }> => {
+    const input = parseOrThrow(PrepareInput, event);
+    const stageConfig = parseOrThrow(CONFIGS[input.stage], input.config);
+    const stageInput: StageInput = parseOrThrow(
+      StageInput,
+      {
+        schemaVersion: 1,
+        requestId: input.requestId,
+        stage: input.stage,
+        prompt: input.request.prompt,
+        style: input.request.style,
+        seed: input.request.seed,
+        config: stageConfig,
+        svg: input.current.svg,
+        ...(input.current.target ? { target: input.current.target } : {}),
+      },
+      InvalidInputError,
+    );
+    const budget = input.transport === 'batch' ? BUDGETS.batchStageInput : BUDGETS.ecsStageInput;
+    const ref = await putPayload(JSON.stringify(stageInput), 'application/json', budget, {
+      s3,
+      bucket: config.bucket,
       requestId: input.requestId,
       stage: input.stage,
-      prompt: input.request.prompt,
-      style: input.request.style,
-      seed: input.request.seed,
-      config,
-      svg: input.current.svg,
-      ...(input.current.target ? { target: input.current.target } : {}),
-    },
-    InvalidInputError,
-  );
-  const budget = input.transport === 'batch' ? BUDGETS.batchStageInput : BUDGETS.ecsStageInput;
-  const ref = await putPayload(JSON.stringify(stageInput), 'application/json', budget, {
-    s3,
-    bucket,
-    requestId: input.requestId,
-    stage: input.stage,
-    name: 'input.json',
-  });
-  logger.info('stage input prepared', {
-    requestId: input.requestId,
-    stage: input.stage,
-    bytes: ref.bytes,
-    where: 'inline' in ref ? ref.encoding : 's3',
-  });
-  return { ref };
+      name: 'input.json',
+    });
+    logger.info('stage input prepared', {
+      requestId: input.requestId,
+      stage: input.stage,
+      bytes: ref.bytes,
+      where: 'inline' in ref ? ref.encoding : 's3',
+    });
+    return { ref };
+  }, tools);
 }
-
-export const handler = middy(logic).use(logInvocation(logger));

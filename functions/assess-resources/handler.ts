@@ -1,21 +1,24 @@
 // Assess resources: picks the tier and what runs, from the request and this deployment's signals
 // (docs/state-machine.md, state Assess). The decision itself lives in decide.ts beside it.
-import middy from '@middy/core';
 import { z } from 'zod';
-import { dynamoClient } from '#commons/clients';
+import { dynamoClient, type HandlerDeps } from '#commons/clients';
 import { parseIso } from '#commons/clock';
-import { requireEnv } from '#commons/env';
+import { type Env, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
+import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { GenerationRequest, type PipelinePlan } from '#contracts/schemas';
-import { decidePlan } from './decide.ts';
+import { decidePlan, type Signals } from './decide.ts';
 import { breakerSignals, staticSignals } from './signals.ts';
 
-const table = requireEnv('BREAKERS_TABLE');
-const configured = staticSignals();
-const ddb = dynamoClient();
-const logger = createLogger('assess-resources');
+export interface AssessConfig {
+  readonly breakersTable: string;
+  /** What this deployment can run, the default LLM, GPU load and stage timeouts. */
+  readonly signals: Omit<Signals, 'breakers'>;
+}
+
+export function configFromEnv(env: Env = process.env): AssessConfig {
+  return { breakersTable: requireEnv('BREAKERS_TABLE', env), signals: staticSignals(env) };
+}
 
 /** The state data after Normalize and Clock; other fields pass by unread. */
 const AssessInput = z
@@ -28,21 +31,29 @@ const AssessInput = z
   })
   .loose();
 
-export async function logic(event: unknown): Promise<PipelinePlan> {
-  const input = parseOrThrow(AssessInput, event);
-  // The execution's clock keeps probe leases consistent with the gate's own timestamps.
-  const now = parseIso(input.now ?? input.clock?.now) ?? new Date();
-  const breakers = await breakerSignals(ddb, table, (error) =>
-    logger.warn('breaker states unavailable; planning without them', { error }),
-  );
-  const plan = decidePlan(input.request, { ...configured, breakers }, now);
-  logger.info('plan decided', {
-    requestId: input.requestId,
-    tier: plan.tier,
-    run: Object.fromEntries(Object.entries(plan.stages).map(([stage, entry]) => [stage, entry.run])),
-    reasons: plan.reasons,
-  });
-  return plan;
+export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
+  const tools = deps.tools ?? createTools('assess-resources');
+  const { logger, metrics } = tools;
+  const ddb = deps.clients?.dynamodb ?? dynamoClient(tools);
+  return lambdaHandler(async (event): Promise<PipelinePlan> => {
+    const input = parseOrThrow(AssessInput, event);
+    // The execution's clock keeps probe leases consistent with the gate's own timestamps.
+    const now = parseIso(input.now ?? input.clock?.now) ?? new Date();
+    const breakers = await breakerSignals(ddb, config.breakersTable, (error) =>
+      logger.warn('breaker states unavailable; planning without them', { error }),
+    );
+    const plan = decidePlan(input.request, { ...config.signals, breakers }, now);
+    // Assess runs on every cache miss and only then; hits are counted from the state machine's logs.
+    metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
+    const tier = metrics.singleMetric();
+    tier.addDimension('tier', plan.tier);
+    tier.addMetric('TierChosen', MetricUnit.Count, 1);
+    logger.info('plan decided', {
+      requestId: input.requestId,
+      tier: plan.tier,
+      run: Object.fromEntries(Object.entries(plan.stages).map(([stage, entry]) => [stage, entry.run])),
+      reasons: plan.reasons,
+    });
+    return plan;
+  }, tools);
 }
-
-export const handler = middy(logic).use(logInvocation(logger));

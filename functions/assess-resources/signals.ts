@@ -1,7 +1,7 @@
 // Thin adapters that gather the assessment's signals: environment, breakers table.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getBreakers } from '#breaker/store';
-import { InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
+import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
 import {
   CONTAINER_STAGES,
   type ContainerStageName,
@@ -21,7 +21,7 @@ export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
  * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any
  * <STAGE>_TIMEOUT_SECONDS (e.g. DETAIL_TIMEOUT_SECONDS, as the CDK stack sets them) over that.
  */
-export function stageTimeouts(env: NodeJS.ProcessEnv = process.env): Record<StageName, number> {
+export function stageTimeouts(env: Env = process.env): Record<StageName, number> {
   const out = parseTimeouts(optionalEnv('STAGE_TIMEOUTS_SECONDS', env));
   for (const stage of STAGES) {
     const name = `${stage.toUpperCase()}_TIMEOUT_SECONDS`;
@@ -64,7 +64,7 @@ export function parseCapabilities(names: string[]): ContainerStageName[] {
   return names as ContainerStageName[];
 }
 
-function optionalCount(name: string, env: NodeJS.ProcessEnv): number | undefined {
+function optionalCount(name: string, env: Env): number | undefined {
   const raw = optionalEnv(name, env);
   if (raw === undefined || raw === 'unknown') return undefined;
   const value = Number(raw);
@@ -74,7 +74,7 @@ function optionalCount(name: string, env: NodeJS.ProcessEnv): number | undefined
 }
 
 /** The signals that come from configuration; read once per cold start. */
-export function staticSignals(env: NodeJS.ProcessEnv = process.env): Omit<Signals, 'breakers'> {
+export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'> {
   const llm = optionalEnv('CHAT2SVG_LLM', env) ?? optionalEnv('DEFAULT_LLM_PROVIDER', env);
   const parsedLlm = llm === undefined ? undefined : LlmProvider.safeParse(llm);
   if (parsedLlm && !parsedLlm.success) {

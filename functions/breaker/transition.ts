@@ -1,4 +1,4 @@
-// The circuit breaker's pure transition core (ARCHITECTURE.md §7): state + outcome + time ⇒ the
+// The circuit breaker's pure transition core (docs/architecture.md §4): state + outcome + time ⇒ the
 // next item, or null when nothing needs writing. breaker-store.ts applies it with conditional writes.
 
 import { addSeconds, parseIso, toIso } from '#commons/clock';

@@ -1,4 +1,8 @@
-// Environment read once at module load: a missing setting fails the cold start, not a request.
+// Reading a handler's config from its environment (configFromEnv, once per cold start): a missing
+// or malformed setting fails the cold start, not a request.
+
+/** A Lambda function's environment: process.env in Lambda, the synthesized variables locally. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export class MissingEnvError extends Error {
   constructor(readonly variable: string) {
@@ -17,19 +21,19 @@ export class InvalidEnvError extends Error {
   }
 }
 
-export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requireEnv(name: string, env: Env = process.env): string {
   const value = env[name];
   if (value === undefined || value === '') throw new MissingEnvError(name);
   return value;
 }
 
-export function optionalEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function optionalEnv(name: string, env: Env = process.env): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
 }
 
 /** A non-negative integer setting with a default. */
-export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+export function intEnv(name: string, fallback: number, env: Env = process.env): number {
   const raw = optionalEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -39,7 +43,7 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
 }
 
 /** `a,b , c` ⇒ ['a', 'b', 'c']; unset ⇒ []. */
-export function listEnv(name: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function listEnv(name: string, env: Env = process.env): string[] {
   return (optionalEnv(name, env) ?? '')
     .split(',')
     .map((item) => item.trim())

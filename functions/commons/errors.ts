@@ -1,19 +1,9 @@
-// Named errors: Step Functions Retry/Catch match on `name`, and callers see only 4xx messages.
+// Named errors: Step Functions Retry/Catch match on `name`. Callers reach the pipeline through the
+// API's direct integration (docs/architecture.md §12), which answers 5xx with a generic body.
 import type { z } from 'zod';
 
-/** Base for errors that carry an HTTP status; 5xx messages never reach a caller. */
-export class AppError extends Error {
-  readonly statusCode: number = 500;
-
-  /** What a caller may read: the message for 4xx, a generic line for 5xx. */
-  get publicMessage(): string {
-    return this.statusCode < 500 ? this.message : 'internal error';
-  }
-}
-
 /** The request itself is invalid: the only reason a generation ends without an SVG. */
-export class InvalidRequestError extends AppError {
-  override readonly statusCode = 400;
+export class InvalidRequestError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Request.Invalid';
@@ -21,7 +11,7 @@ export class InvalidRequestError extends AppError {
 }
 
 /** A handler was called with state data that does not match docs/state-machine.md. */
-export class InvalidInputError extends AppError {
+export class InvalidInputError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Input.Invalid';
@@ -29,7 +19,7 @@ export class InvalidInputError extends AppError {
 }
 
 /** A PayloadRef whose bytes do not decode or do not match its byte count or sha256. */
-export class PayloadIntegrityError extends AppError {
+export class PayloadIntegrityError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Payload.Integrity';
@@ -37,7 +27,7 @@ export class PayloadIntegrityError extends AppError {
 }
 
 /** A payload over its inline budget with no bucket to spill to. */
-export class PayloadTooLargeError extends AppError {
+export class PayloadTooLargeError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Payload.TooLarge';
@@ -45,7 +35,7 @@ export class PayloadTooLargeError extends AppError {
 }
 
 /** Optimistic-concurrency retries on a breaker item ran out (heavy contention). */
-export class BreakerConflictError extends AppError {
+export class BreakerConflictError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'Breaker.Conflict';

@@ -1,4 +1,4 @@
-// PayloadRef transfer (ARCHITECTURE.md §4): inline when the serialized ref fits the transport's
+// PayloadRef transfer (docs/architecture.md §5): inline when the serialized ref fits the transport's
 // budget, else an S3 object under runs/<requestId>/<stage>/<name>. Mirrors the Python worker's
 // chat2svg_worker/payload.py: same encodings, same order, budget measured on the ref's JSON.
 import { createHash } from 'node:crypto';

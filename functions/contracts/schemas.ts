@@ -1,8 +1,10 @@
-// The contracts of ARCHITECTURE.md §3–§8 as zod schemas: the one source for TypeScript types,
+// The contracts of docs/architecture.md §3–§8 and §11 as zod schemas: the one source for TypeScript types,
 // for the JSON Schemas the Python workers validate against (schemas/), and for runtime checks.
 import { z } from 'zod';
 
 export const PIPELINE_VERSION = '1';
+/** CloudWatch namespace of the handlers' metrics (EMF) and the state machine's metric filters. */
+export const METRICS_NAMESPACE = 'chat2svg';
 export const STAGES = ['template', 'detail', 'optimize'] as const;
 export const CONTAINER_STAGES = ['detail', 'optimize'] as const;
 
@@ -13,7 +15,7 @@ export type ContainerStageName = z.infer<typeof ContainerStageName>;
 export const Tier = z.enum(['high', 'medium', 'low']);
 export type Tier = z.infer<typeof Tier>;
 
-/** Error names shared by Retry/Catch, the breakers and the Python workers (§5). */
+/** Error names shared by Retry/Catch, the breakers and the Python workers (docs/architecture.md §6). */
 export const STAGE_ERRORS = [
   'Stage.InvalidInput',
   'Stage.ModelUnavailable',
@@ -25,7 +27,7 @@ export const STAGE_ERRORS = [
 export const StageErrorName = z.enum(STAGE_ERRORS);
 export type StageErrorName = z.infer<typeof StageErrorName>;
 
-/** Byte budgets per transport (§4): inline when at most this many bytes. */
+/** Byte budgets per transport (docs/architecture.md §5): inline when at most this many bytes. */
 export const BUDGETS = {
   ecsStageInput: 6 * 1024,
   batchStageInput: 24 * 1024,
@@ -33,7 +35,7 @@ export const BUDGETS = {
   cacheSvg: 300_000,
 } as const;
 
-// ---- §4 payloads ----------------------------------------------------------------------------
+// ---- §5 payloads ----------------------------------------------------------------------------
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex digits');
 const MediaType = z.string().min(1).max(100);
 const Bytes = z.number().int().nonnegative();
@@ -63,7 +65,7 @@ export type PayloadRef = z.infer<typeof PayloadRef>;
 export type InlinePayloadRef = z.infer<typeof InlinePayloadRef>;
 export type S3PayloadRef = z.infer<typeof S3PayloadRef>;
 
-// ---- §6 stage configs -----------------------------------------------------------------------
+// ---- §7 stage configs -----------------------------------------------------------------------
 export const TemplateConfig = z
   .object({ useLargerModel: z.boolean(), rectifyRounds: z.number().int().min(0).max(5) })
   .strict();
@@ -88,7 +90,7 @@ export type TemplateConfig = z.infer<typeof TemplateConfig>;
 export type DetailConfig = z.infer<typeof DetailConfig>;
 export type OptimizeConfig = z.infer<typeof OptimizeConfig>;
 
-// ---- §5 stage I/O ---------------------------------------------------------------------------
+// ---- §6 stage I/O ---------------------------------------------------------------------------
 export const StageInput = z
   .object({
     schemaVersion: z.literal(1),
@@ -121,7 +123,7 @@ export type StageOutput = z.infer<typeof StageOutput>;
 export const StageFailure = z.object({ error: StageErrorName, cause: z.string() }).strict();
 export type StageFailure = z.infer<typeof StageFailure>;
 
-// ---- §1/§3 request --------------------------------------------------------------------------
+// ---- §3 request -----------------------------------------------------------------------------
 export const LlmProvider = z.enum(['offline', 'bedrock', 'anthropic', 'openai']);
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
@@ -143,7 +145,7 @@ export const GenerationRequest = z
   .strict();
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
 
-// ---- §3 plan --------------------------------------------------------------------------------
+// ---- §7 plan --------------------------------------------------------------------------------
 const StagePlanBase = z.object({
   run: z.boolean(),
   reason: z.string(),
@@ -165,11 +167,11 @@ export const PipelinePlan = z
   .strict();
 export type PipelinePlan = z.infer<typeof PipelinePlan>;
 
-// ---- §7 breakers ----------------------------------------------------------------------------
+// ---- §4 breakers ----------------------------------------------------------------------------
 export const BreakerState = z.enum(['CLOSED', 'OPEN', 'HALF_OPEN']);
 export type BreakerState = z.infer<typeof BreakerState>;
 
-// ---- §8 run report --------------------------------------------------------------------------
+// ---- §11 run report -------------------------------------------------------------------------
 export const StageStatus = z.enum(['ran', 'skipped', 'degraded', 'failed']);
 export type StageStatus = z.infer<typeof StageStatus>;
 export const StageReport = z.object({

@@ -1,4 +1,4 @@
-// The default config matrix of ARCHITECTURE.md §6, one place for every consumer.
+// The default config matrix of docs/architecture.md §7, one place for every consumer.
 import type { DetailConfig, OptimizeConfig, StageName, TemplateConfig, Tier } from './schemas.ts';
 
 export interface TierConfig {

@@ -1,12 +1,11 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
 // emit the completion event (docs/state-machine.md, state Finalize).
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import middy from '@middy/core';
-import { dynamoClient, eventBridgeClient, s3Client } from '#commons/clients';
-import { intEnv, optionalEnv, requireEnv } from '#commons/env';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { dynamoClient, eventBridgeClient, type HandlerDeps, s3Client } from '#commons/clients';
+import { type Env, intEnv, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
-import { createLogger } from '#commons/logger';
-import { logInvocation } from '#commons/middleware';
+import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { countRunObjects, putPayload, readPayload } from '#commons/payload';
 import { sanitizeSvg } from '#commons/sanitize';
 import type { StageReport } from '#contracts/schemas';
@@ -21,16 +20,27 @@ import {
   publishCompletion,
 } from './result.ts';
 
-const cacheTable = requireEnv('CACHE_TABLE');
-const bucket = optionalEnv('PAYLOAD_BUCKET');
-const eventBus = optionalEnv('EVENT_BUS_NAME');
-const ttlSeconds = intEnv('CACHE_TTL_SECONDS', 86_400);
-// A degraded result is cached briefly: the next request after the outage should get the full pipeline.
-const degradedTtlSeconds = Math.min(ttlSeconds, intEnv('DEGRADED_CACHE_TTL_SECONDS', 300));
-const ddb = dynamoClient();
-const s3 = s3Client();
-const events = eventBridgeClient();
-const logger = createLogger('finalize-result');
+export interface FinalizeConfig {
+  readonly cacheTable: string;
+  readonly bucket: string | undefined;
+  /** Completion events go here; none means no event. */
+  readonly eventBus: string | undefined;
+  /** How long a result is served from the cache; 0 disables the write. */
+  readonly ttlSeconds: number;
+  /** A degraded result is cached briefly: the next request after the outage should get the full pipeline. */
+  readonly degradedTtlSeconds: number;
+}
+
+export function configFromEnv(env: Env = process.env): FinalizeConfig {
+  const ttlSeconds = intEnv('CACHE_TTL_SECONDS', 86_400, env);
+  return {
+    cacheTable: requireEnv('CACHE_TABLE', env),
+    bucket: optionalEnv('PAYLOAD_BUCKET', env),
+    eventBus: optionalEnv('EVENT_BUS_NAME', env),
+    ttlSeconds,
+    degradedTtlSeconds: Math.min(ttlSeconds, intEnv('DEGRADED_CACHE_TTL_SECONDS', 300, env)),
+  };
+}
 
 export interface FinalizeOutput {
   cache: 'miss';
@@ -38,56 +48,76 @@ export interface FinalizeOutput {
   result: GenerationResult;
 }
 
-export async function logic(event: unknown): Promise<FinalizeOutput> {
-  const input = parseOrThrow(FinalizeInput, event);
-  const { requestId, cacheKey } = input;
-  const stages = orderedReports(input.reports);
-  const sanitized = await sanitizeBest(input, stages);
-  const minified = minifySvg(sanitized.svg);
-  const svg = await putPayload(minified.svg, 'image/svg+xml', BUDGETS.stageOutput, {
-    s3,
-    bucket,
-    requestId,
-    stage: 'finalize',
-    name: 'result.svg',
-  });
-  const result: GenerationResult = {
-    cacheKey,
-    tier: input.plan.tier,
-    degraded: isDegraded(stages),
-    svg,
-    stages,
-    output: { bytes: Buffer.byteLength(minified.svg, 'utf8'), elements: minified.elements },
-    objectsWritten: await countRunObjects(s3, bucket, requestId),
-  };
+export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
+  const tools = deps.tools ?? createTools('finalize-result');
+  const { logger, metrics } = tools;
+  const ddb = deps.clients?.dynamodb ?? dynamoClient(tools);
+  const s3 = deps.clients?.s3 ?? s3Client(tools);
+  const events = deps.clients?.events ?? eventBridgeClient(tools);
 
-  const ttl = result.degraded ? degradedTtlSeconds : ttlSeconds;
-  if (ttl > 0) {
-    const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
-    await ddb.send(new PutItemCommand({ TableName: cacheTable, Item }));
-  }
-  if (eventBus) {
-    // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
-    const failure = await publishCompletion(events, eventBus, { requestId, result });
-    if (failure) logger.error('completion event not delivered', { requestId, error: failure });
-  }
-  logger.info('result finalized', {
-    requestId,
-    tier: result.tier,
-    degraded: result.degraded,
-    bytes: result.output.bytes,
-    elements: result.output.elements,
-    removed: sanitized.removed,
-    objectsWritten: result.objectsWritten,
-  });
-  return { cache: 'miss', requestId, result };
+  return lambdaHandler(async (event): Promise<FinalizeOutput> => {
+    const input = parseOrThrow(FinalizeInput, event);
+    const { requestId, cacheKey } = input;
+    const stages = orderedReports(input.reports);
+    const sanitized = await sanitizeBest(input, stages, s3, (stage) =>
+      logger.warn('stage output rejected; falling back to the template', { stage }),
+    );
+    const minified = minifySvg(sanitized.svg);
+    const svg = await putPayload(minified.svg, 'image/svg+xml', BUDGETS.stageOutput, {
+      s3,
+      bucket: config.bucket,
+      requestId,
+      stage: 'finalize',
+      name: 'result.svg',
+    });
+    const result: GenerationResult = {
+      cacheKey,
+      tier: input.plan.tier,
+      degraded: isDegraded(stages),
+      svg,
+      stages,
+      output: { bytes: Buffer.byteLength(minified.svg, 'utf8'), elements: minified.elements },
+      objectsWritten: await countRunObjects(s3, config.bucket, requestId),
+    };
+
+    const ttl = result.degraded ? config.degradedTtlSeconds : config.ttlSeconds;
+    if (ttl > 0) {
+      const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+      await ddb.send(new PutItemCommand({ TableName: config.cacheTable, Item }));
+    }
+    if (config.eventBus) {
+      // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
+      const failure = await publishCompletion(events, config.eventBus, { requestId, result });
+      if (failure) logger.error('completion event not delivered', { requestId, error: failure });
+    }
+    for (const stage of stages) {
+      const outcome = metrics.singleMetric();
+      outcome.addDimensions({ stage: stage.name, status: stage.status });
+      outcome.addMetric('StageOutcome', MetricUnit.Count, 1);
+    }
+    logger.info('result finalized', {
+      requestId,
+      tier: result.tier,
+      degraded: result.degraded,
+      bytes: result.output.bytes,
+      elements: result.output.elements,
+      removed: sanitized.removed,
+      objectsWritten: result.objectsWritten,
+    });
+    return { cache: 'miss', requestId, result };
+  }, tools);
 }
 
 /**
  * The best SVG so far, sanitized; when it does not survive, the template's, with the stage that
  * made the rejected one marked degraded — a valid request always ends with a valid SVG.
  */
-async function sanitizeBest(input: FinalizeInput, stages: StageReport[]) {
+async function sanitizeBest(
+  input: FinalizeInput,
+  stages: StageReport[],
+  s3: S3Client,
+  onFallback: (stage: string) => void,
+) {
   const raw = (await readPayload(input.current.svg, s3)).toString('utf8');
   try {
     return sanitizeSvg(raw);
@@ -97,9 +127,7 @@ async function sanitizeBest(input: FinalizeInput, stages: StageReport[]) {
     if (!culprit) throw error;
     culprit.status = 'degraded';
     culprit.reason = `output rejected by the sanitizer (${(error as Error).message}); template used`;
-    logger.warn('stage output rejected; falling back to the template', { stage: culprit.name });
+    onFallback(culprit.name);
     return sanitizeSvg((await readPayload(input.fallback, s3)).toString('utf8'));
   }
 }
-
-export const handler = middy(logic).use(logInvocation(logger));

@@ -1,4 +1,4 @@
-// Holds only payloads too large to travel inline (ARCHITECTURE.md §4), under runs/<requestId>/.
+// Holds only payloads too large to travel inline (docs/architecture.md §5), under runs/<requestId>/.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';

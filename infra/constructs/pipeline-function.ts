@@ -1,4 +1,5 @@
-// One Lambda handler of functions/<file>.ts, bundled by esbuild as ESM for Node 22 on arm64.
+// One Lambda handler of functions/<file>.ts, bundled by esbuild as ESM for Node 22 on arm64 from its
+// entry functions/<file>.lambda.ts, with X-Ray active tracing and Powertools' service settings.
 // Environment variables and the grants they need are added together through the bind* methods.
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ENTRY_METADATA_KEY } from '../metadata.ts';
+import { METRICS_NAMESPACE, type StageName } from '#contracts/schemas';
+import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, type StageStep } from '../metadata.ts';
 import { acknowledge } from '../nag.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,8 +31,18 @@ export type TableAccess = 'read' | 'write' | 'readWrite';
 export type BucketAccess = 'read' | 'readWrite';
 
 export interface PipelineFunctionProps {
-  /** Handler file name under functions/, without extension, e.g. `normalize-request`. */
+  /**
+   * Handler module under functions/, without extension, e.g. `normalize-request`: it exports
+   * `makeHandler` and `configFromEnv`; `<file>.lambda.ts` beside it is the Lambda entry.
+   */
   readonly file: string;
+  /** Powertools service name (logs, metrics, traces). */
+  readonly serviceName: string;
+  /**
+   * The stage step this function is, for the local runtime's accounting (infra/metadata.ts).
+   * @default none: orchestration
+   */
+  readonly role?: { readonly stage: StageName; readonly step: StageStep };
   /**
    * @default 512
    */
@@ -66,17 +78,17 @@ export class PipelineFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly logGroup: logs.LogGroup;
   /** Repository-relative path of the handler module, e.g. `functions/normalize-request.ts`. */
-  public readonly entry: string;
+  public readonly module: string;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
-    this.entry = `functions/${props.file}.ts`;
+    this.module = `functions/${props.file}.ts`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, this.entry),
+      entry: path.join(REPO_ROOT, `functions/${props.file}.lambda.ts`),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
@@ -85,7 +97,12 @@ export class PipelineFunction extends Construct {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
       logGroup: this.logGroup,
-      environment: props.environment,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
@@ -107,11 +124,18 @@ export class PipelineFunction extends Construct {
         ].join(' '),
       },
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, this.entry);
+    const cfn = this.function.node.defaultChild as lambda.CfnFunction;
+    cfn.addMetadata(ENTRY_METADATA_KEY, this.module);
+    if (props.role) cfn.addMetadata(ROLE_METADATA_KEY, `${props.role.stage}.${props.role.step}`);
     acknowledge(
       this.function,
       'AWSLambdaBasicExecutionRole only allows writing to CloudWatch Logs.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    );
+    acknowledge(
+      this.function,
+      'Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords take no resource scope.',
+      'AwsSolutions-IAM5[Resource::*]',
     );
     acknowledge(
       this.function,

@@ -1,4 +1,4 @@
-// The two DynamoDB tables of ARCHITECTURE.md §7: circuit breakers per stage and the result cache.
+// The two DynamoDB tables of docs/architecture.md §8: circuit breakers per stage and the result cache.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';

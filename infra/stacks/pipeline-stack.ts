@@ -11,13 +11,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { CONTAINER_STAGES, PIPELINE_VERSION } from '#contracts/schemas';
+import { CONTAINER_STAGES, METRICS_NAMESPACE, PIPELINE_VERSION } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import { GenerationApi } from '../constructs/api.ts';
 import { GpuBackend } from '../constructs/gpu-backend.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
 import { type HandlerName, PipelineDefinition, TEMPLATE_TIMEOUT } from '../constructs/pipeline-definition.ts';
-import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
 
@@ -53,13 +53,11 @@ export class PipelineStack extends Stack {
     const { breakers, cache } = this.tables;
     const bucket = this.payloads.bucket;
 
-    const fn = (
-      id: string,
-      file: string,
-      extra: { timeout?: Duration; memorySize?: number; nativeAddons?: boolean } = {},
-    ) =>
+    const fn = (id: string, file: string, extra: Partial<Omit<PipelineFunctionProps, 'file'>> = {}) =>
       new PipelineFunction(this, id, {
         file,
+        // The handler's name, e.g. `generate-template` for template/generate.
+        serviceName: file.replace(/\/handler$/, '').replace(/^template\/(\w+)$/, '$1-template'),
         logRetention,
         removalPolicy,
         environment: { PIPELINE_VERSION },
@@ -88,6 +86,7 @@ export class PipelineStack extends Stack {
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'template/generate', {
+          role: { stage: 'template', step: 'run' },
           timeout: TEMPLATE_TIMEOUT,
           memorySize: 1024,
           nativeAddons: true,
@@ -98,11 +97,9 @@ export class PipelineStack extends Stack {
           BEDROCK_LARGE_MODEL_ID: config.llm.bedrockLargeModelId,
         },
       ).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
-      composeTemplate: fn('ComposeTemplate', 'template/compose').bindBucket(
-        'PAYLOAD_BUCKET',
-        bucket,
-        'readWrite',
-      ),
+      composeTemplate: fn('ComposeTemplate', 'template/compose', {
+        role: { stage: 'template', step: 'degrade' },
+      }).bindBucket('PAYLOAD_BUCKET', bucket, 'readWrite'),
       prepareStageInput: fn('PrepareStageInput', 'prepare-stage-input').bindBucket(
         'PAYLOAD_BUCKET',
         bucket,
@@ -173,6 +170,16 @@ export class PipelineStack extends Stack {
       },
     });
     this.gpu.grantTaskResponse(this.stateMachine);
+    // A cache hit ends in a Pass state, where no handler runs to count it; its log event does.
+    this.stateMachineLogs.addMetricFilter('CacheHits', {
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'CacheHit',
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'PassStateEntered'),
+        logs.FilterPattern.stringValue('$.details.name', '=', 'ReturnCached'),
+      ),
+      metricValue: '1',
+    });
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', { enforceSSL: true });
     acknowledge(

@@ -1,4 +1,4 @@
-// Which container stages this machine can run (ARCHITECTURE.md §8): the local runtime passes them
+// Which container stages this machine can run (docs/architecture.md §10): the local runtime passes them
 // to the handlers as STAGE_CAPABILITIES, and the CLI says why the others are missing.
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // `chat2svg generate "<prompt>"`: runs the synthesized state machine on this machine and writes the
-// SVG, a PNG preview beside it and the JSON run report (ARCHITECTURE.md §8).
+// SVG, a PNG preview beside it and the JSON run report (docs/architecture.md §11).
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -7,15 +7,20 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
-import { type ContainerStageName, ContainerStageName as ContainerStageSchema } from '#contracts/schemas';
+import {
+  type ContainerStageName,
+  ContainerStageName as ContainerStageSchema,
+  type StageName,
+  StageName as StageNameSchema,
+} from '#contracts/schemas';
 import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
-import { ENTRY_METADATA_KEY, STAGE_METADATA_KEY } from '#infra/metadata';
+import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, STAGE_METADATA_KEY, type StageStep } from '#infra/metadata';
 import { defaultHome } from './emulators.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 export interface LocalFunction {
   readonly logicalId: string;
@@ -26,14 +31,12 @@ export interface LocalFunction {
   readonly entry: string;
   /** The synthesized Environment.Variables, tokens resolved to local names. */
   readonly environment: Record<string, string>;
-}
-
-export interface LocalTaskDefinition {
-  readonly logicalId: string;
-  readonly arn: string;
-  /** RunTask accepts the family (latest revision) as well as the ARN. */
-  readonly family: string;
-  readonly stage: ContainerStageName;
+  /** The synthesized Timeout (seconds; Lambda's default 3 when absent). */
+  readonly timeoutSeconds: number;
+  /** The synthesized MemorySize (MB; Lambda's default 128 when absent). */
+  readonly memorySize: number;
+  /** The stage step this function is (`chat2svg:role`), if it is stage work at all. */
+  readonly role?: { readonly stage: StageName; readonly step: StageStep };
 }
 
 export interface LocalTaskDefinition {
@@ -128,6 +131,9 @@ export async function synthesizeLocal(
           arn: resolveRef(logicalId, 'Arn'),
           entry,
           environment: stringRecord(resolve(variables), logicalId),
+          timeoutSeconds: Number(props.Timeout ?? 3),
+          memorySize: Number(props.MemorySize ?? 128),
+          role: parseRole(resource.Metadata?.[ROLE_METADATA_KEY], logicalId),
         });
         break;
       }
@@ -188,6 +194,14 @@ export async function synthesizeTemplate(
     definition: infra.resolveDefinition(pipeline, resolveRef),
     resolveRef,
   };
+}
+
+function parseRole(value: unknown, owner: string): LocalFunction['role'] {
+  if (value === undefined) return undefined;
+  const [stage, step] = String(value).split('.');
+  if (!StageNameSchema.safeParse(stage).success || (step !== 'run' && step !== 'degrade'))
+    throw new Error(`${owner}: ${ROLE_METADATA_KEY} "${String(value)}" is not <stage>.<run|degrade>`);
+  return { stage: stage as StageName, step };
 }
 
 function stringRecord(value: unknown, owner: string): Record<string, string> {

@@ -1,4 +1,4 @@
-// Embedded AWS emulators for the local runtime (ARCHITECTURE.md §8): dynalite for DynamoDB and
+// Embedded AWS emulators for the local runtime (docs/architecture.md §10): dynalite for DynamoDB and
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 
@@ -16,6 +16,7 @@ import {
   type KeySchemaElement,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -47,6 +48,7 @@ export interface Emulators {
   readonly eventsFile: string;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
+  readonly events: EventBridgeClient;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
   ensureTable(name: string, props: TableProperties): Promise<void>;
@@ -95,6 +97,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
+  const events = new EventBridgeClient({ ...base, endpoint: eventsEndpoint });
 
   return {
     home,
@@ -104,6 +107,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     eventsFile,
     dynamodb,
     s3,
+    events,
     env: {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -138,6 +142,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     async stop() {
       dynamodb.destroy();
       s3.destroy();
+      events.destroy();
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
       rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
     },

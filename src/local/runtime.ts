@@ -1,9 +1,10 @@
-// Runs the synthesized state machine on this machine (ARCHITECTURE.md §8): aws-local-stepfunctions
+// Runs the synthesized state machine on this machine (docs/architecture.md §10): aws-local-stepfunctions
 // executes the definition, and every Task resource gets a local handler (tasks.ts) that does the
 // real thing against the embedded emulators.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
@@ -20,35 +21,14 @@ import {
 import { GenerationResult } from '#functions/finalize-result/result';
 import { detectCapabilities } from './capabilities.ts';
 import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
-import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION, startEmulators } from './emulators.ts';
-import {
-  buildTaskHandlers,
-  containerEnvironment,
-  type ExecutionScope,
-  type StageFaults,
-  type StatesContainer,
-  type TaskHandler,
-} from './tasks.ts';
+import { type Emulators, startEmulators } from './emulators.ts';
+import { adaptForEngine, contextObject } from './engine-adapter.ts';
+import { buildTaskHandlers, type ExecutionScope, type StageFaults, type TaskHandler } from './tasks.ts';
 import { createStageWorkers, type StageWorkers, type WorkerMode } from './workers.ts';
 
 export { type Capabilities, detectCapabilities } from './capabilities.ts';
 export type { StageFaults } from './tasks.ts';
 export type { StageLoad, StageWorkers, WorkerInfo, WorkerMode } from './workers.ts';
-
-// aws-local-stepfunctions 3 calls Promise.withResolvers, which Node 20 lacks.
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 export interface LocalRuntimeOptions {
   /** State directory. @default $CHAT2SVG_HOME or ./.chat2svg */
@@ -72,6 +52,8 @@ export interface LocalRuntimeOptions {
    * @default false
    */
   readonly ambientCredentials?: boolean;
+  /** Handlers' log level (their logs go to stdout). @default $POWERTOOLS_LOG_LEVEL, $LOG_LEVEL, else silent */
+  readonly logLevel?: string;
   /** Receives one progress line per stage event. @default none */
   readonly progress?: (line: string) => void;
   /**
@@ -129,6 +111,8 @@ export interface LocalRuntime {
   readonly faults: StageFaults;
   /** Where container stages run, and how loaded they are. */
   readonly workers: StageWorkers;
+  /** What the handlers get on top of their synthesized environment (emulators, options.env). */
+  readonly env: Readonly<Record<string, string>>;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
   generate(request: unknown, options?: RunOptions): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
@@ -148,8 +132,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   const definition =
     options.definition ?? (await loadDefinition({ home: options.home, context: options.context }));
   const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
-  // Handlers read process.env (that is their Lambda environment); put it back when done.
-  const savedEnv = { ...process.env };
+  // No CloudWatch here to read EMF from: metrics would only be noise on stdout.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   let stopWorkers = async () => {};
   try {
     await Promise.all([
@@ -163,7 +147,6 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     const progress = options.progress ?? (() => {});
 
     const env: Record<string, string> = {
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       ...emulators.env,
       STAGE_CAPABILITIES: capabilities.join(','),
       ...options.env,
@@ -187,6 +170,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       definition,
       emulators,
       env,
+      logLevel: logLevelOf(options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL),
       faults,
       calls,
       scope,
@@ -206,16 +190,15 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       faults,
       workers,
+      env,
       execute: run,
       generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
       stop: once(async () => {
-        restoreEnv(savedEnv);
         await workers.stop();
         await emulators.stop();
       }),
     };
   } catch (error) {
-    restoreEnv(savedEnv);
     await stopWorkers();
     await emulators.stop();
     throw error;
@@ -267,7 +250,7 @@ async function execute(
   }
 }
 
-/** One generation: the execution, its SVG and the run report of ARCHITECTURE.md §8. */
+/** One generation: the execution, its SVG and the run report of docs/architecture.md §11. */
 async function generate(
   run: (input: unknown, options?: RunOptions) => Promise<ExecutionRecord>,
   s3: S3Client,
@@ -354,78 +337,6 @@ async function watch(
   }
 }
 
-/**
- * The Context Object. aws-local-stepfunctions copies it one level deep, so the getters of nested
- * objects stay live: each state step sees its own EnteredTime and task token, stable while that
- * step's paths are evaluated (one synchronous run) and fresh for the next.
- */
-function contextObject(definition: LocalDefinition, executionName: string): Record<string, unknown> {
-  const enteredTime = perStep(() => new Date().toISOString());
-  const token = perStep(() => randomBytes(24).toString('base64url'));
-  const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
-  return {
-    Execution: {
-      Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${definition.stateMachineName}:${executionName}`,
-      Name: executionName,
-      StartTime: new Date().toISOString(),
-    },
-    StateMachine: { Id: stateMachineArn, Name: definition.stateMachineName },
-    State: {
-      get EnteredTime() {
-        return enteredTime();
-      },
-    },
-    Task: {
-      get Token() {
-        return token();
-      },
-    },
-  };
-}
-
-function perStep<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => {
-    if (value === undefined) {
-      value = make();
-      queueMicrotask(() => {
-        value = undefined;
-      });
-    }
-    return value;
-  };
-}
-
-/**
- * Works around two aws-local-stepfunctions 3 bugs with rewrites that keep the meaning, on a copy:
- * - it reads `ResultPath: "$"` as a key named "$" instead of "replace the whole input", and
- *   leaving ResultPath out means exactly that;
- * - it strips every backslash from an intrinsic's string result, so `States.JsonToString` of
- *   anything holding an escaped quote (an inline SVG) is no longer JSON. In the container
- *   overrides, the value is passed through as JSON instead, and the ECS handler stringifies it.
- */
-export function adaptForEngine<T>(definition: T): T {
-  const copy = structuredClone(definition) as StatesContainer;
-  const visit = (container: StatesContainer) => {
-    for (const state of Object.values(container.States)) {
-      if (state.ResultPath === '$') delete state.ResultPath;
-      for (const catcher of (state.Catch ?? []) as { ResultPath?: string }[]) {
-        if (catcher.ResultPath === '$') delete catcher.ResultPath;
-      }
-      if (state.Type === 'Task' && String(state.Resource).startsWith('arn:aws:states:::ecs:runTask')) {
-        for (const variable of containerEnvironment(state.Parameters)) {
-          const path = /^States\.JsonToString\((\$[^,()]*)\)$/.exec(String(variable['Value.$'] ?? ''));
-          if (path) variable['Value.$'] = path[1];
-        }
-      }
-      if (state.Type === 'Parallel') (state.Branches as StatesContainer[]).forEach(visit);
-      if (state.Type === 'Map') visit((state.ItemProcessor ?? state.Iterator) as StatesContainer);
-    }
-  };
-  visit(copy);
-  return copy as T;
-}
-
 /** `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. */
 export function parseFaults(raw: string | undefined): StageFaults {
   const faults: StageFaults = {};
@@ -442,9 +353,12 @@ export function parseFaults(raw: string | undefined): StageFaults {
   return faults;
 }
 
-function restoreEnv(saved: NodeJS.ProcessEnv): void {
-  for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-  Object.assign(process.env, saved);
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+
+/** A Powertools log level from a setting such as `info`; silent when unset or unknown. */
+function logLevelOf(raw: string | undefined): LogLevel {
+  const level = (raw ?? '').toUpperCase();
+  return (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : 'SILENT';
 }
 
 function once(action: () => Promise<void>): () => Promise<void> {

@@ -1,10 +1,11 @@
-// The state machine's Task integrations, run locally (ARCHITECTURE.md §8): Lambda handler modules
-// in-process, DynamoDB calls on dynalite, ECS container stages on this machine's stage workers
-// (workers.ts: a run-local subprocess per call, or a warm pool). Each Task state of the definition gets one handler.
+// The state machine's Task integrations, run locally (docs/architecture.md §10): Lambda handlers
+// in-process, built by their module's factory from the synthesized environment, timeout and memory;
+// DynamoDB calls on dynalite; ECS container stages on this machine's stage workers (workers.ts: a
+// run-local subprocess per call, or a warm pool). Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import {
   DeleteItemCommand,
   type DynamoDBClient,
@@ -12,6 +13,9 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { HandlerDeps } from '#commons/clients';
+import type { Env } from '#commons/env';
+import { type Context, createTools, invocationContext } from '#commons/lambda';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, type StageName } from '#contracts/schemas';
 import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
@@ -26,23 +30,22 @@ export interface ExecutionScope {
 }
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
-type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+/** What every handler module under functions/ exports (docs/architecture.md §2). */
+interface HandlerModule {
+  configFromEnv(env: Env): unknown;
+  makeHandler(config: unknown, deps: HandlerDeps): LambdaHandler;
+}
 type TaskState = { Type: 'Task'; Resource: string; TimeoutSeconds?: number; Parameters?: unknown };
 type AnyState = { Type: string; [key: string]: unknown };
 export type StatesContainer = { States: Record<string, AnyState> };
 
-// The template stage's Run and degrade steps and the container tasks are stage work; the rest of
-// the handlers (normalize, assess, prepare input, record outcome, finalize) are orchestration.
-const STAGE_WORK_ENTRIES: Record<string, StageName> = {
-  'functions/template/generate.ts': 'template',
-  'functions/template/compose.ts': 'template',
-};
-const RUN_ENTRY: Record<string, StageName> = { 'functions/template/generate.ts': 'template' };
-
-export interface HandlerDeps {
+export interface TaskDeps {
   readonly definition: LocalDefinition;
   readonly emulators: Emulators;
   readonly env: Record<string, string>;
+  /** Handlers' log level. */
+  readonly logLevel: LogLevel;
   readonly faults: StageFaults;
   readonly calls: Record<StageName, number>;
   readonly scope: AsyncLocalStorage<ExecutionScope>;
@@ -50,23 +53,18 @@ export interface HandlerDeps {
   readonly workers: StageWorkers;
 }
 
-let loadGeneration = 0;
-
-export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<string, TaskHandler>> {
+export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, TaskHandler>> {
   const { definition } = deps;
-  // Handlers read their environment at module load, so each runtime imports its own copies.
-  const generation = ++loadGeneration;
-  Object.assign(process.env, deps.env);
-  // Imported on first call, as Lambda does on a cold start: a run answered from the cache never
-  // loads the template or finalize code. An import error then fails that Task like an init error.
-  const modules = new Map<string, Promise<LambdaHandler>>();
+  // Built on first call, as Lambda does on a cold start: a run answered from the cache never
+  // loads the template or finalize code. An init error then fails that Task, as in Lambda.
+  const built = new Map<string, Promise<LambdaHandler>>();
   const handlerOf = (fn: LocalFunction) => {
-    let module = modules.get(fn.logicalId);
-    if (!module) {
-      module = importHandler(fn.entry, { ...fn.environment, ...deps.env }, generation);
-      modules.set(fn.logicalId, module);
+    let handler = built.get(fn.logicalId);
+    if (!handler) {
+      handler = buildHandler(fn, deps);
+      built.set(fn.logicalId, handler);
     }
-    return module;
+    return handler;
   };
   const lambdaFor = (ref: string) => {
     const fn = definition.functions.find((f) => f.arn === stripQualifier(ref) || f.name === ref);
@@ -85,14 +83,11 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
       handlers[stateName] = async (input) => {
         const fn = fixedFn ?? lambdaFor(String((input as { FunctionName?: unknown }).FunctionName));
         const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
-        const stage = RUN_ENTRY[fn.entry];
-        if (stage) {
-          countRun(deps, stage);
-          deps.progress(`[${stage}] running`);
+        if (fn.role?.step === 'run') {
+          countRun(deps, fn.role.stage);
+          deps.progress(`[${fn.role.stage}] running`);
         }
-        const payload = await timed(deps.scope, STAGE_WORK_ENTRIES[fn.entry], () =>
-          invokeLambda(handlerOf(fn), fn.name, event),
-        );
+        const payload = await timed(deps.scope, fn.role?.stage, () => invokeLambda(handlerOf(fn), fn, event));
         return lambdaArn ? payload : { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
       };
       continue;
@@ -112,7 +107,7 @@ export async function buildTaskHandlers(deps: HandlerDeps): Promise<Record<strin
 }
 
 /** Counts one Run call of a stage, and fails it with the fault injected there, if any. */
-function countRun(deps: HandlerDeps, stage: StageName): void {
+function countRun(deps: TaskDeps, stage: StageName): void {
   deps.calls[stage] += 1;
   const fault = deps.faults[stage];
   if (fault) throw taskError(fault, `fault injected into ${stage}`);
@@ -141,40 +136,52 @@ function stripQualifier(arn: string): string {
   return arn.split(':').slice(0, 7).join(':');
 }
 
-async function importHandler(entry: string, env: Record<string, string>, generation: number) {
-  Object.assign(process.env, env);
-  const url = `${pathToFileURL(join(REPO_ROOT, entry)).href}?runtime=${generation}`;
-  const module = (await import(url)) as { handler?: LambdaHandler };
-  if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
-  return module.handler;
+/** The module's handler, built from this function's synthesized environment and the emulators' clients. */
+async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as Partial<HandlerModule>;
+  if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
+    throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
+  const { dynamodb, s3, events } = deps.emulators;
+  const config = module.configFromEnv({ ...fn.environment, ...deps.env });
+  return module.makeHandler(config, {
+    tools: createTools(fn.environment.POWERTOOLS_SERVICE_NAME ?? fn.name, deps.logLevel),
+    clients: { dynamodb, s3, events },
+  });
 }
 
+/** One invocation under the function's synthesized timeout and memory size, as Lambda runs it. */
 async function invokeLambda(
   loading: Promise<LambdaHandler>,
-  functionName: string,
+  fn: LocalFunction,
   event: unknown,
 ): Promise<unknown> {
-  const deadline = Date.now() + 30_000;
-  const context = {
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
+  const context = invocationContext({
+    functionName: fn.name,
+    timeoutSeconds: fn.timeoutSeconds,
+    memorySize: fn.memorySize,
+    region: LOCAL_REGION,
+    account: LOCAL_ACCOUNT,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(taskError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`)),
+      fn.timeoutSeconds * 1000,
+    );
+  });
   try {
     // Init errors (a module that fails to load) surface on the invocation, as in Lambda.
     const handler = await loading;
     // Lambda hands the state machine JSON, never live objects.
-    return JSON.parse(JSON.stringify((await handler(structuredClone(event), context)) ?? null));
+    const result = await Promise.race([handler(structuredClone(event), context), timeout]);
+    return JSON.parse(JSON.stringify(result ?? null));
   } catch (error) {
     const { name, message } = error as Error;
     // The Cause Step Functions records for a Lambda error.
     throw taskError(name || 'Error', JSON.stringify({ errorType: name || 'Error', errorMessage: message }));
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -220,7 +227,7 @@ interface ContainerOverrides {
   Overrides?: { ContainerOverrides?: { Environment?: { Name: string; Value: unknown }[] }[] };
 }
 
-function containerHandler(stateName: string, state: TaskState, deps: HandlerDeps): TaskHandler {
+function containerHandler(stateName: string, state: TaskState, deps: TaskDeps): TaskHandler {
   const taskDefinition = (state.Parameters as { TaskDefinition?: string } | undefined)?.TaskDefinition;
   // ARN, family:revision or bare family: RunTask takes any of them.
   const family = taskDefinition?.replace(/^arn:.*:task-definition\//, '').replace(/:\d+$/, '');

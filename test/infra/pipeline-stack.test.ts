@@ -127,6 +127,32 @@ describe('functions', () => {
     }
   });
 
+  it('traces every handler actively and names its Powertools service and metrics namespace', () => {
+    for (const file of HANDLER_FILES) {
+      const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)];
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: expect.any(String),
+        POWERTOOLS_METRICS_NAMESPACE: 'chat2svg',
+      });
+    }
+  });
+
+  it('tags the template stage steps by role, for the local runtime', () => {
+    const role = (file: string) =>
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)].Metadata['chat2svg:role'];
+    expect(role('template/generate')).toBe('template.run');
+    expect(role('template/compose')).toBe('template.degrade');
+    expect(role('finalize-result/handler')).toBeUndefined();
+  });
+
+  it('counts cache hits from the state machine log, where no handler runs', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: Match.stringLikeRegexp('ReturnCached'),
+      MetricTransformations: [Match.objectLike({ MetricNamespace: 'chat2svg', MetricName: 'CacheHit' })],
+    });
+  });
+
   it('runs handlers without native addons on arm64', () => {
     for (const file of HANDLER_FILES.filter((f) => f !== 'template/generate')) {
       const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)];

@@ -27,7 +27,12 @@ export interface Grant {
   resources: string;
 }
 
-/** Every statement of the policies attached to the execution role of `functions/<file>.ts`. */
+const TRACING_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+/**
+ * Every statement of the policies attached to the execution role of `functions/<file>.ts`, but the
+ * X-Ray statement active tracing gives every function (tested on its own).
+ */
 export function grantsOf(template: Template, file: string): Grant[] {
   const fn = template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)] as Resource;
   const roleId = fn.Properties?.Role['Fn::GetAtt'][0] as string;
@@ -41,7 +46,8 @@ export function grantsOf(template: Template, file: string): Grant[] {
     .map((statement) => ({
       actions: ([] as string[]).concat(statement.Action as string | string[]),
       resources: JSON.stringify(statement.Resource),
-    }));
+    }))
+    .filter((grant) => !grant.actions.every((action) => TRACING_ACTIONS.includes(action)));
 }
 
 export function actionsOf(template: Template, file: string): string[] {

@@ -2,7 +2,8 @@
 // Context Object fields and the DynamoDB integration with Step Functions error names.
 import { describe, expect, it } from 'vitest';
 import type { LocalDefinition } from '#local/definition';
-import { adaptForEngine, createLocalRuntime, parseFaults } from '#local/runtime';
+import { adaptForEngine } from '#local/engine-adapter';
+import { createLocalRuntime, parseFaults } from '#local/runtime';
 
 const claim = {
   Type: 'Task',
@@ -129,12 +130,14 @@ describe('the Lambda integration', () => {
     arn: 'arn:aws:lambda:us-east-1:000000000000:function:Echo',
     entry: 'test/support/handlers/echo.ts',
     environment: { ECHO_GREETING: 'from the template' },
+    timeoutSeconds: 1,
+    memorySize: 1024,
   };
   function withEcho(states: Record<string, unknown>, startAt: string): LocalDefinition {
     return { ...machine(states, startAt), functions: [echo] };
   }
 
-  it('calls the handler module with its synthesized environment, by ARN and through lambda:invoke', async () => {
+  it('builds the handler from its synthesized environment and calls it, by ARN and through lambda:invoke', async () => {
     const definition = withEcho(
       {
         Direct: { Type: 'Task', Resource: echo.arn, ResultPath: '$.direct', Next: 'Invoke' },
@@ -155,7 +158,7 @@ describe('the Lambda integration', () => {
     await local.stop();
 
     expect(output).toMatchObject({
-      direct: { value: 42, greeting: 'from the template', functionName: 'Echo' },
+      direct: { value: 42, greeting: 'from the template', functionName: 'Echo', memoryLimitInMB: '1024' },
       invoked: { payload: { value: 42, greeting: 'from the template' }, status: 200 },
     });
   });
@@ -184,6 +187,27 @@ describe('the Lambda integration', () => {
       errorType: 'Stage.Failed',
       errorMessage: 'asked to fail with Stage.Failed',
     });
+  });
+
+  it("ends an invocation that runs past the function's synthesized timeout as Sandbox.Timedout", async () => {
+    const definition = withEcho(
+      {
+        Direct: {
+          Type: 'Task',
+          Resource: echo.arn,
+          Catch: [{ ErrorEquals: ['Sandbox.Timedout'], ResultPath: '$.error', Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+      'Direct',
+    );
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    const { output } = await local.execute({ waitMs: 1500 });
+    await local.stop();
+
+    expect((output as { error: { Error: string } }).error.Error).toBe('Sandbox.Timedout');
   });
 });
 

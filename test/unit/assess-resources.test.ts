@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invocationContext } from '#commons/lambda';
 import { PipelinePlan } from '#contracts/schemas';
+import { configFromEnv, makeHandler } from '#functions/assess-resources/handler';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
 const fixture = JSON.parse(
@@ -9,16 +11,20 @@ const fixture = JSON.parse(
 );
 
 let storage: Storage;
-let logic: typeof import('#functions/assess-resources/handler').logic;
+let handler: ReturnType<typeof makeHandler>;
+const logic = (event: unknown) => handler(event, invocationContext());
 
 beforeAll(async () => {
-  storage = await startStorage({
+  storage = await startStorage();
+  const config = configFromEnv({
+    BREAKERS_TABLE: TABLES.breakers,
     STAGE_CAPABILITIES: 'detail, optimize',
     CHAT2SVG_LLM: 'bedrock',
     GPU_FREE_SLOTS: '2',
     GPU_QUEUE_DEPTH: '0',
     STAGE_TIMEOUTS_SECONDS: 'template=60,detail=600',
   });
+  handler = makeHandler(config, storage.deps);
   await storage.emulators.dynamodb.send(
     new PutItemCommand({
       TableName: TABLES.breakers,
@@ -31,7 +37,6 @@ beforeAll(async () => {
       },
     }),
   );
-  ({ logic } = await import('#functions/assess-resources/handler'));
 });
 afterAll(async () => {
   await storage?.stop();

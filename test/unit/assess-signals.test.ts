@@ -1,5 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { dynamoClient } from '#commons/clients';
 import { breakerSignals, staticSignals } from '#functions/assess-resources/signals';
 
 describe('assessment signals from the environment', () => {
@@ -49,22 +49,18 @@ describe('assessment signals from the environment', () => {
 
 describe('breaker signals', () => {
   it('plans without breakers when the table cannot be read', async () => {
-    const previous = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'x',
-      AWS_SECRET_ACCESS_KEY: 'x',
-      AWS_MAX_ATTEMPTS: '1',
+    const unreachable = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
     });
     const errors: unknown[] = [];
-    try {
-      const breakers = await breakerSignals(dynamoClient(), 'breakers', (error) => errors.push(error));
 
-      expect(breakers).toEqual({});
-      expect(errors).toHaveLength(1);
-    } finally {
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = previous;
-    }
+    const breakers = await breakerSignals(unreachable, 'breakers', (error) => errors.push(error));
+    unreachable.destroy();
+
+    expect(breakers).toEqual({});
+    expect(errors).toHaveLength(1);
   });
 });

@@ -109,7 +109,7 @@ describe('decidePlan', () => {
     expect(plan.stages.template.config).toEqual(TIERS[tier].template);
   });
 
-  it('uses the tier table of ARCHITECTURE.md §6', () => {
+  it('uses the tier table of docs/architecture.md §7', () => {
     expect(TIERS.high.detail).toEqual({
       numInferenceSteps: 30,
       strength: 1.0,

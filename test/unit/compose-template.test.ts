@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { invocationContext } from '#commons/lambda';
 import { PayloadRef } from '#contracts/schemas';
-import { handler, logic } from '#template/compose';
+import { configFromEnv, makeHandler } from '#template/compose';
+
+const handler = makeHandler(configFromEnv());
+const logic = (event: unknown) => handler(event, invocationContext());
 
 const event = {
   request: { prompt: "A dog wearing a chef's hat", style: '', tier: 'auto', seed: 0 },
@@ -40,11 +44,5 @@ describe('compose-template', () => {
 
   it('rejects state data without a request as Input.Invalid', async () => {
     await expect(logic({ requestId: 'req-3' })).rejects.toMatchObject({ name: 'Input.Invalid' });
-  });
-
-  it('runs behind middy as the Lambda handler', async () => {
-    const out = await handler(structuredClone(event), {} as never);
-
-    expect(out.objects).toContain('chef-hat');
   });
 });

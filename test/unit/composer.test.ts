@@ -6,6 +6,8 @@ import { sanitizeSvg } from '#commons/sanitize';
 import { parseHex } from '#template/composer/color';
 import { type ComposedTemplate, composeTemplate } from '#template/composer/index';
 import { contentBox, parseIconBody, renderShape } from '#template/composer/shapes';
+import { judge } from '../support/depiction.ts';
+import { EVERYDAY_PROMPTS } from '../support/everyday-prompts.ts';
 import { EXAMPLE_PROMPTS as EXAMPLES } from '../support/prompts.ts';
 
 const ALLOWED = new Set(['svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon']);
@@ -243,6 +245,108 @@ describe('composeTemplate', () => {
 
   it('draws two objects for "two cats"', async () => {
     expect((await compose('two cats')).parts.map((p) => p.name)).toEqual(['cat', 'cat']);
+  });
+
+  describe('compounds before their head word', () => {
+    it.each([
+      ['a magnifying glass', 'magnifying-glass-tilted-left', 'wine-glass'],
+      ['a watermelon slice', 'watermelon', 'pie'],
+      ['a tennis ball', 'tennis', 'soccer-ball'],
+      ['an ice cream cone', 'soft-ice-cream', 'ice-cream'],
+    ])('draws %s as %s, not %s', async (prompt, icon, wrong) => {
+      const t = await compose(prompt);
+
+      expect(t.objects).toEqual([icon]);
+      expect(t.objects).not.toContain(wrong);
+    });
+
+    it('draws a mug of tea as one steaming mug, the tea inside it', async () => {
+      expect((await compose('a mug of tea')).objects).toEqual(['hot-beverage']);
+    });
+
+    it('puts the apples of "a basket of apples" inside the basket', async () => {
+      const t = await compose('a basket of apples');
+
+      expect(t.objects).toEqual(['basket', 'red-apple']);
+      expect(t.relations).toEqual(['apples inside basket']);
+      const basket = boxOf(t, 'basket');
+      const apple = boxOf(t, 'red-apple');
+      expect(apple.cx).toBeGreaterThan(basket.x);
+      expect(apple.cx).toBeLessThan(basket.x + basket.w);
+      expect(apple.cy).toBeGreaterThan(basket.y);
+      expect(apple.cy).toBeLessThan(basket.bottom);
+    });
+
+    it.each([
+      ['the top of a mountain', ['snow-capped-mountain']],
+      ['a flock of birds', ['bird', 'bird', 'bird']],
+    ])('draws "%s" as the thing after "of", not the part or group word', async (prompt, parts) => {
+      expect((await compose(prompt)).parts.map((p) => p.name)).toEqual(parts);
+    });
+
+    it('keeps a plural compromise reads as a verb: "a hamburger and fries"', async () => {
+      expect((await compose('a hamburger and fries')).objects).toEqual(['hamburger', 'french-fries']);
+    });
+
+    it('draws the object a padlock is, not nothing', async () => {
+      expect((await compose('a bicycle locked with a padlock')).objects).toEqual(['bicycle', 'locked']);
+    });
+  });
+
+  describe('places and backgrounds', () => {
+    it.each([
+      ['a fox under a starry sky', ['night']],
+      ['a camel in the desert in the rain', ['desert', 'rain']],
+      ['a frog in a pond', ['pond']],
+      ['a house in the mountains by a lake at night', ['night', 'mountains', 'lake']],
+      ['a piano in a living room', ['living room']],
+      ['a drum on a stage', ['stage']],
+      ['a sheep on a hill', ['hill']],
+      ['a shark under the sea', ['ocean']],
+    ])('draws "%s" over the %j background', async (prompt, scenes) => {
+      const t = await compose(prompt);
+
+      expect(t.scenes).toEqual(scenes);
+      expect(t.parts[0].name).toBe('background');
+      expect(t.objects.length).toBe(1);
+    });
+
+    it('draws the rain as drops over a grey sky, not just the desert', async () => {
+      const dry = await compose('a camel in the desert');
+      const wet = await compose('a camel in the desert in the rain');
+
+      expect(dry.svg).not.toContain('stroke="#5d89b3"');
+      expect(wet.svg).toContain('stroke="#5d89b3"');
+      expect(wet.svg).toContain('#f2cf87');
+    });
+
+    it('leaves out a second ground it cannot draw, and says so', async () => {
+      const t = await compose('a dog in the desert in the forest');
+
+      expect(t.scenes).toEqual(['desert']);
+    });
+  });
+
+  describe('depiction of the everyday prompt set', () => {
+    it('judges a wrong sense of a compound as not depicted', async () => {
+      const t = await compose('a magnifying glass');
+      const wrong = { ...t, objects: ['wine-glass'] };
+
+      expect(judge('a [magnifying glass]', t).missing).toEqual([]);
+      expect(judge('a [magnifying glass]', wrong).missing).toEqual(['magnifying glass']);
+    });
+
+    it('depicts every named thing in at least 95% of its prompts', async () => {
+      const missed: string[] = [];
+      for (const marked of EVERYDAY_PROMPTS) {
+        const prompt = marked.replace(/[[\]]/g, '');
+        const { missing } = judge(marked, await compose(prompt));
+        if (missing.length) missed.push(`${prompt}: ${missing.join(', ')}`);
+      }
+
+      expect(EVERYDAY_PROMPTS.length).toBeGreaterThanOrEqual(100);
+      expect(missed.length / EVERYDAY_PROMPTS.length, missed.join('\n')).toBeLessThanOrEqual(0.05);
+    });
   });
 
   describe.each(EXAMPLES)('output for "%s"', (prompt) => {

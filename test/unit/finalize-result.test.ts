@@ -3,9 +3,10 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { s3Client } from '#commons/clients';
+import { invocationContext } from '#commons/lambda';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
 import { BUDGETS, InlinePayloadRef, PayloadRef } from '#contracts/schemas';
+import { configFromEnv, makeHandler } from '#functions/finalize-result/handler';
 import { GenerationResult } from '#functions/finalize-result/result';
 import { BUCKET, type Storage, startStorage, TABLES } from './support/storage.ts';
 
@@ -16,15 +17,19 @@ const fixture = JSON.parse(
 // EventBridge has no local emulator; the mock only records what would be sent.
 const events = mockClient(EventBridgeClient);
 let storage: Storage;
-let logic: typeof import('#functions/finalize-result/handler').logic;
+let handler: ReturnType<typeof makeHandler>;
+const logic = (event: unknown) => handler(event, invocationContext());
 
 beforeAll(async () => {
-  storage = await startStorage({
+  storage = await startStorage();
+  const config = configFromEnv({
+    CACHE_TABLE: TABLES.cache,
+    PAYLOAD_BUCKET: BUCKET,
     EVENT_BUS_NAME: 'test-bus',
     CACHE_TTL_SECONDS: '3600',
     DEGRADED_CACHE_TTL_SECONDS: '60',
   });
-  ({ logic } = await import('#functions/finalize-result/handler'));
+  handler = makeHandler(config, storage.deps);
 });
 afterAll(async () => {
   await storage?.stop();
@@ -173,7 +178,7 @@ describe('finalize-result', () => {
   });
 
   it('reads an S3 input, stores a result over the state budget in S3, and counts the run’s objects', async () => {
-    const s3 = s3Client();
+    const { s3 } = storage.emulators;
     const svg = bigSvg(360);
     const event = withRequestId('fin-6');
     event.current.svg = await putPayload(svg, 'image/svg+xml', 1024, {
@@ -199,7 +204,7 @@ describe('finalize-result', () => {
   it('keeps the cache item within DynamoDB’s limit by leaving an SVG over the cache budget in S3 only', async () => {
     const event = withRequestId('fin-7');
     event.current.svg = await putPayload(bigSvg(1000), 'image/svg+xml', 1024, {
-      s3: s3Client(),
+      s3: storage.emulators.s3,
       bucket: BUCKET,
       requestId: 'fin-7',
       stage: 'optimize',

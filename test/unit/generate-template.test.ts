@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invocationContext } from '#commons/lambda';
 import { sanitizeSvg } from '#commons/sanitize';
 import { InlinePayloadRef } from '#contracts/schemas';
+import { configFromEnv, makeHandler } from '#template/generate';
 import { answer, FakeProvider } from '../fixtures/llm/fake-server.ts';
 
 let fake: FakeProvider;
-let generate: typeof import('#template/generate');
-const saved = { ...process.env };
+let handler: ReturnType<typeof makeHandler>;
+const logic = (event: unknown, context = invocationContext()) => handler(event, context);
 
 // What the state machine's template.Run passes (infra/stacks: stageRequest('template') + provider).
 const EVENT = {
@@ -19,18 +21,16 @@ const EVENT = {
 
 beforeAll(async () => {
   fake = await FakeProvider.start();
-  Object.assign(process.env, {
+  const config = configFromEnv({
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: fake.url,
     CHAT2SVG_LLM_BACKOFF_MS: '5',
-    LOG_LEVEL: 'silent',
   });
-  generate = await import('#template/generate');
+  handler = makeHandler(config);
 });
 
 afterAll(async () => {
   await fake.close();
-  process.env = saved;
 });
 
 describe('generate-template handler', () => {
@@ -40,7 +40,7 @@ describe('generate-template handler', () => {
       { answer: answer('good-svg') },
       { answer: answer('rectified-svg') },
     );
-    const out = await generate.handler(structuredClone(EVENT), {} as never);
+    const out = await logic(structuredClone(EVENT));
     const ref = InlinePayloadRef.parse(out.svg);
     expect(ref).toMatchObject({ encoding: 'utf8', mediaType: 'image/svg+xml' });
     const bytes = Buffer.from(ref.inline, 'utf8');
@@ -59,18 +59,18 @@ describe('generate-template handler', () => {
   it('accepts the event without the stage field', async () => {
     fake.script({ answer: answer('plan') }, { answer: answer('good-svg') });
     const { stage: _stage, ...event } = structuredClone(EVENT);
-    const out = await generate.logic({ ...event, config: { useLargerModel: false, rectifyRounds: 0 } });
+    const out = await logic({ ...event, config: { useLargerModel: false, rectifyRounds: 0 } });
     expect(out.metrics.calls).toBe(2);
   });
 
   it('rejects state data that does not match the contract as Input.Invalid', async () => {
     const event: Record<string, unknown> = structuredClone(EVENT);
     delete event.config;
-    await expect(generate.logic(event)).rejects.toMatchObject({ name: 'Input.Invalid' });
+    await expect(logic(event)).rejects.toMatchObject({ name: 'Input.Invalid' });
   });
 
   it('says Template.NotConfigured when the plan names the offline composer', async () => {
-    await expect(generate.logic({ ...structuredClone(EVENT), provider: 'offline' })).rejects.toMatchObject({
+    await expect(logic({ ...structuredClone(EVENT), provider: 'offline' })).rejects.toMatchObject({
       name: 'Template.NotConfigured',
     });
   });
@@ -78,8 +78,8 @@ describe('generate-template handler', () => {
   it('stops waiting on the model when the Lambda is about to time out', async () => {
     fake.script({ hang: true }, { hang: true }, { hang: true });
     const started = Date.now();
-    const context = { getRemainingTimeInMillis: () => 5_300 }; // 300 ms after the reserve
-    await expect(generate.logic(structuredClone(EVENT), context)).rejects.toMatchObject({
+    const context = { ...invocationContext(), getRemainingTimeInMillis: () => 5_300 }; // 300 ms after the reserve
+    await expect(logic(structuredClone(EVENT), context)).rejects.toMatchObject({
       name: 'Template.Timeout',
     });
     expect(Date.now() - started).toBeLessThan(2_000);

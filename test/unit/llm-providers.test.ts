@@ -6,22 +6,13 @@ import { createAdapter } from '#template/llm/settings';
 import { answer, FakeProvider, type Recorded, type Shape } from '../fixtures/llm/fake-server.ts';
 
 let fake: FakeProvider;
-const saved = { ...process.env };
 
 beforeAll(async () => {
   fake = await FakeProvider.start();
-  // The AWS SDK reads these from process.env itself, as it does in Lambda.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-    AWS_SECRET_ACCESS_KEY: 'local-test-secret',
-  });
 });
 
 afterAll(async () => {
   await fake.close();
-  process.env = saved;
 });
 
 interface Options {
@@ -33,7 +24,11 @@ interface Options {
 
 async function clientFor(shape: Shape, options: Options = {}): Promise<LlmClient> {
   const env = {
-    ...process.env,
+    // The settings pass the SDK's own variable names on to the Bedrock client.
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+    AWS_SECRET_ACCESS_KEY: 'local-test-secret',
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: fake.url,
     OPENAI_API_KEY: 'test-key',

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { handler, logic } from '#functions/normalize-request';
+import { invocationContext } from '#commons/lambda';
+import { configFromEnv, makeHandler } from '#functions/normalize-request';
+
+const handler = makeHandler(configFromEnv({}));
+const logic = (event: unknown) => handler(event, invocationContext());
 
 const fixture = JSON.parse(
   readFileSync(new URL('../events/stepfunctions/generation-request.json', import.meta.url), 'utf8'),
@@ -63,13 +67,12 @@ describe('normalize-request', () => {
   ])('rejects %s with Request.Invalid', async (_name, event, message) => {
     await expect(logic(event)).rejects.toMatchObject({
       name: 'Request.Invalid',
-      statusCode: 400,
       message: expect.stringMatching(message),
     });
   });
 
   it('keeps the error name through the middy handler, for Step Functions Catch', async () => {
-    const context = { awsRequestId: 'lambda-1' } as never;
+    const context = invocationContext({ functionName: 'normalize' });
 
     await expect(handler({ prompt: '' }, context)).rejects.toMatchObject({ name: 'Request.Invalid' });
   });

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Client } from '#commons/clients';
 import { encodeInline, putPayload, readPayload, refSize, sha256Hex } from '#commons/payload';
 import type { PayloadRef } from '#contracts/schemas';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
@@ -96,7 +95,7 @@ describe('S3 spill', () => {
   });
 
   it('puts what does not fit under runs/<requestId>/<stage>/<name> and reads it back', async () => {
-    const s3 = s3Client();
+    const { s3 } = storage.emulators;
     const png = randomBytes(20_000);
 
     const ref = await putPayload(png, 'image/png', 6 * 1024, {
@@ -117,7 +116,7 @@ describe('S3 spill', () => {
   });
 
   it('refuses an S3 object whose bytes changed since the ref was made', async () => {
-    const s3 = s3Client();
+    const { s3 } = storage.emulators;
     const target = { s3, bucket: BUCKET, requestId: 'req-2', stage: 'detail', name: 'target.png' };
     const ref = await putPayload(randomBytes(9000), 'image/png', 100, target);
     await putPayload(randomBytes(9000), 'image/png', 100, target);
@@ -126,7 +125,13 @@ describe('S3 spill', () => {
   });
 
   it('fails with Payload.TooLarge when there is no bucket to spill to', async () => {
-    const target = { s3: s3Client(), bucket: undefined, requestId: 'req-3', stage: 'detail', name: 'x' };
+    const target = {
+      s3: storage.emulators.s3,
+      bucket: undefined,
+      requestId: 'req-3',
+      stage: 'detail',
+      name: 'x',
+    };
 
     await expect(putPayload(randomBytes(9000), 'image/png', 100, target)).rejects.toMatchObject({
       name: 'Payload.TooLarge',

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Client } from '#commons/clients';
+import { invocationContext } from '#commons/lambda';
 import { encodeInline, readPayload, refSize } from '#commons/payload';
 import { BUDGETS, StageInput } from '#contracts/schemas';
 import { TIERS } from '#contracts/tiers';
+import { makeHandler } from '#functions/prepare-stage-input';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
 
 const fixture = JSON.parse(
@@ -12,18 +13,19 @@ const fixture = JSON.parse(
 );
 
 let storage: Storage;
-let logic: typeof import('#functions/prepare-stage-input').logic;
+let handler: ReturnType<typeof makeHandler>;
+const logic = (event: unknown) => handler(event, invocationContext());
 
 beforeAll(async () => {
   storage = await startStorage();
-  ({ logic } = await import('#functions/prepare-stage-input'));
+  handler = makeHandler({ bucket: BUCKET }, storage.deps);
 });
 afterAll(async () => {
   await storage?.stop();
 });
 
 async function stageInputOf(ref: unknown) {
-  return StageInput.parse(JSON.parse((await readPayload(ref, s3Client())).toString('utf8')));
+  return StageInput.parse(JSON.parse((await readPayload(ref, storage.emulators.s3)).toString('utf8')));
 }
 
 describe('prepare-stage-input', () => {

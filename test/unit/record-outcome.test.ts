@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getBreaker } from '#breaker/store';
+import { invocationContext } from '#commons/lambda';
+import { configFromEnv, makeHandler } from '#functions/record-outcome';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
 const failure = JSON.parse(
@@ -12,15 +14,18 @@ const success = JSON.parse(
 );
 
 let storage: Storage;
-let logic: typeof import('#functions/record-outcome').logic;
+let handler: ReturnType<typeof makeHandler>;
+const logic = (event: unknown) => handler(event, invocationContext());
 
 beforeAll(async () => {
-  storage = await startStorage({
+  storage = await startStorage();
+  const config = configFromEnv({
+    BREAKERS_TABLE: TABLES.breakers,
     BREAKER_FAILURE_THRESHOLD: '3',
     BREAKER_WINDOW_SECONDS: '60',
     BREAKER_OPEN_SECONDS: '30',
   });
-  ({ logic } = await import('#functions/record-outcome'));
+  handler = makeHandler(config, storage.deps);
 });
 afterAll(async () => {
   await storage?.stop();

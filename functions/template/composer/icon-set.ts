@@ -60,6 +60,17 @@ const PREFERRED: Record<string, string> = {
   star: 'star',
   sun: 'sun',
   cloud: 'cloud',
+  clouds: 'cloud',
+  pumpkin: 'jack-o-lantern',
+  doctor: 'health-worker',
+  nurse: 'health-worker',
+  chef: 'cook',
+  wizard: 'person-mage',
+  witch: 'woman-mage',
+  king: 'person-with-crown',
+  queen: 'person-with-crown',
+  pot: 'pot-of-food',
+  box: 'package',
   fish: 'fish',
   mouse: 'mouse',
   bear: 'bear',
@@ -149,13 +160,27 @@ const PREFERRED: Record<string, string> = {
   glasses: 'glasses',
   spectacles: 'glasses',
   sunglasses: 'sunglasses',
-  lamp: 'light-bulb',
   bone: 'bone',
   milk: 'glass-of-milk',
   chocolate: 'chocolate-bar',
   'hot chocolate': 'hot-beverage',
-  branch: 'wood',
   beard: 'man-beard',
+};
+
+// Names an emoji is commonly called that emojibase does not list, each true of the drawn icon; they
+// count as its keywords both for lookup and for judging what a picture shows.
+const KEYWORDS: Record<string, string[]> = {
+  locked: ['padlock', 'lock'],
+  watermelon: ['watermelon slice', 'slice'],
+  'hot-beverage': ['cup', 'mug', 'coffee cup', 'coffee mug'],
+  'soft-ice-cream': ['cone', 'ice cream cone'],
+  'flying-disc': ['frisbee'],
+  tennis: ['tennis ball'],
+  'french-fries': ['fries', 'chips'],
+  'cup-with-straw': ['soda', 'soft drink', 'milkshake'],
+  'fishing-pole': ['fishing rod', 'rod'],
+  'bottle-with-popping-cork': ['wine bottle', 'wine', 'champagne'],
+  rocket: ['spaceship', 'spacecraft'],
 };
 
 const SKIN_VARIANT = /-(light|medium-light|medium|medium-dark|dark)$/;
@@ -180,8 +205,15 @@ interface Candidate {
 export interface IconIndex {
   /** Best icon name for a word or two-word phrase, or undefined. */
   lookup(phrase: string): string | undefined;
+  /**
+   * Best icon known by every word of a compound ("tennis ball", "coffee cup"), or undefined; each
+   * word is given as its spellings (singular, as written), any of which may match.
+   */
+  lookupAll(words: string[][]): string | undefined;
   icon(name: string): Icon;
   has(name: string): boolean;
+  /** The words an icon is known by: its name, its emoji label and tags, our keywords for it. */
+  vocabulary(name: string): ReadonlySet<string>;
   size: number;
 }
 
@@ -236,6 +268,12 @@ function buildIndex(
   for (const [cat, names] of Object.entries(meta.categories)) for (const n of names) category.set(n, cat);
 
   const exact = new Map<string, string>();
+  const vocab = new Map<string, Set<string>>();
+  const describe = (name: string, text: string) => {
+    const words = vocab.get(name) ?? new Set<string>();
+    for (const w of text.toLowerCase().split(/[^a-z0-9]+/)) if (w && !LINKS.has(w)) words.add(w);
+    vocab.set(name, words);
+  };
   const byWord = new Map<string, Candidate[]>();
   const add = (word: string, name: string, score: number) => {
     const list = byWord.get(word) ?? [];
@@ -246,6 +284,7 @@ function buildIndex(
     const variantOf = name.replace(SKIN_VARIANT, '');
     if (variantOf !== name && bodies.has(variantOf)) continue;
     exact.set(name.replace(/-/g, ' '), name);
+    describe(name, name);
     const tokens = name.split('-');
     const linkAt = tokens.findIndex((t, i) => i > 0 && LINKS.has(t));
     const headAt = (linkAt > 0 ? linkAt : tokens.length) - 1;
@@ -257,8 +296,13 @@ function buildIndex(
     for (let i = 0; i + 1 < tokens.length; i++)
       add(`${tokens[i]} ${tokens[i + 1]}`, name, (i + 1 === headAt ? 70 : 40) - 3 * tokens.length + bonus);
   }
-  for (const [name, { keywords }] of Object.entries(CUSTOM_ICONS))
+  const keyworded = [
+    ...Object.entries(CUSTOM_ICONS).map(([name, { keywords }]): [string, string[]] => [name, keywords]),
+    ...Object.entries(KEYWORDS),
+  ];
+  for (const [name, keywords] of keyworded)
     for (const k of keywords) {
+      describe(name, k);
       exact.set(k, name);
       add(k, name, 90);
     }
@@ -268,6 +312,8 @@ function buildIndex(
       chars[code] ?? chars[`${code}-fe0f`] ?? (bodies.has(slug(e.label)) ? slug(e.label) : undefined);
     if (!name || !exact.has(name.replace(/-/g, ' '))) continue;
     const bonus = CATEGORY_BONUS[category.get(name) ?? ''] ?? 0;
+    describe(name, e.label);
+    for (const tag of e.tags ?? []) describe(name, tag);
     for (const tag of e.tags ?? []) add(tag.toLowerCase(), name, 20 + bonus - name.split('-').length);
   }
   for (const list of byWord.values()) list.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
@@ -292,5 +338,34 @@ function buildIndex(
     if (direct && usable(direct)) return direct;
     return byWord.get(key)?.find((c) => usable(c.name))?.name;
   };
-  return { lookup, icon, has: (name) => bodies.has(name), size: exact.size };
+  const byVocab = new Map<string, string[]>();
+  for (const [name, words] of vocab)
+    for (const w of words) {
+      const list = byVocab.get(w) ?? [];
+      list.push(name);
+      byVocab.set(w, list);
+    }
+  const lookupAll = (words: string[][]): string | undefined => {
+    const known = (name: string) => {
+      const v = vocab.get(name);
+      return words.every((forms) => forms.some((f) => v?.has(f)));
+    };
+    const head = words[words.length - 1];
+    // Rank as the head word ranks its icons, then the most specific (fewest words) first.
+    const ranked = head.flatMap((f) => byWord.get(f)?.map((c) => c.name) ?? []).filter(known);
+    const rest = head
+      .flatMap((f) => byVocab.get(f) ?? [])
+      .filter(known)
+      .sort((a, b) => (vocab.get(a)?.size ?? 0) - (vocab.get(b)?.size ?? 0) || a.localeCompare(b));
+    return [...ranked, ...rest].find(usable);
+  };
+  const none: ReadonlySet<string> = new Set();
+  return {
+    lookup,
+    lookupAll,
+    icon,
+    has: (name) => bodies.has(name),
+    vocabulary: (name) => vocab.get(name) ?? none,
+    size: exact.size,
+  };
 }

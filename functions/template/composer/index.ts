@@ -4,7 +4,7 @@
 import { COLOR_WORDS, recolor } from './color.ts';
 import { iconIndex, loadIconIndex } from './icon-set.ts';
 import { type DepKind, isWearable, type LayoutNode, layoutScene } from './layout.ts';
-import { type ParsedPrompt, type Phrase, parsePrompt } from './parse-prompt.ts';
+import { type ParsedPrompt, type Phrase, PORTIONS, parsePrompt } from './parse-prompt.ts';
 import { backdrop, type Element } from './scenes.ts';
 import { renderShape } from './shapes.ts';
 import { fmt } from './svg-path.ts';
@@ -23,6 +23,8 @@ export interface ComposedTemplate {
   relations: string[];
   /** Number of shape elements (each with an id path_N). */
   elements: number;
+  /** Settings drawn as the background (scenes.ts names). */
+  scenes: string[];
   /** Which ids draw which object (inclusive range), background first: semantic groups for later stages. */
   parts: { name: string; first: number; last: number }[];
 }
@@ -38,6 +40,33 @@ const SCENE_OBJECTS: Record<string, string> = {
   city: 'office-building',
   sky: 'cloud',
   field: 'blossom',
+  park: 'deciduous-tree',
+  garden: 'tulip',
+  farm: 'cow',
+  village: 'house',
+  mud: 'pig',
+  hill: 'deciduous-tree',
+  jungle: 'monkey',
+  island: 'palm-tree',
+  ice: 'penguin',
+  mountains: 'evergreen-tree',
+  valley: 'house',
+  pond: 'frog',
+  lake: 'canoe',
+  river: 'canoe',
+  waterfall: 'rock',
+  road: 'automobile',
+  pool: 'beach-with-umbrella',
+  cave: 'bat',
+  storm: 'cloud-with-lightning-and-rain',
+  snowfall: 'snowman',
+  'living room': 'couch-and-lamp',
+  kitchen: 'cooking',
+  bedroom: 'bed',
+  bathroom: 'bathtub',
+  classroom: 'school-backpack',
+  garage: 'automobile',
+  stage: 'microphone',
   desert: 'cactus',
   snow: 'snowman',
   ocean: 'tropical-fish',
@@ -74,24 +103,33 @@ function seeded(prompt: string, style: string, seed: number): () => number {
   };
 }
 
+/** The icon for a phrase: its colour-named icon, then its longest compound, then its head word. */
 function resolve(phrase: Phrase): string | undefined {
   const ix = iconIndex();
   const { words, written } = phrase;
   const n = words.length;
-  const tries: string[] = [];
-  if (phrase.color) tries.push(`${phrase.color} ${words[n - 1]}`);
-  // Icon names keep "of" ("glass of milk") while phrases drop it.
-  if (n >= 2)
-    tries.push(
-      `${words[n - 2]} ${words[n - 1]}`,
-      `${written[n - 2]} ${written[n - 1]}`,
-      `${written[n - 2]} of ${written[n - 1]}`,
-    );
-  tries.push(written[n - 1], words[n - 1]);
-  for (let i = n - 2; i >= 0; i--) tries.push(words[i]);
-  for (const t of tries) {
-    if (!t) continue;
-    const hit = t === tries[0] && phrase.color ? exactOnly(t) : ix.lookup(t);
+  if (n === 0) return undefined;
+  if (phrase.color) {
+    const hit = exactOnly(`${phrase.color} ${words[n - 1]}`);
+    if (hit) return hit;
+  }
+  // Compounds before their head: "magnifying glass" is not a wine glass, "tennis ball" no football.
+  for (let k = n; k >= 2; k--) {
+    const span = words.slice(n - k);
+    const spanWritten = written.slice(n - k);
+    const hit =
+      ix.lookup(span.join(' ')) ??
+      ix.lookup(spanWritten.join(' ')) ??
+      // Icon names keep "of" ("glass of milk") while phrases drop it.
+      (k === 2 ? ix.lookup(`${spanWritten[0]} of ${spanWritten[1]}`) : undefined) ??
+      ix.lookupAll(span.map((w, i) => [w, spanWritten[i]]));
+    if (hit) return hit;
+  }
+  // "a watermelon slice": the slice is of the watermelon.
+  if (n >= 2 && PORTIONS.has(words[n - 1]))
+    return resolve({ ...phrase, words: words.slice(0, -1), written: written.slice(0, -1) });
+  for (const t of [written[n - 1], words[n - 1], ...words.slice(0, -1).reverse()]) {
+    const hit = ix.lookup(t);
     if (hit) return hit;
   }
   return undefined;
@@ -212,18 +250,21 @@ export async function composeTemplate(input: ComposeInput): Promise<ComposedTemp
 function composeLoaded({ prompt, style = '', seed = 0 }: ComposeInput): ComposedTemplate {
   const rand = seeded(prompt, style, seed);
   const jitter = () => Math.round((rand() - 0.5) * 12);
-  const parsed = parsePrompt(prompt);
+  const ix = iconIndex();
+  const parsed = parsePrompt(prompt, {
+    knows: (words) =>
+      ix.lookup(words.join(' ')) !== undefined || ix.lookupAll(words.map((w) => [w])) !== undefined,
+  });
   const { roots: found, nodes, relations } = buildNodes(parsed);
   let roots = expandCounts(found, parsed, nodes.length);
   // Something standing under an open sky still needs ground to stand on.
   const scenes =
     parsed.scenes.length === 1 && parsed.scenes[0] === 'sky' && found.some((r) => !r.sky)
-      ? ['field']
+      ? ['sky', 'field']
       : parsed.scenes;
   const scene = PLAIN_STYLE.test(style) ? undefined : backdrop(scenes, rand);
   if (roots.length === 0) {
     // Never an empty picture: the setting's typical object, else any word we know, else a picture frame.
-    const ix = iconIndex();
     const words = parsed.phrases.flatMap((p) => p.words);
     const name =
       parsed.scenes.map((s) => SCENE_OBJECTS[s]).find(Boolean) ??
@@ -260,5 +301,5 @@ function composeLoaded({ prompt, style = '', seed = 0 }: ComposeInput): Composed
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512" width="512" height="512">' +
     xml.join('') +
     '</svg>';
-  return { svg, objects, relations, elements: n, parts };
+  return { svg, objects, scenes: scene?.scenes ?? [], relations, elements: n, parts };
 }

@@ -3,6 +3,7 @@
 // because its chunker folds prepositional phrases into noun phrases.
 import nlp from 'compromise';
 import { COLOR_WORDS } from './color.ts';
+import { sceneFor } from './scenes.ts';
 
 export type RelationKind =
   | 'wearing'
@@ -27,6 +28,8 @@ export interface Phrase {
   count: number;
   /** Set when the phrase names a setting rather than an object. */
   scene?: string;
+  /** Settings its modifiers name ("a rainy city", "a snowy forest"). */
+  moreScenes?: string[];
 }
 
 export interface Relation {
@@ -36,57 +39,16 @@ export interface Relation {
   object?: number;
 }
 
+export interface ParseOptions {
+  /** Whether some icon is known by all these words ("magnifying glass"): keeps a compound whole. */
+  knows?: (words: string[]) => boolean;
+}
+
 export interface ParsedPrompt {
   phrases: Phrase[];
   relations: Relation[];
   scenes: string[];
 }
-
-/** Setting words and the background they select (scenes.ts). */
-export const SCENE_WORDS: Record<string, string> = {
-  beach: 'beach',
-  seaside: 'beach',
-  shore: 'beach',
-  coast: 'beach',
-  night: 'night',
-  midnight: 'night',
-  evening: 'night',
-  forest: 'forest',
-  wood: 'forest',
-  woods: 'forest',
-  jungle: 'forest',
-  city: 'city',
-  town: 'city',
-  street: 'city',
-  downtown: 'city',
-  sky: 'sky',
-  air: 'sky',
-  sea: 'beach',
-  rain: 'rain',
-  storm: 'rain',
-  stars: 'night',
-  park: 'field',
-  field: 'field',
-  meadow: 'field',
-  garden: 'field',
-  grass: 'field',
-  lawn: 'field',
-  farm: 'field',
-  countryside: 'field',
-  desert: 'desert',
-  snow: 'snow',
-  winter: 'snow',
-  ocean: 'ocean',
-  underwater: 'ocean',
-  space: 'space',
-  room: 'room',
-  kitchen: 'room',
-  bedroom: 'room',
-  indoors: 'room',
-  sunset: 'sunset',
-  sunrise: 'sunset',
-  dusk: 'sunset',
-};
 
 // Longest phrases first so "in front of" wins over "in".
 const RELATION_PHRASES: [string[], RelationKind | 'and'][] = (
@@ -149,10 +111,12 @@ const SKIPPED = new Set([
   'the',
   'some',
   'its',
+  'my',
+  'your',
+  'our',
   'his',
   'her',
   'their',
-  'of',
   'very',
   'cute',
   'little',
@@ -164,10 +128,31 @@ const NUMBERS: Record<string, number> = {
   three: 3,
   four: 4,
   couple: 2,
-  pair: 2,
+  // A pair is one thing drawn (glasses, socks, shoes).
+  pair: 1,
   several: 3,
   many: 3,
 };
+// Heads that name an amount or a part of the thing after "of" ("a slice of pizza", "the top of a
+// hill"), not a thing of their own; collectives ("a flock of birds") draw several.
+export const PORTIONS = new Set([
+  ...['slice', 'piece', 'bit', 'chunk', 'wedge', 'scoop', 'handful', 'pile', 'heap', 'stack'],
+  ...['top', 'bottom', 'side', 'edge', 'middle', 'corner', 'tip', 'end', 'half'],
+]);
+const COLLECTIVES = new Set([
+  'flock',
+  'herd',
+  'group',
+  'crowd',
+  'pack',
+  'swarm',
+  'school',
+  'family',
+  'row',
+  'set',
+]);
+// Words after which a word compromise tags as a verb ("and fries") starts a noun.
+const NOUN_OPENERS = new Set(['a', 'an', 'the', 'some', 'and', 'of', 'plus', 'with']);
 // -ing words compromise may tag as nouns that are really activities.
 const NOUN_ING = new Set([
   'building',
@@ -253,13 +238,13 @@ function isNounish(t: Token): boolean {
   return true;
 }
 
-export function parsePrompt(prompt: string): ParsedPrompt {
+export function parsePrompt(prompt: string, options: ParseOptions = {}): ParsedPrompt {
   const tokens = tokenize(prompt);
-  type Item = { phrase: Phrase } | { relation: RelationKind | 'and' };
+  const knows = (words: string[]) => sceneFor(words) !== undefined || (options.knows?.(words) ?? false);
   const items: Item[] = [];
   let current: Token[] = [];
   const flush = () => {
-    if (current.length) items.push({ phrase: toPhrase(current) });
+    if (current.length) items.push(...splitOf(current, knows));
     current = [];
   };
   for (let i = 0; i < tokens.length; ) {
@@ -271,8 +256,19 @@ export function parsePrompt(prompt: string): ParsedPrompt {
       continue;
     }
     const t = tokens[i++];
-    if (!SKIPPED.has(t.word)) {
-      if (isNounish(t)) current.push(t);
+    const next = tokens[i];
+    if (t.word === 'of' && current.length) current.push(t);
+    else if (!SKIPPED.has(t.word) && t.word !== 'of') {
+      // "a magnifying glass", "the living room": an -ing word that opens a known compound.
+      const opensCompound =
+        t.word.endsWith('ing') && next !== undefined && isNounish(next) && knows([t.word, next.singular]);
+      // "a hamburger and fries": compromise reads some plurals as verbs.
+      const verbAsNoun =
+        t.tags.has('Verb') &&
+        !t.word.endsWith('ing') &&
+        NOUN_OPENERS.has(tokens[i - 2]?.word ?? '') &&
+        (next === undefined || next.listBreak || matchRelation(tokens, i) !== undefined);
+      if (isNounish(t) || opensCompound || verbAsNoun) current.push(t);
       else flush();
     }
     if (t.listBreak) {
@@ -286,7 +282,7 @@ export function parsePrompt(prompt: string): ParsedPrompt {
   const relations: Relation[] = [];
   const scenes = new Set<string>();
   let lastPhrase: number | undefined;
-  let pending: RelationKind | 'and' | undefined;
+  let pending: RelationKind | 'and' | 'of' | undefined;
   let lastRelation: Relation | undefined;
   for (const item of items) {
     if ('relation' in item) {
@@ -300,13 +296,16 @@ export function parsePrompt(prompt: string): ParsedPrompt {
     if (phrase.scene) {
       // "under the sea" is underwater; "by the sea" is the shore.
       scenes.add(phrase.scene === 'beach' && pending === 'under' ? 'ocean' : phrase.scene);
+      for (const more of phrase.moreScenes ?? []) scenes.add(more);
       pending = undefined;
       continue;
     }
     const index = phrases.push(phrase) - 1;
     if (pending && lastPhrase !== undefined) {
       let relation: Relation;
-      if (pending === 'and')
+      // "a basket of apples": the apples are inside the basket.
+      if (pending === 'of') relation = { subject: index, kind: 'inside', object: lastPhrase };
+      else if (pending === 'and')
         relation =
           lastRelation && lastRelation.object === lastPhrase && lastRelation.kind !== 'next to'
             ? { subject: lastRelation.subject, kind: lastRelation.kind, object: index }
@@ -320,6 +319,32 @@ export function parsePrompt(prompt: string): ParsedPrompt {
   }
   return { phrases, relations, scenes: [...scenes] };
 }
+
+/**
+ * A phrase with "of" in it: one thing when the words name it together ("a glass of milk", "a cup of
+ * coffee") or the first part is an amount ("a slice of pizza", "a pair of socks"), else two things,
+ * the second inside the first ("a basket of apples").
+ */
+function splitOf(tokens: Token[], knows: (words: string[]) => boolean): Item[] {
+  const at = tokens.findIndex((t) => t.word === 'of');
+  const trimmed = tokens.filter((t, k) => k < at || (k > at && t.word !== 'of'));
+  if (at < 0) return [{ phrase: toPhrase(tokens) }];
+  const left = tokens.slice(0, at);
+  const right = tokens.slice(at + 1).filter((t) => t.word !== 'of');
+  if (right.length === 0) return [{ phrase: toPhrase(left) }];
+  const leftPhrase = toPhrase(left);
+  const head = leftPhrase.words[leftPhrase.words.length - 1];
+  const amountOnly = !head || leftPhrase.words.every((w) => NUMBERS[w] !== undefined);
+  if (amountOnly) return [{ phrase: toPhrase(trimmed) }];
+  if (PORTIONS.has(head)) return [{ phrase: { ...toPhrase(right), count: leftPhrase.count } }];
+  if (COLLECTIVES.has(head)) return [{ phrase: { ...toPhrase(right), count: 3 } }];
+  const words = trimmed.map((t) => t.singular);
+  if (knows([...leftPhrase.words, ...right.map((t) => t.singular)]) || knows(words))
+    return [{ phrase: toPhrase(trimmed) }];
+  return [{ phrase: leftPhrase }, { relation: 'of' }, { phrase: toPhrase(right) }];
+}
+
+type Item = { phrase: Phrase } | { relation: RelationKind | 'and' | 'of' };
 
 function toPhrase(tokens: Token[]): Phrase {
   let color: string | undefined;
@@ -338,6 +363,10 @@ function toPhrase(tokens: Token[]): Phrase {
   const words = content.map((t) => t.singular);
   const head = words[words.length - 1];
   const phrase: Phrase = { words, written: content.map((t) => t.word), color, count: Math.min(count, 4) };
-  if (head && SCENE_WORDS[head] && content.length <= 2) phrase.scene = SCENE_WORDS[head];
+  if (head && content.length <= 3) phrase.scene = sceneFor(words, phrase.written);
+  if (phrase.scene) {
+    const more = words.slice(0, -1).flatMap((w) => sceneFor([w]) ?? []);
+    if (more.length) phrase.moreScenes = more.filter((m) => m !== phrase.scene);
+  }
   return phrase;
 }

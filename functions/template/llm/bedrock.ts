@@ -2,6 +2,7 @@
 // Region, credentials and AWS_ENDPOINT_URL_BEDROCK_RUNTIME come from the SDK's standard chain.
 import {
   BedrockRuntimeClient,
+  type BedrockRuntimeClientConfig,
   type ContentBlock,
   ConverseCommand,
   type Message,
@@ -15,12 +16,15 @@ export function bedrockAdapter(options: {
   model: string;
   vision: boolean;
   client?: BedrockRuntimeClient;
+  /** Region, endpoint and credentials; unset ones come from the SDK's default chain. */
+  clientConfig?: BedrockRuntimeClientConfig;
 }): ChatAdapter {
   // LlmClient owns retries; the SDK's own would multiply them. Converse needs no HTTP/2 (the
   // client's default, for streams), and HTTP/1.1 also reaches proxies and local stand-ins.
   const client =
     options.client ??
     new BedrockRuntimeClient({
+      ...options.clientConfig,
       maxAttempts: 1,
       requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000 }),
     });

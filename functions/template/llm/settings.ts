@@ -5,16 +5,15 @@
 //   openai     OPENAI_API_KEY | OPENAI_API_KEY_SECRET_ARN, OPENAI_BASE_URL, OPENAI_(LARGE_)MODEL_ID
 //   all        CHAT2SVG_LLM_VISION, CHAT2SVG_LLM_TIMEOUT_MS, CHAT2SVG_LLM_MAX_ATTEMPTS, CHAT2SVG_LLM_BACKOFF_MS,
 //              CHAT2SVG_LLM_BACKOFF_CAP_MS, CHAT2SVG_LLM_MAX_PROMPT_CHARS, CHAT2SVG_LLM_MAX_TOKENS, CHAT2SVG_LLM_PRICE
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { InvalidEnvError, intEnv, optionalEnv } from '#commons/env';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import type { BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
+import { type Env, InvalidEnvError, intEnv, optionalEnv } from '#commons/env';
 import { anthropicAdapter } from './anthropic.ts';
 import { bedrockAdapter } from './bedrock.ts';
 import type { ClientSettings } from './client.ts';
 import { TemplateNotConfiguredError } from './errors.ts';
 import { openAiAdapter } from './openai.ts';
 import type { ChatAdapter, ProviderName } from './types.ts';
-
-type Env = NodeJS.ProcessEnv;
 
 /** Standard and larger model per provider; the plan's `useLargerModel` picks one. */
 const MODELS: Record<ProviderName, { variable: string; standard: string; large: string }> = {
@@ -73,33 +72,36 @@ export function clientSettings(model: string, env: Env = process.env): ClientSet
 
 export const maxOutputTokens = (env: Env = process.env) => intEnv('CHAT2SVG_LLM_MAX_TOKENS', 4096, env);
 
-let secrets: SecretsManagerClient | undefined;
-const secretCache = new Map<string, Promise<string>>();
+/** How long a key read from Secrets Manager is reused before it is read again (a rotation takes effect). */
+const SECRET_MAX_AGE_SECONDS = 300;
 
 /** A secret holds the key itself or JSON with an `apiKey` (or `api_key`) field. */
-async function readSecret(arn: string): Promise<string> {
-  secrets ??= new SecretsManagerClient({});
-  const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-  const text = (out.SecretString ?? '').trim();
-  if (text.startsWith('{')) {
-    const parsed = JSON.parse(text) as { apiKey?: string; api_key?: string };
-    return parsed.apiKey ?? parsed.api_key ?? '';
-  }
-  return text;
-}
-
 async function apiKey(variable: string, env: Env): Promise<string | undefined> {
   const direct = optionalEnv(`${variable}_API_KEY`, env);
   if (direct !== undefined) return direct;
   const arn = optionalEnv(`${variable}_API_KEY_SECRET_ARN`, env);
   if (arn === undefined) return undefined;
-  let pending = secretCache.get(arn);
-  if (pending === undefined) {
-    pending = readSecret(arn);
-    secretCache.set(arn, pending);
-    pending.catch(() => secretCache.delete(arn)); // a failed read is retried on the next call
+  // Powertools Parameters caches the value per ARN for the life of the container.
+  const text = String((await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS })) ?? '').trim();
+  if (text.startsWith('{')) {
+    const parsed = JSON.parse(text) as { apiKey?: string; api_key?: string };
+    return parsed.apiKey ?? parsed.api_key ?? undefined;
   }
-  return (await pending) || undefined;
+  return text || undefined;
+}
+
+/** The Bedrock client's region, endpoint and keys from the function's environment (the SDK's own names). */
+function bedrockClientConfig(env: Env): BedrockRuntimeClientConfig {
+  const accessKeyId = optionalEnv('AWS_ACCESS_KEY_ID', env);
+  const secretAccessKey = optionalEnv('AWS_SECRET_ACCESS_KEY', env);
+  return {
+    region: optionalEnv('AWS_REGION', env) ?? optionalEnv('AWS_DEFAULT_REGION', env),
+    endpoint: optionalEnv('AWS_ENDPOINT_URL_BEDROCK_RUNTIME', env) ?? optionalEnv('AWS_ENDPOINT_URL', env),
+    credentials:
+      accessKeyId && secretAccessKey
+        ? { accessKeyId, secretAccessKey, sessionToken: optionalEnv('AWS_SESSION_TOKEN', env) }
+        : undefined,
+  };
 }
 
 /**
@@ -128,7 +130,8 @@ export async function createAdapter(
   env: Env = process.env,
 ): Promise<ChatAdapter> {
   const model = modelFor(provider, useLargerModel, env);
-  if (provider === 'bedrock') return bedrockAdapter({ model, vision: visionFlag(env, true) });
+  if (provider === 'bedrock')
+    return bedrockAdapter({ model, vision: visionFlag(env, true), clientConfig: bedrockClientConfig(env) });
   const variable = MODELS[provider].variable;
   const baseURL = optionalEnv(`${variable}_BASE_URL`, env);
   // Self-hosted OpenAI-compatible servers often need no key, but the SDK insists on one.

@@ -211,12 +211,7 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
         json: {
           generations: { running: generations.running() },
           breakers: await breakerStates(runtime),
-          // What a request's `llm` may name here. Bedrock needs the developer's AWS credentials,
-          // and serve's runtime holds the emulators' instead.
-          llm: {
-            providers: ['offline', ...keyedProviders()],
-            default: process.env.CHAT2SVG_LLM ?? 'offline',
-          },
+          llm: llmChoices(runtime),
           workers: {
             mode: runtime.workers.mode,
             load: runtime.workers.load(),
@@ -227,6 +222,18 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
       }),
     },
   ];
+}
+
+/**
+ * What a request's `llm` may name here, from the environment the handlers get. Bedrock needs the
+ * developer's AWS credentials, and serve's runtime holds the emulators' instead.
+ */
+function llmChoices(runtime: LocalRuntime) {
+  const synthesized = runtime.definition.functions.find((fn) => fn.environment.CHAT2SVG_LLM)?.environment;
+  return {
+    providers: ['offline', ...keyedProviders(runtime.env)],
+    default: runtime.env.CHAT2SVG_LLM ?? synthesized?.CHAT2SVG_LLM ?? 'offline',
+  };
 }
 
 /** Each stage's breaker state; a stage with no item has never failed (CLOSED). */

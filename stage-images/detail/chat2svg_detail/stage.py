@@ -1,4 +1,4 @@
-"""The stage core: run(StageInput) -> StageOutput (ARCHITECTURE.md §5) over render → SDEdit → SAM →
+"""The stage core: run(StageInput) -> StageOutput (docs/architecture.md §6) over render → SDEdit → SAM →
 vectorize."""
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from chat2svg_worker import (
 # SAM, vectorization and the target image work at 512 px on the longest side, as Chat2SVG does;
 # the optimize stage resamples the target to its own resolution.
 WORK_SIZE = 512
-# Room left in the StageOutput for metrics and keys once svg and target are placed (§4: ≤ 128 KiB).
+# Room left in the StageOutput for metrics and keys once svg and target are placed
+# (docs/architecture.md §5: ≤ 128 KiB).
 OUTPUT_RESERVE = 8 * 1024
 
 
@@ -46,7 +47,7 @@ class DetailConfig:
 
     @classmethod
     def parse(cls, config: dict[str, Any]) -> DetailConfig:
-        """The §6 detail keys, with the ranges of DetailConfig in contracts.ts."""
+        """The docs/architecture.md §7 detail keys, with the ranges of DetailConfig in contracts.ts."""
         spec = {
             "numInferenceSteps": (int, 1, 200),
             "strength": (float, 0.0, 1.0),

@@ -1,4 +1,4 @@
-"""run-local end to end on CPU with tiny models: the §5 contract on stdin/stdout/stderr."""
+"""run-local end to end on CPU with tiny models: the stage contract (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

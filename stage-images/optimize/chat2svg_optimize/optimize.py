@@ -28,7 +28,7 @@ class OptimizeConfig:
 
     @classmethod
     def from_stage_config(cls, cfg: dict) -> OptimizeConfig:
-        """The §6 keys of StageInput.config; anything else there is ignored."""
+        """The docs/architecture.md §7 keys of StageInput.config; anything else there is ignored."""
 
         def get(key: str, kind: type, default):
             value = cfg.get(key, default)

@@ -1,4 +1,4 @@
-"""The optimize stage's core: StageInput → StageOutput (ARCHITECTURE.md §5, §6)."""
+"""The optimize stage's core: StageInput → StageOutput (docs/architecture.md §6, §7)."""
 
 from __future__ import annotations
 

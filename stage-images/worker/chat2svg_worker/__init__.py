@@ -1,4 +1,4 @@
-"""Shared worker library of the chat2svg container stages (ARCHITECTURE.md §4–§5)."""
+"""Shared worker library of the chat2svg container stages (docs/architecture.md §5–§6)."""
 
 from chat2svg_worker.contracts import (
     validate,

@@ -1,5 +1,5 @@
-"""The entries over one core `run(StageInput) -> StageOutput` (§5): local, task token, activity, and
-the warm pool (pool.py)."""
+"""The entries over one core `run(StageInput) -> StageOutput`: local, task token, activity, and the
+warm pool (pool.py) (docs/architecture.md §6)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def execute(run: RunFn, stage_input: Any) -> dict[str, Any]:
 
 
 def _report_failure(error: StageError) -> None:
-    log("stage failed", level="ERROR", error=error.name, cause=error.cause)
+    log("stage failed", level="ERROR", error={"name": error.name, "message": error.cause})
 
 
 def main_local(run: RunFn) -> int:

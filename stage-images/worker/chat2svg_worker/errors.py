@@ -1,4 +1,5 @@
-"""The §5 error names as exception classes; Step Functions Retry/Catch and the breakers match `.name`."""
+"""The stage error names (docs/architecture.md §6) as exception classes; Step Functions Retry/Catch
+and the breakers match `.name`."""
 
 from __future__ import annotations
 

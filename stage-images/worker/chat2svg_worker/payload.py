@@ -1,4 +1,4 @@
-"""PayloadRef transfer (§4): inline when the serialized ref fits the transport's budget, else S3."""
+"""PayloadRef transfer (docs/architecture.md §5): inline when the serialized ref fits the budget, else S3."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 Functions endpoint on loopback through boto3 (AWS_ENDPOINT_URL_SFN)."""
 
 import json
+import re
 import threading
 
 from worker_support import ECHO_STAGE, FakeStepFunctions, run_echo
@@ -37,6 +38,17 @@ def test_local_mode_answers_a_stage_output_on_stdout() -> None:
     assert output["metrics"] == {"bytes": len(SVG)}
     assert output["durationMs"] >= 0
     assert all(json.loads(line)["level"] for line in done.stderr.splitlines())  # structured logs
+
+
+def test_logs_use_the_field_names_of_the_handlers_powertools_logger() -> None:
+    done = run_echo("local", {}, json.dumps(stage_input()))
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    started = next(line for line in lines if line["message"] == "stage started")
+    assert list(started)[:4] == ["level", "message", "timestamp", "service"]
+    assert started["level"] == "INFO"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", started["timestamp"])
+    assert started["service"] == "optimize-stage"
+    assert started["requestId"] == stage_input()["requestId"]
 
 
 def test_local_mode_reports_invalid_input_on_stderr() -> None:

@@ -1,5 +1,6 @@
 // Real local storage for handler tests: the local runtime's embedded dynalite and s3rver, the
-// project's two tables and payload bucket, and the environment the handlers read at import.
+// project's two tables and payload bucket, and the clients a handler factory takes.
+import type { HandlerDeps } from '#commons/clients';
 import { type Emulators, startEmulators } from '#local/emulators';
 
 export const TABLES = { breakers: 'test-breakers', cache: 'test-cache' } as const;
@@ -7,11 +8,12 @@ export const BUCKET = 'test-payloads';
 
 export interface Storage {
   emulators: Emulators;
+  /** The emulators' clients, for `makeHandler(config, storage.deps)`. */
+  deps: HandlerDeps;
   stop(): Promise<void>;
 }
 
-/** Starts the emulators and sets process.env (plus `extraEnv`) before any handler is imported. */
-export async function startStorage(extraEnv: Record<string, string> = {}): Promise<Storage> {
+export async function startStorage(): Promise<Storage> {
   const emulators = await startEmulators({ ephemeral: true });
   await emulators.ensureTable(TABLES.breakers, {
     KeySchema: [{ AttributeName: 'stage', KeyType: 'HASH' }],
@@ -22,12 +24,6 @@ export async function startStorage(extraEnv: Record<string, string> = {}): Promi
     AttributeDefinitions: [{ AttributeName: 'cacheKey', AttributeType: 'S' }],
   });
   await emulators.ensureBucket(BUCKET);
-  Object.assign(process.env, emulators.env, {
-    BREAKERS_TABLE: TABLES.breakers,
-    CACHE_TABLE: TABLES.cache,
-    PAYLOAD_BUCKET: BUCKET,
-    LOG_LEVEL: 'silent',
-    ...extraEnv,
-  });
-  return { emulators, stop: () => emulators.stop() };
+  const { dynamodb, s3, events } = emulators;
+  return { emulators, deps: { clients: { dynamodb, s3, events } }, stop: () => emulators.stop() };
 }
