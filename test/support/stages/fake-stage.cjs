@@ -4,7 +4,8 @@
 // argument `pool`, a warm worker speaking chat2svg_worker/pool.py's JSON lines.
 // FAKE_STAGE_FAIL=<Stage.Error> makes it fail; FAKE_STAGE_CALLS=<file> gets one line per call;
 // FAKE_STAGE_MS='{"detail":{"high":120,...},...}' makes each call take that long per tier (the
-// tier is read off the config's inference steps or iterations, as in contracts/tiers.ts).
+// tier is read off the config's inference steps or iterations, as in contracts/tiers.ts);
+// FAKE_STAGE_SVG='{"detail":"<svg…>"}' makes a stage answer that SVG (inline) instead of its input.
 const { appendFileSync } = require('node:fs');
 const { createInterface } = require('node:readline');
 
@@ -21,6 +22,12 @@ function tierOf(input) {
   return tiers[input.config[key]] ?? 'medium';
 }
 
+function inlineSvg(text) {
+  const bytes = Buffer.byteLength(text);
+  const sha256 = require('node:crypto').createHash('sha256').update(text).digest('hex');
+  return { inline: text, encoding: 'utf8', mediaType: 'image/svg+xml', bytes, sha256 };
+}
+
 /** The StageOutput, or throws `{error, cause}`; resolves after the stage's stand-in duration. */
 async function handle(input) {
   const started = Date.now();
@@ -30,10 +37,11 @@ async function handle(input) {
   if (failure) throw { error: failure, cause: `${stage} failed on cue` };
   const ms = durations?.[tierOf(input)] ?? 0;
   if (ms) await new Promise((resolve) => setTimeout(resolve, ms));
+  const replacement = process.env.FAKE_STAGE_SVG ? JSON.parse(process.env.FAKE_STAGE_SVG)[stage] : undefined;
   const output = {
     schemaVersion: 1,
     stage,
-    svg: input.svg,
+    svg: replacement === undefined ? input.svg : inlineSvg(replacement),
     metrics: { fake: true },
     durationMs: Date.now() - started,
   };
