@@ -4,6 +4,10 @@ the medium tier, and fidelity gained per tier on (template SVG, detailed target 
     .venv/bin/python bench/optimize_bench.py --out out/optimize-cpu.json
     .venv/bin/python bench/optimize_bench.py --device cuda --out $OUT/optimize-cuda.json  # sparse and dense
 
+With --chat2svg DIR it runs only Chat2SVG's six published examples instead (see bench_chat2svg):
+
+    .venv/bin/python bench/optimize_bench.py --chat2svg /tmp/chat2svg-examples --tiers high medium
+
 Targets: the pipeline's detail stage needs SDXL weights, which a CPU machine does not have, so the
 detailed targets are made from the offline composer's templates (bench/optimize_templates.ts) by
 jittering their outlines, shifting their colors, adding highlight and shadow shapes and a slight
@@ -34,11 +38,19 @@ from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg
 from PIL import Image, ImageFilter
 
-TIERS = {  # docs/architecture.md §7
-    "high": {"iterations": 1000, "learningRate": 0.01, "optForSize": False, "optForQuality": True},
-    "medium": {"iterations": 700, "learningRate": 0.008, "optForSize": True, "optForQuality": True},
-    "low": {"iterations": 500, "learningRate": 0.005, "optForSize": True, "optForQuality": False},
-}
+
+
+def tier_configs() -> dict[str, dict]:
+    """The optimize stage's config per tier, from the one place that defines them (tiers.ts)."""
+    code = "import { TIERS } from '#contracts/tiers'; console.log(JSON.stringify(Object.fromEntries("
+    code += "Object.entries(TIERS).map(([tier, c]) => [tier, c.optimize]))));"
+    done = subprocess.run([str(REPO / "node_modules/.bin/tsx"), "-e", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)  # fmt: skip
+    return json.loads(done.stdout)
+
+
+TIERS = tier_configs()
+CHAT2SVG_EXAMPLES = ["apple", "bonsai", "daisy", "ice_cream", "lighthouse", "penguin"]
 PROMPTS = ["a red fox", "a cup of coffee", "a house under the sun", "a cat wearing a hat"]
 
 
@@ -211,6 +223,36 @@ def bench_fidelity(device: torch.device, resolution: int, pairs: int, eval_size:
     return rows
 
 
+def bench_chat2svg(
+    folder: Path, names: list[str], tiers: list[str], device: torch.device, size: int = 512
+) -> list[dict]:
+    """Chat2SVG's published examples (kingnobro/Chat2SVG, output/example_generation/<name>/): its
+    stage-2 SVG (`<name>_with_new_path.svg`) fitted to its target (`<name>_target.png`), against its
+    own final SVG (`<name>_optim_point.svg`); every SVG is scored rendered by resvg at `size` px."""
+    rows = []
+    for name in names:
+        start = (folder / f"{name}_with_new_path.svg").read_text()
+        theirs = (folder / f"{name}_optim_point.svg").read_text()
+        image = Image.open(folder / f"{name}_target.png").convert("RGB").resize((size, size), Image.LANCZOS)
+        target = np.asarray(image, dtype=np.float32) / 255
+        theirs_psnr = psnr(render_resvg(theirs, size, size), target)
+        start_psnr = psnr(render_resvg(start, size, size), target)
+        for tier in tiers:
+            config = OptimizeConfig.from_stage_config(TIERS[tier])
+            t0 = time.perf_counter()
+            result = optimize(parse_svg(start), torch.from_numpy(target), config, seed=0, device=device)
+            seconds = time.perf_counter() - t0
+            ours = psnr(render_resvg(result.svg, size, size), target)
+            size_ours, size_theirs = len(result.svg.encode()), len(theirs.encode())
+            rows.append({"example": name, "tier": tier, "psnrStart": round(start_psnr, 2), "psnr": round(ours, 2),
+                         "psnrTheirs": round(theirs_psnr, 2), "bytes": size_ours, "bytesTheirs": size_theirs,
+                         "elements": result.metrics["elements"], "segments": result.metrics["segments"],
+                         "seconds": round(seconds, 1)})  # fmt: skip
+            print(f"  chat2svg {name} {tier}: {ours:.2f} vs {theirs_psnr:.2f} dB, {size_ours} vs {size_theirs} "
+                  f"bytes, {seconds:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
+    return rows
+
+
 def markdown(results: dict) -> str:
     lines = [
         f"device: {results['device']} ({results['deviceName']}), torch {results['torch']}, threads {results['threads']}",
@@ -236,6 +278,13 @@ def markdown(results: dict) -> str:
         lines += [f"| {r['prompt']} | {r['tier']} | {r['psnrBefore']} → {r['psnrAfter']} | "
                   f"{r['segmentsBefore']} → {r['segments']} | {r['bytesBefore']} → {r['bytes']} | {r['seconds']} |"
                   for r in results["fidelity"]]  # fmt: skip
+    if results.get("chat2svg"):
+        lines += ["", "| example | tier | PSNR start → ours | Chat2SVG | Δ dB | bytes ours / theirs | elements | segments | s |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {r['example']} | {r['tier']} | {r['psnrStart']} → {r['psnr']} | {r['psnrTheirs']} | "
+                  f"{r['psnr'] - r['psnrTheirs']:+.2f} | {r['bytes']} / {r['bytesTheirs']} "
+                  f"({100 * r['bytes'] / r['bytesTheirs']:.0f} %) | {r['elements']} | {r['segments']} | {r['seconds']} |"
+                  for r in results["chat2svg"]]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -246,6 +295,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip", nargs="*", default=[], choices=["raster", "e2e", "fidelity"])
+    ap.add_argument("--chat2svg", type=Path, help="a folder of Chat2SVG's examples (<name>_with_new_path.svg, "
+                    "<name>_target.png, <name>_optim_point.svg from output/example_generation/<name>/): runs only them")
+    ap.add_argument("--examples", nargs="*", default=CHAT2SVG_EXAMPLES)
+    ap.add_argument("--tiers", nargs="*", default=["high", "medium"], choices=list(TIERS))
     ap.add_argument("--resolution", type=int, default=None, help="optimize resolution for e2e (default: stage default)")
     ap.add_argument("--fidelity-resolution", type=int, default=None, help="default 256 on CUDA, 128 on CPU")
     ap.add_argument("--pairs", type=int, default=4)
@@ -262,6 +315,9 @@ def main() -> None:
         "threads": args.threads,
         "command": " ".join(sys.argv),
     }
+    if args.chat2svg:
+        results["chat2svg"] = bench_chat2svg(args.chat2svg, args.examples, args.tiers, device)
+        args.skip = ["raster", "e2e", "fidelity"]
     if "raster" not in args.skip:
         method = args.method or ("both" if device.type == "cuda" else "sparse")
         methods = ["sparse", "dense"] if method == "both" else [method]

@@ -84,6 +84,11 @@ export const OptimizeConfig = z
     optForSize: z.boolean(),
     optForQuality: z.boolean(),
     resolution: z.number().int().min(32).max(2048).optional(),
+    // Adaptive refinement: the output may grow to sizeBudget × the template's compact size, split
+    // segments where the error stays high and (addPaths > 0) add up to that many paths; when the
+    // result is larger it is compacted to fit. 0 or absent: no refinement and no cap.
+    sizeBudget: z.number().min(0).max(20).optional(),
+    addPaths: z.number().int().min(0).max(64).optional(),
   })
   .strict();
 export type TemplateConfig = z.infer<typeof TemplateConfig>;

@@ -140,7 +140,9 @@ describe('functions', () => {
 
   it('tags the template stage steps by role, for the local runtime', () => {
     const role = (file: string) =>
-      template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)].Metadata['chat2svg:role'];
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, file)].Metadata[
+        'chat2svg:role'
+      ];
     expect(role('template/generate')).toBe('template.run');
     expect(role('template/compose')).toBe('template.degrade');
     expect(role('finalize-result/handler')).toBeUndefined();

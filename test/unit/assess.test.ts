@@ -133,12 +133,16 @@ describe('decidePlan', () => {
       learningRate: 0.01,
       optForSize: false,
       optForQuality: true,
+      resolution: 512,
+      sizeBudget: 3,
+      addPaths: 8,
     });
     expect(TIERS.medium.optimize).toEqual({
       iterations: 700,
       learningRate: 0.008,
       optForSize: true,
       optForQuality: true,
+      sizeBudget: 1.5,
     });
     expect(TIERS.low.optimize).toEqual({
       iterations: 500,

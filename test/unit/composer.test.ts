@@ -4,7 +4,9 @@ import { SaxesParser } from 'saxes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sanitizeSvg } from '#commons/sanitize';
 import { parseHex } from '#template/composer/color';
+import { CUSTOM_ICONS } from '#template/composer/custom-icons';
 import { type ComposedTemplate, composeTemplate } from '#template/composer/index';
+import { SCENES } from '#template/composer/scenes';
 import { contentBox, parseIconBody, renderShape } from '#template/composer/shapes';
 import { judge } from '../support/depiction.ts';
 import { EVERYDAY_PROMPTS } from '../support/everyday-prompts.ts';
@@ -320,11 +322,34 @@ describe('composeTemplate', () => {
       expect(wet.svg).toContain('#f2cf87');
     });
 
+    it.each(Object.keys(SCENES))(
+      'reaches the %s scene by its first word and draws it cleanly',
+      async (scene) => {
+        const t = await compose(`a dog in the ${SCENES[scene].words[0]}`);
+
+        expect(t.scenes).toContain(scene);
+        expect(sanitizeSvg(t.svg).removed).toEqual([]);
+      },
+    );
+
     it('leaves out a second ground it cannot draw, and says so', async () => {
       const t = await compose('a dog in the desert in the forest');
 
       expect(t.scenes).toEqual(['desert']);
     });
+  });
+
+  describe('custom icons', () => {
+    it.each(Object.keys(CUSTOM_ICONS))(
+      'draws the custom %s icon for its first keyword, cleanly',
+      async (name) => {
+        const t = await compose(`a ${CUSTOM_ICONS[name].keywords[0]}`);
+
+        expect(t.objects).toEqual([name]);
+        expect(sanitizeSvg(t.svg).removed).toEqual([]);
+        expect(t.elements).toBeGreaterThan(0);
+      },
+    );
   });
 
   describe('depiction of the everyday prompt set', () => {

@@ -36,7 +36,7 @@ export const CUSTOM_ICONS: Record<string, { body: string; keywords: string[] }> 
       '<rect x="25.5" y="13" width="5" height="12" rx="2.5" fill="#e8735a"/>',
   },
   table: {
-    keywords: ['table', 'desk', 'dining table', 'bench'],
+    keywords: ['table', 'desk', 'dining table'],
     body:
       '<path fill="#8c5543" d="M5 17h2.5v13H5zm19.5 0H27v13h-2.5z"/>' +
       '<path fill="#6d4534" d="M7.5 17H10v10H7.5zm14.5 0h2.5v10H22z"/>' +
@@ -233,5 +233,16 @@ export const CUSTOM_ICONS: Record<string, { body: string; keywords: string[] }> 
       '<path fill="#eef2f5" d="M3 12h26c0 6-4.5 10-13 10S3 18 3 12z"/>' +
       '<rect x="3" y="11" width="26" height="2.5" rx="1" fill="#cfd8dc"/>' +
       '<rect x="13.5" y="21" width="5" height="9" fill="#b0bec5"/>',
+  },
+  bench: {
+    keywords: ['bench', 'park bench'],
+    body:
+      '<rect x="3" y="9" width="26" height="3" rx="1" fill="#b97a4d"/>' +
+      '<rect x="3" y="13.5" width="26" height="3" rx="1" fill="#b97a4d"/>' +
+      '<rect x="2" y="19" width="28" height="3.2" rx="1" fill="#a0673e"/>' +
+      '<rect x="5" y="12" width="2" height="7" fill="#37474f"/>' +
+      '<rect x="25" y="12" width="2" height="7" fill="#37474f"/>' +
+      '<rect x="5" y="22" width="2.2" height="7" fill="#37474f"/>' +
+      '<rect x="24.8" y="22" width="2.2" height="7" fill="#37474f"/>',
   },
 };

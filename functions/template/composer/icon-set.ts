@@ -66,6 +66,7 @@ const PREFERRED: Record<string, string> = {
   nurse: 'health-worker',
   chef: 'cook',
   wizard: 'person-mage',
+  pirate: 'pirate-flag',
   witch: 'woman-mage',
   king: 'person-with-crown',
   queen: 'person-with-crown',
@@ -268,12 +269,9 @@ function buildIndex(
   for (const [cat, names] of Object.entries(meta.categories)) for (const n of names) category.set(n, cat);
 
   const exact = new Map<string, string>();
-  const vocab = new Map<string, Set<string>>();
-  const describe = (name: string, text: string) => {
-    const words = vocab.get(name) ?? new Set<string>();
-    for (const w of text.toLowerCase().split(/[^a-z0-9]+/)) if (w && !LINKS.has(w)) words.add(w);
-    vocab.set(name, words);
-  };
+  // What each icon is known by, split into words on first use: most prompts never need it.
+  const descriptions: [string, string][] = [];
+  const describe = (name: string, text: string) => descriptions.push([name, text]);
   const byWord = new Map<string, Candidate[]>();
   const add = (word: string, name: string, score: number) => {
     const list = byWord.get(word) ?? [];
@@ -338,19 +336,32 @@ function buildIndex(
     if (direct && usable(direct)) return direct;
     return byWord.get(key)?.find((c) => usable(c.name))?.name;
   };
-  const byVocab = new Map<string, string[]>();
-  for (const [name, words] of vocab)
-    for (const w of words) {
-      const list = byVocab.get(w) ?? [];
-      list.push(name);
-      byVocab.set(w, list);
+  let words: { vocab: Map<string, Set<string>>; byVocab: Map<string, string[]> } | undefined;
+  const vocabularies = () => {
+    if (words) return words;
+    const vocab = new Map<string, Set<string>>();
+    for (const [name, text] of descriptions) {
+      const known = vocab.get(name) ?? new Set<string>();
+      for (const w of text.toLowerCase().split(/[^a-z0-9]+/)) if (w && !LINKS.has(w)) known.add(w);
+      vocab.set(name, known);
     }
-  const lookupAll = (words: string[][]): string | undefined => {
+    const byVocab = new Map<string, string[]>();
+    for (const [name, known] of vocab)
+      for (const w of known) {
+        const list = byVocab.get(w) ?? [];
+        list.push(name);
+        byVocab.set(w, list);
+      }
+    words = { vocab, byVocab };
+    return words;
+  };
+  const lookupAll = (phrase: string[][]): string | undefined => {
+    const { vocab, byVocab } = vocabularies();
     const known = (name: string) => {
       const v = vocab.get(name);
-      return words.every((forms) => forms.some((f) => v?.has(f)));
+      return phrase.every((forms) => forms.some((f) => v?.has(f)));
     };
-    const head = words[words.length - 1];
+    const head = phrase[phrase.length - 1];
     // Rank as the head word ranks its icons, then the most specific (fewest words) first.
     const ranked = head.flatMap((f) => byWord.get(f)?.map((c) => c.name) ?? []).filter(known);
     const rest = head
@@ -365,7 +376,7 @@ function buildIndex(
     lookupAll,
     icon,
     has: (name) => bodies.has(name),
-    vocabulary: (name) => vocab.get(name) ?? none,
+    vocabulary: (name) => vocabularies().vocab.get(name) ?? none,
     size: exact.size,
   };
 }

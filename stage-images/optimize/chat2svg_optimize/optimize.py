@@ -15,6 +15,7 @@ from chat2svg_worker import InvalidInput
 from torch import Tensor
 
 from chat2svg_optimize.raster import SceneTensors, render, to_scene, to_tensors
+from chat2svg_optimize.refine import refine
 from chat2svg_optimize.svg import Scene, Shape, Subpath, write_svg
 
 
@@ -25,6 +26,8 @@ class OptimizeConfig:
     opt_for_size: bool = True
     opt_for_quality: bool = True
     resolution: int = 256
+    size_budget: float = 0.0  # × the input's compact size; 0: no refinement, no cap
+    add_paths: int = 0
 
     @classmethod
     def from_stage_config(cls, cfg: dict) -> OptimizeConfig:
@@ -44,8 +47,16 @@ class OptimizeConfig:
             opt_for_size=get("optForSize", bool, cls.opt_for_size),
             opt_for_quality=get("optForQuality", bool, cls.opt_for_quality),
             resolution=get("resolution", int, cls.resolution),
+            size_budget=get("sizeBudget", float, cls.size_budget),
+            add_paths=get("addPaths", int, cls.add_paths),
         )
-        if not 0 <= out.iterations <= 10_000 or not 0 < out.learning_rate <= 1 or not 32 <= out.resolution <= 2048:
+        if (
+            not 0 <= out.iterations <= 10_000
+            or not 0 < out.learning_rate <= 1
+            or not 32 <= out.resolution <= 2048
+            or not 0 <= out.size_budget <= 20
+            or not 0 <= out.add_paths <= 64
+        ):
             raise InvalidInput(f"config out of range: {out}")
         return out
 
@@ -56,8 +67,8 @@ COLOR_LR = 2.0
 WIDTH_LR = 0.05  # × canvas size
 OPACITY_LR = 1.0
 CURVATURE_WEIGHT = 0.05
-COARSE_SHARE = 0.4  # of the iterations at half resolution
-SPLIT_PX = 48.0  # split cubics whose control polygon is longer than this (fine resolution pixels)
+COARSE_SHARE = 0.4  # of the iterations at half resolution; the rest in REFINE_ROUNDS fine phases
+REFINE_ROUNDS = 2  # refinement before each fine phase, each spending its share of the size budget
 
 
 def configure_torch(seed: int) -> None:
@@ -118,14 +129,6 @@ def ssim(a: Tensor, b: Tensor) -> float:
 
 
 # ---- scene surgery ---------------------------------------------------------------------------
-def _split_cubic(p: np.ndarray, t: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    a, b, c, d = p
-    ab, bc, cd = a + (b - a) * t, b + (c - b) * t, c + (d - c) * t
-    abc, bcd = ab + (bc - ab) * t, bc + (cd - bc) * t
-    m = abc + (bcd - abc) * t
-    return np.array([a, ab, abc, m]), np.array([m, bcd, cd, d])
-
-
 def _map_subpaths(scene: Scene, fn) -> Scene:
     shapes = []
     for s in scene.shapes:
@@ -144,21 +147,6 @@ def _segments(sp: Subpath) -> list[np.ndarray]:
 def _join_segments(segs: list[np.ndarray], closed: bool) -> Subpath:
     pts = [segs[0][0]] + [q for s in segs for q in s[1:]]
     return Subpath(np.array(pts), closed)
-
-
-def split_long_segments(scene: Scene, max_len: float) -> Scene:
-    """Gives the fine phase more freedom where the coarse fit had long, stiff segments."""
-
-    def fn(sp: Subpath) -> Subpath:
-        out: list[np.ndarray] = []
-        for seg in _segments(sp):
-            if np.linalg.norm(np.diff(seg, axis=0), axis=1).sum() > max_len:
-                out += list(_split_cubic(seg))
-            else:
-                out.append(seg)
-        return _join_segments(out, sp.closed) if out else sp
-
-    return _map_subpaths(scene, fn)
 
 
 def _bezier(seg: np.ndarray, n: int = 16) -> np.ndarray:
@@ -357,6 +345,7 @@ def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: 
     configure_torch(seed)
     width, height = canvas_size(scene, config.resolution)
     start_svg = write_svg(scene)
+    budget = config.size_budget * len(start_svg.encode())
     metrics: dict[str, float | int | str | bool] = {
         "device": device.type,
         "resolution": config.resolution,
@@ -373,19 +362,28 @@ def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: 
         metrics["psnrBefore"] = round(before, 3)
         coarse_iters = int(config.iterations * COARSE_SHARE)
         cw, ch = max(width // 2, 16), max(height // 2, 16)
-        fitted, n1 = fit(scene, resize_image(fine_target, cw, ch), coarse_iters, config.learning_rate, cw, ch, device)
-        split_len = SPLIT_PX * max(scene.view_box[2], scene.view_box[3]) / max(width, height)
-        fitted = split_long_segments(fitted, split_len)
-        fitted, n2 = fit(
-            fitted, fine_target, config.iterations - coarse_iters, config.learning_rate, width, height, device
+        fitted, iterations_done = fit(
+            scene, resize_image(fine_target, cw, ch), coarse_iters, config.learning_rate, cw, ch, device
         )
-        iterations_done = n1 + n2
+        left = config.iterations - coarse_iters
+        for round_ in range(REFINE_ROUNDS):
+            if budget:
+                image = render_scene(fitted, width, height, device).cpu()
+                size = len(write_svg(fitted).encode())
+                share = size + (budget - size) / (REFINE_ROUNDS - round_)  # keeps room for later rounds
+                paths = config.add_paths // REFINE_ROUNDS + (config.add_paths % REFINE_ROUNDS if round_ == 0 else 0)
+                fitted = refine(fitted, image, fine_target.cpu(), share, paths)
+            n = left // (REFINE_ROUNDS - round_)
+            fitted, done = fit(fitted, fine_target, n, config.learning_rate, width, height, device)
+            left -= n
+            iterations_done += done
         after = psnr(render_scene(fitted, width, height, device), fine_target)
         # The stage may only improve on its input: keep the start when the fit made it worse.
         best = fitted if after >= before else scene
     elapsed = time.perf_counter() - start
     digits = 2
-    if config.opt_for_size:
+    # Over its size budget, a quality-first result is compacted like a size-first one.
+    if config.opt_for_size or (budget and len(write_svg(best, digits).encode()) > budget):
         px = max(scene.view_box[2], scene.view_box[3]) / max(width, height)
         best = drop_invisible(best, 0.5 * px)
         reference = render_scene(best, width, height, device)

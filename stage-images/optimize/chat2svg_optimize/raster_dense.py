@@ -54,8 +54,10 @@ def winding(edges: Tensor, owner: Tensor, shapes: int, width: int, height: int) 
     ya = _clamp_to_row(y0[:, None], r)
     yb = _clamp_to_row(y1[:, None], r)
     d = yb - ya  # (E, K) signed height inside the row
-    xa = x0[:, None] + (ya - y0[:, None]) * slope[:, None]
-    xb = x0[:, None] + (yb - y0[:, None]) * slope[:, None]
+    # An end inside the row is the edge's own end: through the slope its x would lose the
+    # gradient of a flat edge's y, which tilts it across the row.
+    xa = torch.where(ya == y0[:, None], x0[:, None], x0[:, None] + (ya - y0[:, None]) * slope[:, None])
+    xb = torch.where(yb == y1[:, None], x1[:, None], x0[:, None] + (yb - y0[:, None]) * slope[:, None])
     dx = xb - xa
     with torch.no_grad():
         vertical = dx.abs() < _VERTICAL
@@ -102,9 +104,7 @@ def render_dense(
     P = st.num_shapes
     if P == 0 or st.seg_index.numel() == 0:
         return sparse.render(st, width, height, background, steps, method="sparse")
-    scale, ox, oy = sparse.view_transform(st.view_box, width, height)
-    offset = torch.tensor([ox, oy], dtype=dt, device=dev)
-    seg_px = st.points[st.seg_index] * scale + offset  # (S, 4, 2)
+    seg_px, scale = sparse.segments_in_pixels(st, width, height)  # (S, 4, 2)
     n = steps or sparse.flatten_steps(seg_px)
     poly = torch.einsum("tk,skd->std", sparse._bernstein(n, seg_px), seg_px)  # (S, n+1, 2)
     seg_shape = st.sub_shape[st.seg_subpath]

@@ -15,6 +15,7 @@ from PIL import Image
 
 from chat2svg_optimize.optimize import OptimizeConfig, optimize, simplify
 from chat2svg_optimize.reference import render_resvg
+from chat2svg_optimize.refine import split_segments
 from chat2svg_optimize.svg import parse_svg, write_svg
 
 RUN_LOCAL = Path(__file__).parents[1] / "run-local"
@@ -56,9 +57,7 @@ def test_same_seed_gives_the_same_svg() -> None:
 def test_for_size_cuts_segments_and_bytes_within_a_bounded_loss() -> None:
     # An over-segmented ellipse (each quarter split in four) and coordinates with many decimals.
     scene = parse_svg(START.replace('cx="24"', 'cx="24.123456"'))
-    from chat2svg_optimize.optimize import split_long_segments
-
-    heavy = split_long_segments(split_long_segments(scene, 0.1), 0.1)
+    heavy = split_segments(split_segments(scene, lambda *_: True), lambda *_: True)
     config = OptimizeConfig(iterations=0, opt_for_size=True, opt_for_quality=False, resolution=128)
     result = optimize(heavy, None, config, 0, torch.device("cpu"))
     assert heavy.segments == 16 and result.metrics["segments"] < 16
