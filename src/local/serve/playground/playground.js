@@ -118,7 +118,8 @@ function renderProgress(generation) {
       h('span', { class: 'name' }, stage),
       h('span', { class: `badge s-${status}` }, status),
       duration,
-      event?.reason ? h('span', { class: 'reason' }, event.reason) : undefined,
+      // "ran" says nothing the badge does not; any other reason is why.
+      event?.reason && event.reason !== 'ran' ? h('span', { class: 'reason' }, event.reason) : undefined,
     );
   });
   current = running && !current ? 'finalize' : undefined;
