@@ -75,8 +75,13 @@ export interface RunOptions {
   readonly onStage?: (event: StageProgress) => void;
   /** Called once per drawing as the state data first holds it (references as the run keeps them). */
   readonly onArtifact?: (name: ArtifactName, ref: PayloadRef) => void;
-  /** Called once with the assessment's tier and its reasons (not on a cache hit). */
-  readonly onPlan?: (plan: Pick<PipelinePlan, 'tier' | 'reasons'>) => void;
+  /** Called once with the assessment's tier, its reasons and which stages it runs (not on a cache hit). */
+  readonly onPlan?: (plan: PlanSummary) => void;
+}
+
+export interface PlanSummary extends Pick<PipelinePlan, 'tier' | 'reasons'> {
+  /** Whether the plan runs each stage (a gate may still skip or degrade it). */
+  readonly runs: Record<StageName, boolean>;
 }
 
 /**
@@ -318,7 +323,9 @@ async function watch(
     const plan = PipelinePlan.safeParse(data?.plan);
     if (!planned && plan.success) {
       planned = true;
-      onPlan?.({ tier: plan.data.tier, reasons: plan.data.reasons });
+      const { tier, reasons, stages } = plan.data;
+      const runs = Object.fromEntries(STAGES.map((stage) => [stage, stages[stage].run]));
+      onPlan?.({ tier, reasons, runs: runs as PlanSummary['runs'] });
     }
     for (const [stage, value] of Object.entries(data?.reports ?? {})) {
       const report = StageReport.safeParse(value);

@@ -140,10 +140,12 @@ describe.skipIf(skip)('the playground page', { timeout: 120_000 }, () => {
     expect(csp).toMatch(/script-src 'self'(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline'?[^;]*;?\s*script|script-src[^;]*unsafe/);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    const options = await page
-      .locator('#llm option')
-      .evaluateAll((nodes) => nodes.map((node) => (node as HTMLOptionElement).value));
-    expect(options).toEqual(['', 'offline', 'openai']);
+    // Filled from GET /v1/status once the page has loaded.
+    const options = () =>
+      page
+        .locator('#llm option')
+        .evaluateAll((nodes) => nodes.map((node) => (node as HTMLOptionElement).value));
+    await expect.poll(options).toEqual(['', 'offline', 'openai']);
   });
 
   it('shows live progress for each stage, every drawing, and the final SVG the API returns', async () => {

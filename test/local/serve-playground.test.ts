@@ -61,11 +61,12 @@ describe('serve for the playground', { timeout: 120_000 }, () => {
 
     const done = (await finished(accepted.id)) as {
       artifacts: string[];
-      plan: { tier: string; reasons: string[] };
+      plan: { tier: string; reasons: string[]; runs: Record<string, boolean> };
     };
     expect(done.artifacts.sort()).toEqual(['detail', 'detail-target', 'optimize', 'template']);
     expect(done.plan.tier).toBe('low');
     expect(done.plan.reasons.length).toBeGreaterThan(0);
+    expect(done.plan.runs).toEqual({ template: false, detail: true, optimize: true });
     const detail = await fetch(`${serve.url}/v1/generations/${accepted.id}/artifacts/detail`);
     const text = await detail.text();
     expect(detail.headers.get('content-type')).toBe('image/svg+xml');

@@ -3,8 +3,8 @@
 // map to the generation they first started.
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '#commons/request';
-import type { GenerationRequest, PayloadRef, PipelinePlan } from '#contracts/schemas';
-import type { ArtifactName, ExecutionOutput, LocalRuntime, StageProgress } from '../runtime.ts';
+import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
+import type { ArtifactName, ExecutionOutput, LocalRuntime, PlanSummary, StageProgress } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -23,7 +23,7 @@ export interface Generation {
   /** Each stage's drawing as the run's state data holds it (inline or in the payload bucket). */
   readonly artifacts: Map<ArtifactName, PayloadRef>;
   /** The assessment's tier and why (absent on a cache hit). */
-  plan?: Pick<PipelinePlan, 'tier' | 'reasons'>;
+  plan?: PlanSummary;
   /** Settles when the execution ends, either way. */
   readonly done: Promise<void>;
 }

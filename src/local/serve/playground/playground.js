@@ -107,7 +107,9 @@ function resetView(id) {
 function renderProgress(generation) {
   const events = new Map((generation?.progress ?? []).map((event) => [event.stage, event]));
   const running = generation?.status === 'RUNNING';
-  let current = running ? STAGES.find((stage) => !events.has(stage)) : undefined;
+  // The stage at work: the first one with no report yet that the plan means to run.
+  const runs = generation?.plan?.runs;
+  let current = running ? STAGES.find((stage) => !events.has(stage) && runs?.[stage] !== false) : undefined;
   const items = STAGES.map((stage) => {
     const event = events.get(stage);
     const status = event?.status ?? (stage === current ? 'running' : 'pending');
@@ -431,13 +433,7 @@ async function refreshStatus() {
           h('span', { class: `badge s-${breaker.state}` }, breaker.state.replace('_', '-')),
           breaker.failures ? ` ${breaker.failures} failure${breaker.failures === 1 ? '' : 's'}` : '',
         ),
-        h(
-          'td',
-          {},
-          stageLoad
-            ? `${stageLoad.queued ?? 0} queued, ${stageLoad.running ?? 0} running / ${stageLoad.workers ?? 0}`
-            : 'in process',
-        ),
+        h('td', {}, loadText(stageLoad, status.workers?.mode)),
       );
     }),
   );
@@ -446,11 +442,19 @@ async function refreshStatus() {
   return status;
 }
 
+/** A container stage's queue and workers; the template stage runs in the server's process. */
+function loadText(load, mode) {
+  if (!load) return 'in process';
+  if (mode === 'pool' && load.workers === 0) return 'not available here';
+  const workers = mode === 'pool' ? ` / ${load.workers} worker${load.workers === 1 ? '' : 's'}` : '';
+  return `${load.queued} queued, ${load.running} running${workers}`;
+}
+
 function fillProviders(status) {
   const select = $('llm');
   const llm = status?.llm ?? { providers: ['offline'], default: 'offline' };
   select.replaceChildren(
-    h('option', { value: '' }, `server default (${llm.default})`),
+    h('option', { value: '' }, `default (${llm.default})`),
     ...llm.providers.map((provider) => h('option', { value: provider }, provider)),
   );
 }
