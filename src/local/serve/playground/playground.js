@@ -140,6 +140,10 @@ function renderProgress(generation) {
         : undefined,
     ),
   );
+  // The list is a live region: replace it only when something changed, so it is announced once.
+  const signature = items.map((item) => item.outerHTML).join('');
+  if (signature === $('progress').dataset.signature) return;
+  $('progress').dataset.signature = signature;
   $('progress').replaceChildren(...items);
 }
 
