@@ -21,27 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 STAGE = REPO / "stage-images" / "detail"
 sys.path[:0] = [str(STAGE), str(REPO / "stage-images" / "worker")]
 
-# docs/architecture.md §7, detail row.
-TIERS = {
-    "high": {
-        "numInferenceSteps": 30,
-        "strength": 1.0,
-        "guidanceScale": 7.0,
-        "samPointsPerSide": 64,
-    },
-    "medium": {
-        "numInferenceSteps": 25,
-        "strength": 0.9,
-        "guidanceScale": 6.5,
-        "samPointsPerSide": 32,
-    },
-    "low": {
-        "numInferenceSteps": 20,
-        "strength": 0.85,
-        "guidanceScale": 6.0,
-        "samPointsPerSide": 24,
-    },
-}
+from chat2svg_worker.contracts import tiers
+
+# The detail row of the tier table (docs/architecture.md §7), generated from functions/contracts/tiers.ts.
+TIERS = {tier: stages["detail"] for tier, stages in tiers().items()}
 
 
 def one(tier: str) -> dict:

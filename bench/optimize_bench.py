@@ -36,20 +36,11 @@ from chat2svg_optimize.optimize import OptimizeConfig, optimize, psnr
 from chat2svg_optimize.raster import render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import Scene, Shape, Subpath, parse_svg, write_svg
+from chat2svg_worker.contracts import tiers
 from PIL import Image, ImageFilter
 
-
-
-def tier_configs() -> dict[str, dict]:
-    """The optimize stage's config per tier, from the one place that defines them (tiers.ts)."""
-    code = "import { TIERS } from '#contracts/tiers'; console.log(JSON.stringify(Object.fromEntries("
-    code += "Object.entries(TIERS).map(([tier, c]) => [tier, c.optimize]))));"
-    done = subprocess.run([str(REPO / "node_modules/.bin/tsx"), "-e", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)  # fmt: skip
-    return json.loads(done.stdout)
-
-
-TIERS = tier_configs()
+# The optimize row of the tier table (docs/architecture.md §7), generated from functions/contracts/tiers.ts.
+TIERS = {tier: stages["optimize"] for tier, stages in tiers().items()}
 CHAT2SVG_EXAMPLES = ["apple", "bonsai", "daisy", "ice_cream", "lighthouse", "penguin"]
 PROMPTS = ["a red fox", "a cup of coffee", "a house under the sun", "a cat wearing a hat"]
 

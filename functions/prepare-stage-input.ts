@@ -6,15 +6,7 @@ import { type Env, optionalEnv } from '#commons/env';
 import { InvalidInputError, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler } from '#commons/lambda';
 import { putPayload } from '#commons/payload';
-import {
-  BUDGETS,
-  ContainerStageName,
-  DetailConfig,
-  GenerationRequest,
-  OptimizeConfig,
-  PayloadRef,
-  StageInput,
-} from '#contracts/schemas';
+import { BUDGETS, ContainerStageName, GenerationRequest, PayloadRef, StageInput } from '#contracts/schemas';
 
 export interface PrepareStageInputConfig {
   /** Where a StageInput over its budget goes; none means such an input fails. */
@@ -36,15 +28,12 @@ const PrepareInput = z.object({
   transport: z.enum(['ecs', 'batch']).default('ecs'),
 });
 
-const CONFIGS = { detail: DetailConfig, optimize: OptimizeConfig } as const;
-
 export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps = {}) {
   const tools = deps.tools ?? createTools('prepare-stage-input');
   const { logger } = tools;
   const s3 = deps.clients?.s3 ?? s3Client(tools);
   return lambdaHandler(async (event): Promise<{ ref: PayloadRef }> => {
     const input = parseOrThrow(PrepareInput, event);
-    const stageConfig = parseOrThrow(CONFIGS[input.stage], input.config);
     const stageInput: StageInput = parseOrThrow(
       StageInput,
       {
@@ -54,7 +43,8 @@ export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps =
         prompt: input.request.prompt,
         style: input.request.style,
         seed: input.request.seed,
-        config: stageConfig,
+        // Checked against this stage's config schema, ranges included.
+        config: input.config,
         svg: input.current.svg,
         ...(input.current.target ? { target: input.current.target } : {}),
       },

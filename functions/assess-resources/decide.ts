@@ -13,6 +13,8 @@ import {
   type Tier,
 } from '#contracts/schemas';
 import { TIER_ORDER, TIERS, workFactor } from '#contracts/tiers';
+import { allocate, DEFAULT_QUALITY, type ServiceSeconds, serviceTable } from './allocate.ts';
+import type { LoadSignals } from './load-store.ts';
 
 export interface BreakerSignal {
   state: BreakerState;
@@ -36,6 +38,10 @@ export interface Signals {
   breakers: Partial<Record<StageName, BreakerSignal>>;
   gpu: GpuSignal;
   timeoutsSeconds: Record<StageName, number>;
+  /** GPU load and stage durations from the signal store; absent or empty = unknown. */
+  load?: LoadSignals;
+  /** Deadline of a request that names none (DEFAULT_DEADLINE_SECONDS). @default none */
+  defaultDeadlineSeconds?: number;
 }
 
 /** Medium-tier seconds per stage when no recent duration is known (GPU stages on one A10G-class GPU). */
@@ -81,8 +87,67 @@ function startingTier(runs: Runs, gpu: GpuSignal): [Tier, string] {
   return ['medium', `auto: GPU busy or partly known (${load}), so medium`];
 }
 
+/** Seconds per GPU stage at each tier: measured p50 where the store has it, else the estimate. */
+function serviceSeconds(runs: Runs, signals: Signals): ServiceSeconds {
+  return serviceTable(
+    (['detail', 'optimize'] as const).filter((stage) => runs[stage]),
+    (stage, tier) => signals.load?.service[stage]?.[tier]?.p50Seconds,
+    (stage, tier) => mediumSeconds(stage, signals.breakers[stage]) * workFactor(stage, tier),
+  );
+}
+
+/** Tier `auto` under measured GPU load: the allocator's pick for this request (allocate.ts). */
+function loadAdaptiveTier(
+  runs: Runs,
+  signals: Signals,
+  deadline: number,
+  reasons: string[],
+): Tier | undefined {
+  const stages = signals.load?.stages ?? {};
+  const running = (['detail', 'optimize'] as const).filter((stage) => runs[stage]);
+  if (!running.length || running.some((stage) => !stages[stage])) return undefined;
+  const [allocation] = allocate(
+    [{ id: 'this', tier: 'auto', deadlineSeconds: deadline }],
+    {
+      workers: { detail: stages.detail?.workers ?? 1, optimize: stages.optimize?.workers ?? 1 },
+      backlogSeconds: {
+        detail: stages.detail?.backlogSeconds ?? 0,
+        optimize: stages.optimize?.backlogSeconds ?? 0,
+      },
+      service: serviceSeconds(runs, signals),
+    },
+    // The front door rejects; once running, a request is always served (at low when late).
+    { quality: DEFAULT_QUALITY, overload: 'low' },
+  );
+  if (!('tier' in allocation)) return undefined;
+  const load = running
+    .map(
+      (stage) =>
+        `${stage} ${stages[stage]?.running}/${stages[stage]?.workers} busy, ${Math.round(stages[stage]?.backlogSeconds ?? 0)} s queued`,
+    )
+    .join('; ');
+  reasons.push(
+    `auto: GPU load (${load}): ${allocation.tier} finishes in about ${Math.round(allocation.finishSeconds)} s` +
+      (allocation.late ? `, past the ${deadline} s deadline even so` : ` within the ${deadline} s deadline`),
+  );
+  return allocation.tier;
+}
+
 function chooseTier(request: GenerationRequest, runs: Runs, signals: Signals, reasons: string[]): Tier {
   const deadline = request.deadlineSeconds;
+  if (request.tier === 'auto' && signals.load?.allocation) {
+    reasons.push(`auto: ${signals.load.allocation.reason}`);
+    return signals.load.allocation.tier;
+  }
+  if (request.tier === 'auto' && (runs.detail || runs.optimize)) {
+    const adaptive = loadAdaptiveTier(
+      runs,
+      signals,
+      deadline ?? signals.defaultDeadlineSeconds ?? 3600,
+      reasons,
+    );
+    if (adaptive) return adaptive;
+  }
   if (request.tier !== 'auto') {
     reasons.push(`tier ${request.tier} requested by the caller`);
     const estimate = estimateSeconds(request.tier, runs, signals);

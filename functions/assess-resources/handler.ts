@@ -3,21 +3,27 @@
 import { z } from 'zod';
 import { dynamoClient, type HandlerDeps } from '#commons/clients';
 import { parseIso } from '#commons/clock';
-import { type Env, requireEnv } from '#commons/env';
+import { type Env, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { GenerationRequest, type PipelinePlan } from '#contracts/schemas';
 import { decidePlan, type Signals } from './decide.ts';
-import { breakerSignals, staticSignals } from './signals.ts';
+import { breakerSignals, loadSignals, staticSignals } from './signals.ts';
 
 export interface AssessConfig {
   readonly breakersTable: string;
+  /** The load signal store (load-store.ts); none = no load signal. */
+  readonly signalsTable?: string;
   /** What this deployment can run, the default LLM, GPU load and stage timeouts. */
   readonly signals: Omit<Signals, 'breakers'>;
 }
 
 export function configFromEnv(env: Env = process.env): AssessConfig {
-  return { breakersTable: requireEnv('BREAKERS_TABLE', env), signals: staticSignals(env) };
+  return {
+    breakersTable: requireEnv('BREAKERS_TABLE', env),
+    signalsTable: optionalEnv('SIGNALS_TABLE', env),
+    signals: staticSignals(env),
+  };
 }
 
 /** The state data after Normalize and Clock; other fields pass by unread. */
@@ -42,7 +48,12 @@ export function makeHandler(config: AssessConfig, deps: HandlerDeps = {}) {
     const breakers = await breakerSignals(ddb, config.breakersTable, (error) =>
       logger.warn('breaker states unavailable; planning without them', { error }),
     );
-    const plan = decidePlan(input.request, { ...config.signals, breakers }, now);
+    const load = config.signalsTable
+      ? await loadSignals(ddb, config.signalsTable, input.requestId, now, (error) =>
+          logger.warn('load signals unavailable; planning without them', { error }),
+        )
+      : undefined;
+    const plan = decidePlan(input.request, { ...config.signals, breakers, load }, now);
     // Assess runs on every cache miss and only then; hits are counted from the state machine's logs.
     metrics.addMetric('CacheMiss', MetricUnit.Count, 1);
     const tier = metrics.singleMetric();

@@ -2,6 +2,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
+import { STAGE_LIMITS } from '#contracts/defaults';
 import {
   CONTAINER_STAGES,
   type ContainerStageName,
@@ -10,12 +11,11 @@ import {
   type StageName,
 } from '#contracts/schemas';
 import type { Signals } from './decide.ts';
+import { type LoadSignals, readLoadSignals } from './load-store.ts';
 
-export const DEFAULT_TIMEOUTS_SECONDS: Record<StageName, number> = {
-  template: 120,
-  detail: 900,
-  optimize: 600,
-};
+export const DEFAULT_TIMEOUTS_SECONDS = Object.fromEntries(
+  STAGES.map((stage) => [stage, STAGE_LIMITS[stage].timeoutSeconds]),
+) as Record<StageName, number>;
 
 /**
  * STAGE_TIMEOUTS_SECONDS (`template=120,detail=900`) over the defaults, then any
@@ -93,7 +93,24 @@ export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'>
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
     timeoutsSeconds: stageTimeouts(env),
+    defaultDeadlineSeconds: optionalCount('DEFAULT_DEADLINE_SECONDS', env),
   };
+}
+
+/** GPU load, stage durations and this request's admission tier; unreadable ⇒ no signal. */
+export async function loadSignals(
+  ddb: DynamoDBClient,
+  table: string,
+  requestId: string | undefined,
+  now: Date,
+  onError: (error: unknown) => void,
+): Promise<LoadSignals | undefined> {
+  try {
+    return await readLoadSignals(ddb, table, requestId, now);
+  } catch (error) {
+    onError(error);
+    return undefined;
+  }
 }
 
 /** Breaker states and recent durations; an unreachable table degrades to "no signal", never fails the run. */

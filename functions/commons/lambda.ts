@@ -5,7 +5,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -39,14 +38,18 @@ export type Handler<R> = (event: unknown, context: Context) => Promise<R>;
 
 /**
  * The Lambda handler around `logic`. Middleware order: tracing starts first and ends last; the
- * logger carries the context into every line; metrics flush after the logic, also on failure;
- * a failure is logged once, by name and message (never the event).
+ * logger carries the context into every line; metrics are flushed after the logic, also on failure
+ * (only when there are any: logMetrics would warn on every invocation of a handler without
+ * metrics); a failure is logged once, by name and message (never the event).
  */
 export function lambdaHandler<R>(logic: Logic<R>, { logger, metrics, tracer }: Tools): Handler<R> {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
   return middy(logic)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use({ after: flush, onError: flush })
     .use({
       onError: ({ error }) => {
         if (!error) return;

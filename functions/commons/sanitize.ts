@@ -39,6 +39,8 @@ const ELEMENTS = new Set([
   // Filter primitives that only compute on pixels already drawn (no feImage: it fetches).
   'filter', 'feBlend', 'feColorMatrix', 'feComposite', 'feFlood', 'feGaussianBlur', 'feMerge', 'feMergeNode',
   'feOffset',
+  // Reuse and decoration, safe once their references are local and counted (checkRenderCost).
+  'symbol', 'pattern', 'marker',
 ]);
 /** Elements whose text children are content; elsewhere text is only whitespace between tags. */
 const TEXT_ELEMENTS = new Set(['title', 'desc', 'text', 'tspan']);
@@ -54,7 +56,8 @@ const PRESENTATION = new Set([
   'font-size', 'font-weight', 'font-style', 'font-variant', 'text-anchor', 'dominant-baseline',
   'alignment-baseline', 'baseline-shift', 'letter-spacing', 'word-spacing', 'text-decoration',
   'vector-effect', 'shape-rendering', 'paint-order', 'mix-blend-mode', 'isolation', 'color-interpolation',
-  'filter', 'color-interpolation-filters', 'flood-color', 'flood-opacity',
+  'filter', 'color-interpolation-filters', 'flood-color', 'flood-opacity', 'marker-start', 'marker-mid',
+  'marker-end', 'marker',
 ]);
 // biome-ignore format: packed lists read better
 const GEOMETRY = new Set([
@@ -62,10 +65,12 @@ const GEOMETRY = new Set([
   'd', 'points', 'transform', 'viewBox', 'preserveAspectRatio', 'version', 'offset', 'gradientUnits',
   'gradientTransform', 'spreadMethod', 'clipPathUnits', 'maskUnits', 'maskContentUnits', 'dx', 'dy', 'rotate',
   'textLength', 'lengthAdjust', 'pathLength', 'style', 'filterUnits', 'primitiveUnits', 'result', 'in', 'in2',
-  'values', 'type', 'mode', 'operator', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'edgeMode',
+  'values', 'type', 'mode', 'operator', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'edgeMode', 'patternUnits',
+  'patternContentUnits', 'patternTransform', 'markerWidth', 'markerHeight', 'markerUnits', 'orient', 'refX',
+  'refY',
 ]);
 /** Elements allowed to carry a local `#id` reference in `href` (reuse, gradient inheritance). */
-const LOCAL_HREF = new Set(['use', 'linearGradient', 'radialGradient']);
+const LOCAL_HREF = new Set(['use', 'linearGradient', 'radialGradient', 'pattern']);
 
 const ID = /^[A-Za-z_][\w.-]{0,127}$/;
 const LOCAL_URL = /^url\(\s*(['"]?)#[A-Za-z_][\w.-]{0,127}\1\s*\)/i;
@@ -98,7 +103,11 @@ export function sanitizeSvgTree(
   const removed = new Set<string>();
   const root: Node = { name: '#root', attrs: [], children: [] };
   // One frame per open input tag; `node` is null while inside a dropped subtree.
-  const stack: { node: Node | null; local: string }[] = [{ node: root, local: '#root' }];
+  const stack: { node: Node | null; local: string; stylesheet?: boolean }[] = [
+    { node: root, local: '#root' },
+  ];
+  // <style> text, applied to the tree as presentation attributes once it is built.
+  const stylesheets: string[] = [];
   let seen = 0;
   let kept = 0;
   let usesXlink = false;
@@ -119,6 +128,10 @@ export function sanitizeSvgTree(
     const isSvg = tag.uri === SVG_NS || tag.uri === '';
     if (stack.length === 1 && !(isSvg && local === 'svg')) {
       throw new SvgInvalidError(`root element is <${tag.name}>, not <svg>`);
+    }
+    if (parent.node !== null && isSvg && local === 'style' && stack.length >= 2) {
+      stack.push({ node: null, local, stylesheet: true });
+      return;
     }
     if (parent.node === null || !isSvg || !(ELEMENTS.has(local) || UNWRAP.has(local))) {
       if (parent.node !== null) removed.add(`<${isSvg ? local : tag.name}>`);
@@ -146,6 +159,7 @@ export function sanitizeSvgTree(
   });
   const onText = (text: string) => {
     const top = stack[stack.length - 1];
+    if (top.stylesheet) stylesheets.push(text);
     if (top.node !== null && TEXT_ELEMENTS.has(top.node.name)) top.node.children.push(text);
   };
   parser.on('text', onText);
@@ -159,7 +173,8 @@ export function sanitizeSvgTree(
   }
   const top = root.children[0];
   if (top === undefined || typeof top === 'string') throw new SvgInvalidError('no <svg> root element');
-  checkReuse(top, maxElements);
+  applyStylesheet(top, stylesheets.join('\n'), removed);
+  checkRenderCost(top, maxElements);
   top.attrs = top.attrs.filter(([name]) => !name.startsWith('xmlns'));
   top.attrs.unshift(
     ['xmlns', SVG_NS],
@@ -168,37 +183,157 @@ export function sanitizeSvgTree(
   return { root: top, elements: kept, removed: [...removed] };
 }
 
+/** Largest canvas side and area (CSS px) a document may ask a renderer for. */
+const MAX_CANVAS_SIDE = 8192;
+const MAX_CANVAS_PIXELS = 32_000_000;
+/** Offscreen layers (masks, clips, filters, patterns) a renderer would allocate, nesting expanded. */
+const MAX_LAYERS = 128;
+/** A filter, mask or pattern region may cover at most this many canvases (or bounding boxes). */
+const MAX_REGION_FACTOR = 4;
+/** References that make a renderer draw the target into an offscreen layer. */
+const LAYER_REFS = new Set(['mask', 'clip-path', 'filter', 'fill', 'stroke']);
+const MARKER_REFS = new Set(['marker-start', 'marker-mid', 'marker-end', 'marker']);
+const LAYER_ELEMENTS = new Set(['mask', 'clipPath', 'filter', 'pattern']);
+const REGION_UNITS: Record<string, [units: string, fallback: string]> = {
+  filter: ['filterUnits', 'objectBoundingBox'],
+  mask: ['maskUnits', 'objectBoundingBox'],
+  pattern: ['patternUnits', 'objectBoundingBox'],
+};
+
+const attrOf = (node: Node, name: string) => node.attrs.find(([n]) => n === name)?.[1];
+
+/** The size a renderer gives the canvas: width/height, else the viewBox, as resvg resolves it. */
+function canvasSize(top: Node): [number, number] {
+  const box = (attrOf(top, 'viewBox') ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
+  const viewBox =
+    box.length === 4 && box.every(Number.isFinite) && box[2] > 0 && box[3] > 0 ? box : undefined;
+  const length = (name: string) => {
+    const m = /^\s*([\d.eE+-]+)\s*(px)?\s*$/.exec(attrOf(top, name) ?? '');
+    return m ? Number(m[1]) : undefined;
+  };
+  let w = length('width');
+  let h = length('height');
+  if (viewBox) {
+    if (w === undefined && h !== undefined) w = (h * viewBox[2]) / viewBox[3];
+    if (h === undefined && w !== undefined) h = (w * viewBox[3]) / viewBox[2];
+  }
+  return [w ?? viewBox?.[2] ?? 100, h ?? viewBox?.[3] ?? 100];
+}
+
+/** Local `#id` targets named in a value: `url(#a)` in paints and style, or a bare `#a` in href. */
+function referencesOf(node: Node): { name: string; id: string }[] {
+  const refs: { name: string; id: string }[] = [];
+  const fromValue = (name: string, value: string) => {
+    for (const m of value.matchAll(/url\(\s*['"]?#([^'")\s]+)/g)) refs.push({ name, id: m[1] });
+  };
+  for (const [name, value] of node.attrs) {
+    if (name === 'style') {
+      for (const declaration of value.split(';')) {
+        const colon = declaration.indexOf(':');
+        if (colon > 0) fromValue(declaration.slice(0, colon).trim(), declaration.slice(colon + 1));
+      }
+    } else if (name.endsWith('href')) refs.push({ name: 'href', id: value.slice(1) });
+    else fromValue(name, value);
+  }
+  return refs;
+}
+
+/** Vertices a marker is drawn at: numbers in the shape's geometry, halved (an upper bound). */
+function vertexCount(node: Node): number {
+  const geometry = `${attrOf(node, 'd') ?? ''} ${attrOf(node, 'points') ?? ''}`;
+  return Math.max(2, Math.ceil((geometry.match(/[\d.]+/g) ?? []).length / 2));
+}
+
 /**
- * `<use>` can multiply a drawing exponentially (each level reusing the previous twice) or loop;
- * count elements as a renderer would expand them and refuse cycles and blow-ups.
+ * What the document costs a renderer, counted the way renderers resolve references: `<use>`
+ * copies its target, each mask, clip, filter and pattern reference draws its target into one more
+ * offscreen layer, a marker is drawn once per vertex. Cycles, expansion past `maxElements`,
+ * more than MAX_LAYERS layers, an oversized canvas or an oversized filter/mask/pattern region
+ * are refused.
  */
-function checkReuse(top: Node, maxElements: number): void {
+function checkRenderCost(top: Node, maxElements: number): void {
+  const [width, height] = canvasSize(top);
+  if (!(width <= MAX_CANVAS_SIDE && height <= MAX_CANVAS_SIDE && width * height <= MAX_CANVAS_PIXELS)) {
+    throw new SvgInvalidError(
+      `canvas ${Math.round(width)}×${Math.round(height)} is over the ${MAX_CANVAS_SIDE} px side / ${MAX_CANVAS_PIXELS} px limit`,
+    );
+  }
   const byId = new Map<string, Node>();
   const index = (node: Node) => {
-    const id = node.attrs.find(([name]) => name === 'id');
-    if (id !== undefined && !byId.has(id[1])) byId.set(id[1], node);
+    const id = attrOf(node, 'id');
+    if (id !== undefined && !byId.has(id)) byId.set(id, node);
+    checkRegion(node, Math.max(width, height));
     for (const c of node.children) if (typeof c !== 'string') index(c);
   };
   index(top);
-  if (!byId.size) return;
-  const expanded = new Map<Node, number>();
+  const cost = new Map<Node, { elements: number; layers: number }>();
   const visiting = new Set<Node>();
-  const count = (node: Node): number => {
-    const known = expanded.get(node);
+  const count = (node: Node): { elements: number; layers: number } => {
+    const known = cost.get(node);
     if (known !== undefined) return known;
-    if (visiting.has(node)) throw new SvgInvalidError('<use> references form a cycle');
+    if (visiting.has(node)) throw new SvgInvalidError('references form a cycle');
     visiting.add(node);
-    let total = 1;
-    for (const c of node.children) if (typeof c !== 'string') total += count(c);
-    const href = node.name === 'use' ? node.attrs.find(([name]) => name.endsWith('href')) : undefined;
-    const target = href === undefined ? undefined : byId.get(href[1].slice(1));
-    if (target !== undefined) total += count(target);
-    if (total > maxElements) throw new SvgInvalidError(`<use> expands to more than ${maxElements} elements`);
+    let elements = 1;
+    let layers = 0;
+    for (const c of node.children) {
+      if (typeof c === 'string') continue;
+      const child = count(c);
+      elements += child.elements;
+      layers += child.layers;
+    }
+    for (const { name, id } of referencesOf(node)) {
+      const target = byId.get(id);
+      if (target === undefined) continue;
+      if (name === 'href' && node.name === 'use') {
+        const copied = count(target);
+        elements += copied.elements;
+        layers += copied.layers;
+      } else if (LAYER_REFS.has(name) && LAYER_ELEMENTS.has(target.name)) {
+        const drawn = count(target);
+        elements += drawn.elements;
+        layers += 1 + drawn.layers;
+      } else if (MARKER_REFS.has(name) && target.name === 'marker') {
+        const drawn = count(target);
+        const vertices = vertexCount(node);
+        elements += vertices * drawn.elements;
+        layers += vertices * drawn.layers;
+      }
+      if (elements > maxElements) {
+        throw new SvgInvalidError(`references expand to more than ${maxElements} elements`);
+      }
+      if (layers > MAX_LAYERS)
+        throw new SvgInvalidError(`rendering takes more than ${MAX_LAYERS} offscreen layers`);
+    }
+    if (elements > maxElements)
+      throw new SvgInvalidError(`<use> expands to more than ${maxElements} elements`);
     visiting.delete(node);
-    expanded.set(node, total);
+    const total = { elements, layers };
+    cost.set(node, total);
     return total;
   };
   count(top);
+}
+
+/** A filter, mask or pattern region no larger than MAX_REGION_FACTOR canvases (or boxes). */
+function checkRegion(node: Node, canvas: number): void {
+  const units = REGION_UNITS[node.name];
+  if (!units) return;
+  const userSpace = (attrOf(node, units[0]) ?? units[1]) === 'userSpaceOnUse';
+  for (const name of ['x', 'y', 'width', 'height']) {
+    const raw = attrOf(node, name);
+    if (raw === undefined) continue;
+    const percent = raw.trim().endsWith('%');
+    const value = Math.abs(Number.parseFloat(raw)) / (percent ? 100 : 1);
+    const limit = userSpace && !percent ? MAX_REGION_FACTOR * canvas : MAX_REGION_FACTOR;
+    if (!(value <= limit)) {
+      throw new SvgInvalidError(
+        `<${node.name}> region ${name}="${raw}" is over ${MAX_REGION_FACTOR}× the canvas`,
+      );
+    }
+  }
 }
 
 function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>): [string, string][] {
@@ -209,17 +344,29 @@ function keepAttributes(element: string, tag: SaxesTagNS, removed: Set<string>):
     let name: string | null = null;
     if (uri === '' && (GEOMETRY.has(local) || PRESENTATION.has(local))) name = local;
     else if (uri === XML_NS && local === 'space') name = 'xml:space';
+    else if (uri === '' && local === 'class' && /^[\w\s-]*$/.test(value))
+      name = 'class'; // for <style>; dropped after
     else if ((uri === '' || uri === XLINK_NS) && local === 'href') name = uri === '' ? 'href' : 'xlink:href';
     if (name === null) {
       removed.add(`@${attr.name}`);
       continue;
     }
-    const safe = name.endsWith('href') ? safeHref(element, value) : safeValue(name, value, removed);
+    const safe =
+      name === 'class'
+        ? value
+        : name.endsWith('href')
+          ? safeHref(element, value)
+          : safeValue(name, value, removed);
     if (safe === null) {
       removed.add(`@${attr.name}`);
       continue;
     }
     kept.push([name, safe]);
+  }
+  // With both, browsers follow href and resvg xlink:href: keep href alone, so all draw the same.
+  if (kept.some(([name]) => name === 'href') && kept.some(([name]) => name === 'xlink:href')) {
+    removed.add('@xlink:href');
+    return kept.filter(([name]) => name !== 'xlink:href');
   }
   return kept;
 }
@@ -237,17 +384,58 @@ function safeValue(name: string, value: string, removed: Set<string>): string | 
     const style = safeStyle(value, removed);
     return style === '' ? null : style;
   }
-  return safeCssValue(value) ? value : null;
+  if (name === 'd') return PATH_DATA.test(value) ? value : null;
+  if (NUMBER_LISTS.has(name)) return NUMBERS.test(value) ? value : null;
+  if (TRANSFORMS.has(name)) return safeCssValue(value, TRANSFORM_FUNCTIONS) ? value : null;
+  return safeCssValue(value, PAINT_FUNCTIONS) ? value : null;
 }
 
-/** A value is safe when every url() in it is a local reference and nothing else can fetch or run. */
-function safeCssValue(value: string): boolean {
-  // Backslash escapes and comments are how filters get dodged (`u\72l(`, `ur/**/l(`).
-  if (/[\\<>{}@]|\/\*/.test(value)) return false;
-  if (/expression\s*\(|javascript:|vbscript:|data:|-moz-binding|behavior/i.test(value)) return false;
-  for (const match of value.matchAll(/url\s*\(/gi)) {
-    if (!LOCAL_URL.test(value.slice(match.index))) return false;
+const PATH_DATA = /^[MmZzLlHhVvCcSsQqTtAa\d\s,.eE+-]*$/;
+const NUMBERS = /^[\d\s,.eE+-]*$/;
+// biome-ignore format: packed lists read better
+const NUMBER_LISTS = new Set([
+  'points', 'viewBox', 'values', 'k1', 'k2', 'k3', 'k4', 'stdDeviation', 'rotate', 'dx', 'dy', 'pathLength',
+]);
+const TRANSFORMS = new Set(['transform', 'gradientTransform', 'patternTransform']);
+/** CSS functions that compute a value from their arguments and never fetch anything. */
+const PAINT_FUNCTIONS = new Set(['url', 'rgb', 'rgba', 'hsl', 'hsla']);
+const TRANSFORM_FUNCTIONS = new Set(['matrix', 'translate', 'scale', 'rotate', 'skewx', 'skewy']);
+/** Units a length, angle or percentage may carry; anything else after a number is refused. */
+// biome-ignore format: packed lists read better
+const UNITS = new Set(['', 'px', 'em', 'ex', 'pt', 'pc', 'cm', 'mm', 'in', 'rem', '%', 'deg', 'grad', 'rad', 'turn']);
+// Letters (any script, for font names), digits, spaces and the punctuation values need; no
+// backslash escapes, comments, braces, at-rules, semicolons, colons or slashes.
+const VALUE_CHARS = /^[\p{L}\p{N}\s#%.,()'"+_-]*$/u;
+const FUNCTION = /([A-Za-z-]*)\s*\(/g;
+const QUOTED = /(["'])(.*?)\1/g;
+const FONT_NAME = /^[\p{L}\p{N} _-]*$/u;
+const NUMBER_UNIT = /(?<![\p{L}\p{N}_#-])[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?([\p{L}%]*)/giu;
+
+/**
+ * A value is safe when it is built from allow-listed parts only: functions from `functions` (a
+ * url() only as a local `#id` reference), numbers with allow-listed units, hex colours, keywords
+ * and quoted font names. Whatever else CSS grows (image-set, cross-fade, var, attr…) fails closed.
+ */
+function safeCssValue(value: string, functions: ReadonlySet<string>): boolean {
+  if (!VALUE_CHARS.test(value)) return false;
+  let rest = value;
+  for (const match of value.matchAll(FUNCTION)) {
+    const name = match[1].toLowerCase();
+    if (!functions.has(name)) return false;
+    if (name === 'url' && !LOCAL_URL.test(value.slice(match.index))) return false;
   }
+  // Every parenthesis belongs to one of those calls, and they are balanced.
+  const opened = (value.match(/\(/g) ?? []).length;
+  if (opened !== [...value.matchAll(FUNCTION)].length || opened !== (value.match(/\)/g) ?? []).length) {
+    return false;
+  }
+  rest = rest.replace(new RegExp(LOCAL_URL.source.slice(1), 'gi'), ' ');
+  for (const [, , inner] of rest.matchAll(QUOTED)) if (!FONT_NAME.test(inner)) return false;
+  rest = rest.replace(QUOTED, ' ');
+  if (/["']/.test(rest)) return false;
+  rest = rest.replace(/#[0-9a-f]{3,8}(?![\w-])/gi, ' ');
+  if (rest.includes('#')) return false;
+  for (const [, unit] of rest.matchAll(NUMBER_UNIT)) if (!UNITS.has(unit.toLowerCase())) return false;
   return true;
 }
 
@@ -258,10 +446,113 @@ function safeStyle(style: string, removed: Set<string>): string {
     const colon = declaration.indexOf(':');
     const property = (colon < 0 ? declaration : declaration.slice(0, colon)).trim().toLowerCase();
     const value = colon < 0 ? '' : declaration.slice(colon + 1).trim();
-    if (PRESENTATION.has(property) && value !== '' && safeCssValue(value)) kept.push(`${property}:${value}`);
+    if (PRESENTATION.has(property) && value !== '' && safeCssValue(value, PAINT_FUNCTIONS))
+      kept.push(`${property}:${value}`);
     else removed.add(`style:${property.slice(0, 40)}`);
   }
   return kept.join(';');
+}
+
+interface StyleRule {
+  readonly selector: { tag?: string; id?: string; classes: string[] };
+  readonly specificity: number;
+  readonly order: number;
+  readonly declarations: [string, string][];
+}
+
+const SIMPLE_SELECTOR = /^([A-Za-z][\w-]*|\*)?((?:[.#][A-Za-z_][\w-]*)*)$/;
+
+/**
+ * A <style> sheet, reduced to what is safe and simple: rules whose selectors are a type, class
+ * and/or id (no combinators, attributes or pseudo-classes), and declarations that pass safeStyle.
+ * At-rules (@import, @font-face, @media…) and escapes are dropped.
+ */
+function parseStylesheet(css: string, removed: Set<string>): StyleRule[] {
+  const text = css.replace(/\/\*[\s\S]*?\*\//g, ' ');
+  if (/[\\<]/.test(text)) {
+    removed.add('<style>');
+    return [];
+  }
+  const rules: StyleRule[] = [];
+  let at = 0;
+  let order = 0;
+  while (at < text.length) {
+    const open = text.indexOf('{', at);
+    const semicolon = text.indexOf(';', at);
+    const head = text.slice(at, open < 0 ? undefined : open).trim();
+    if (head.startsWith('@') && semicolon >= 0 && (open < 0 || semicolon < open)) {
+      removed.add(`style:${head.split(/[\s(]/)[0].slice(0, 40)}`); // @import …;
+      at = semicolon + 1;
+      continue;
+    }
+    if (open < 0) break;
+    // The block's end, nested braces (an @media body) included.
+    let depth = 0;
+    let close = open;
+    for (; close < text.length; close++) {
+      if (text[close] === '{') depth += 1;
+      else if (text[close] === '}' && --depth === 0) break;
+    }
+    const body = text.slice(open + 1, close);
+    at = close + 1;
+    if (head.startsWith('@') || body.includes('{')) {
+      removed.add(`style:${head.split(/[\s(]/)[0].slice(0, 40)}`);
+      continue;
+    }
+    const declarations = safeStyle(body, removed)
+      .split(';')
+      .filter(Boolean)
+      .map((declaration) => {
+        const colon = declaration.indexOf(':');
+        return [declaration.slice(0, colon), declaration.slice(colon + 1)] as [string, string];
+      });
+    for (const raw of head.split(',')) {
+      const match = SIMPLE_SELECTOR.exec(raw.trim());
+      if (!match || raw.trim() === '') {
+        removed.add('style:selector');
+        continue;
+      }
+      const parts = match[2].match(/[.#][^.#]+/g) ?? [];
+      const ids = parts.filter((p) => p.startsWith('#')).map((p) => p.slice(1));
+      const classes = parts.filter((p) => p.startsWith('.')).map((p) => p.slice(1));
+      const tag = match[1] && match[1] !== '*' ? match[1] : undefined;
+      if (ids.length > 1) continue; // two ids match nothing
+      rules.push({
+        selector: { tag, id: ids[0], classes },
+        specificity: ids.length * 100 + classes.length * 10 + (tag ? 1 : 0),
+        order: order++,
+        declarations,
+      });
+    }
+  }
+  return rules;
+}
+
+/**
+ * Applies a sheet the way the cascade would, as presentation attributes: a matching rule beats the
+ * element's own presentation attribute (so it replaces it), inline `style` still beats both, and
+ * among rules the higher specificity, then the later one, wins. `class` goes once it is used.
+ */
+function applyStylesheet(top: Node, css: string, removed: Set<string>): void {
+  const rules = css.trim() === '' ? [] : parseStylesheet(css, removed);
+  const visit = (node: Node) => {
+    const classes = new Set((attrOf(node, 'class') ?? '').split(/\s+/).filter(Boolean));
+    const id = attrOf(node, 'id');
+    const matched = rules
+      .filter(({ selector }) => {
+        if (selector.tag !== undefined && selector.tag !== node.name) return false;
+        if (selector.id !== undefined && selector.id !== id) return false;
+        return selector.classes.every((c) => classes.has(c));
+      })
+      .sort((a, b) => a.specificity - b.specificity || a.order - b.order);
+    const values = new Map<string, string>();
+    for (const rule of matched)
+      for (const [property, value] of rule.declarations) values.set(property, value);
+    node.attrs = node.attrs.filter(([name]) => name !== 'class' && !values.has(name));
+    for (const [property, value] of values) node.attrs.push([property, value]);
+    for (const child of node.children) if (typeof child !== 'string') visit(child);
+  };
+  visit(top);
 }
 
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -96,19 +96,20 @@ export type DetailConfig = z.infer<typeof DetailConfig>;
 export type OptimizeConfig = z.infer<typeof OptimizeConfig>;
 
 // ---- §6 stage I/O ---------------------------------------------------------------------------
-export const StageInput = z
-  .object({
-    schemaVersion: z.literal(1),
-    requestId: z.string().min(1).max(128),
-    stage: ContainerStageName,
-    prompt: z.string().min(1).max(2000),
-    style: z.string().max(200),
-    seed: z.number().int().nonnegative(),
-    config: z.record(z.string(), z.unknown()),
-    svg: PayloadRef,
-    target: PayloadRef.optional(),
-  })
-  .strict();
+const StageInputBase = {
+  schemaVersion: z.literal(1),
+  requestId: z.string().min(1).max(128),
+  prompt: z.string().min(1).max(2000),
+  style: z.string().max(200),
+  seed: z.number().int().nonnegative(),
+  svg: PayloadRef,
+  target: PayloadRef.optional(),
+};
+/** One container stage's input, its `config` typed (with its ranges) by `stage`. */
+export const StageInput = z.discriminatedUnion('stage', [
+  z.object({ ...StageInputBase, stage: z.literal('detail'), config: DetailConfig }).strict(),
+  z.object({ ...StageInputBase, stage: z.literal('optimize'), config: OptimizeConfig }).strict(),
+]);
 export type StageInput = z.infer<typeof StageInput>;
 
 export const StageMetrics = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
@@ -132,14 +133,38 @@ export type StageFailure = z.infer<typeof StageFailure>;
 export const LlmProvider = z.enum(['offline', 'bedrock', 'anthropic', 'openai']);
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
+// Prompt and style are checked by one regular expression each, so that API Gateway's model (its
+// Java regex engine) and Normalize (JavaScript's) accept exactly the same strings: ASCII-only
+// classes, no \s or \w (whose meaning differs between engines). Surrounding spaces, tabs and
+// newlines are allowed and trimmed; control characters anywhere are refused.
+const EDGE = '[ \\t\\n\\r]*';
+const TEXT_CHAR = '[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]';
+const SOLID_CHAR = '[^\\u0000-\\u0020\\u007f-\\u009f]';
+/** The characters TEXT_CHAR leaves out. */
+const CONTROL = new RegExp(TEXT_CHAR.replace('[^', '['));
+/** Room for surrounding whitespace beyond the limit, so a padded but valid text is not refused. */
+const EDGE_ROOM = 200;
+
+function requestText(field: string, max: number, required: boolean) {
+  const core = `${SOLID_CHAR}(?:${TEXT_CHAR}{0,${max - 2}}${SOLID_CHAR})?`;
+  const pattern = new RegExp(`^${EDGE}${required ? core : `(?:${core})?`}${EDGE}$`);
+  const explain = (input: unknown) => {
+    const text = String(input).replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
+    if (CONTROL.test(text)) return `${field} must not contain control characters`;
+    if (required && text === '') return `${field} must not be empty`;
+    return `${field} must be at most ${max} characters`;
+  };
+  return z
+    .string()
+    .max(max + EDGE_ROOM, `${field} must be at most ${max} characters`)
+    .regex(pattern, { error: (issue) => explain(issue.input) })
+    .transform((text) => text.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, ''));
+}
+
 export const GenerationRequest = z
   .object({
-    prompt: z
-      .string()
-      .trim()
-      .min(1, 'prompt must not be empty')
-      .max(2000, 'prompt must be at most 2000 characters'),
-    style: z.string().trim().max(200).default(''),
+    prompt: requestText('prompt', 2000, true),
+    style: requestText('style', 200, false).default(''),
     tier: z.enum(['auto', 'high', 'medium', 'low']).default('auto'),
     seed: z.number().int().min(0).max(2_147_483_647).default(0),
     /** Wall-clock budget the caller allows; the assessment picks a cheaper tier to meet it. */
@@ -149,6 +174,18 @@ export const GenerationRequest = z
   })
   .strict();
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
+
+/**
+ * The request as JSON Schema draft 4, for API Gateway's model and any other front door (`serve`):
+ * derived from GenerationRequest, never written by hand.
+ */
+export function generationRequestJsonSchema(): Record<string, unknown> {
+  const { $schema: _draft, ...schema } = z.toJSONSchema(GenerationRequest, {
+    target: 'draft-4',
+    io: 'input',
+  });
+  return schema;
+}
 
 // ---- §7 plan --------------------------------------------------------------------------------
 const StagePlanBase = z.object({

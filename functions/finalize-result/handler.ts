@@ -1,6 +1,11 @@
 // Finalize: sanitize, minify, store the result (inline when it fits, else S3), write the cache,
 // emit the completion event (docs/state-machine.md, state Finalize).
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { dynamoClient, eventBridgeClient, type HandlerDeps, s3Client } from '#commons/clients';
 import { type Env, intEnv, optionalEnv, requireEnv } from '#commons/env';
@@ -71,7 +76,6 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
       name: 'result.svg',
     });
     const result: GenerationResult = {
-      cacheKey,
       tier: input.plan.tier,
       degraded: isDegraded(stages),
       svg,
@@ -82,8 +86,11 @@ export function makeHandler(config: FinalizeConfig, deps: HandlerDeps = {}) {
 
     const ttl = result.degraded ? config.degradedTtlSeconds : config.ttlSeconds;
     if (ttl > 0) {
-      const Item = cacheItem(result, { svgText: minified.svg, now: new Date(), ttlSeconds: ttl });
+      // Replaces this execution's in-flight claim on the key, so the requests that joined it see the result.
+      const Item = cacheItem(result, { cacheKey, now: new Date(), ttlSeconds: ttl });
       await ddb.send(new PutItemCommand({ TableName: config.cacheTable, Item }));
+    } else {
+      await releaseClaim(ddb, config.cacheTable, cacheKey);
     }
     if (config.eventBus) {
       // The SVG is already stored and cached: a lost event is logged, not worth failing the run.
@@ -129,5 +136,22 @@ async function sanitizeBest(
     culprit.reason = `output rejected by the sanitizer (${(error as Error).message}); template used`;
     onFallback(culprit.name);
     return sanitizeSvg((await readPayload(input.fallback, s3)).toString('utf8'));
+  }
+}
+
+/** Nothing is cached: the joiners of the in-flight claim stop waiting and claim the key themselves. */
+async function releaseClaim(ddb: DynamoDBClient, table: string, cacheKey: string): Promise<void> {
+  try {
+    await ddb.send(
+      new DeleteItemCommand({
+        TableName: table,
+        Key: { cacheKey: { S: cacheKey } },
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
 }

@@ -4,8 +4,7 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { optimize } from 'svgo';
 import { z } from 'zod';
 import { addSeconds, toIso } from '#commons/clock';
-import { encodeInline } from '#commons/payload';
-import { BUDGETS, GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
+import { GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
 
 export const FinalizeInput = z
   .object({
@@ -21,8 +20,9 @@ export const FinalizeInput = z
   .loose();
 export type FinalizeInput = z.infer<typeof FinalizeInput>;
 
+// No cacheKey: the key is a hash of the request, and handing it out (API output, events) would let
+// anyone confirm a guessed prompt. It lives only in the cache item's key.
 export const GenerationResult = z.object({
-  cacheKey: z.string(),
   tier: Tier,
   degraded: z.boolean(),
   svg: PayloadRef,
@@ -93,15 +93,14 @@ export function isDegraded(stages: StageReport[]): boolean {
 }
 
 export interface CacheItemOptions {
-  svgText: string;
+  cacheKey: string;
   now: Date;
   ttlSeconds: number;
 }
 
 /**
- * The cache item: `result` is what ReturnCached emits. When the result's SVG went to S3 (over the
- * state-data budget) and the SVG fits BUDGETS.cacheSvg, the item also keeps it inline in `svg`
- * (a PayloadRef JSON string), so the cached copy does not depend on the run's S3 object.
+ * The cache item: `result` is what ReturnCached emits, its SVG inline or (over the state budget) a
+ * ref into runs/, whose expiry outlasts the cache TTL (infra/config/environments.ts checks it).
  */
 export function cacheItem(
   result: GenerationResult,
@@ -109,7 +108,7 @@ export function cacheItem(
 ): Record<string, AttributeValue> {
   const expires = addSeconds(options.now, options.ttlSeconds);
   const item: Record<string, AttributeValue> = {
-    cacheKey: { S: result.cacheKey },
+    cacheKey: { S: options.cacheKey },
     result: { S: JSON.stringify(result) },
     tier: { S: result.tier },
     degraded: { BOOL: result.degraded },
@@ -117,10 +116,6 @@ export function cacheItem(
     expiresAtIso: { S: toIso(expires) },
     createdAt: { S: toIso(options.now) },
   };
-  if ('s3' in result.svg) {
-    const inline = encodeInline(options.svgText, 'image/svg+xml', BUDGETS.cacheSvg);
-    if (inline) item.svg = { S: JSON.stringify(inline) };
-  }
   return item;
 }
 

@@ -1,5 +1,6 @@
 // Typed per-environment configuration, chosen with `cdk synth -c env=dev|staging|prod`.
 // One defaults object; each environment states only what differs from it.
+import { LLM_MODELS, STAGE_LIMITS } from '#contracts/defaults';
 import type { LlmProvider } from '#contracts/schemas';
 
 export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
@@ -43,6 +44,8 @@ export interface PipelineConfig {
     readonly containerMemoryMiB: number;
   };
   readonly stages: {
+    /** The template Lambda's timeout, and its Run task's. */
+    readonly template: { readonly timeoutSeconds: number };
     readonly detail: StageTimeouts;
     readonly optimize: StageTimeouts;
   };
@@ -65,6 +68,16 @@ export interface PipelineConfig {
     readonly rateLimit: number;
     readonly burstLimit: number;
   };
+  /** Load-adaptive tiers and admission (functions/assess-resources/allocate.ts). */
+  readonly admission: {
+    /** The deadline of a request that names none. */
+    readonly defaultDeadlineSeconds: number;
+    /**
+     * A request that misses its deadline even at the low tier: `reject` (429 + Retry-After at the
+     * front door) or `low` (run it at low anyway, late).
+     */
+    readonly overload: 'reject' | 'low';
+  };
 }
 
 type Overrides = { readonly [K in keyof PipelineConfig]?: Partial<PipelineConfig[K]> };
@@ -79,18 +92,20 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
   logExecutionData: true,
   gpu: { instanceType: 'g5.xlarge', maxInstances: 2, rootVolumeGiB: 100, containerMemoryMiB: 14_336 },
   stages: {
-    detail: { timeoutSeconds: 900, heartbeatSeconds: 120 },
-    optimize: { timeoutSeconds: 600, heartbeatSeconds: 60 },
+    template: { ...STAGE_LIMITS.template },
+    detail: { ...STAGE_LIMITS.detail },
+    optimize: { ...STAGE_LIMITS.optimize },
   },
   executionTimeoutSeconds: 3600,
   alarms: {},
   llm: {
     defaultProvider: 'offline',
-    bedrockModelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
-    bedrockLargeModelId: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+    bedrockModelId: LLM_MODELS.bedrock.standard,
+    bedrockLargeModelId: LLM_MODELS.bedrock.large,
     apiKeySecretArns: {},
   },
   api: { rateLimit: 5, burstLimit: 10 },
+  admission: { defaultDeadlineSeconds: 900, overload: 'low' },
 };
 
 const OVERRIDES: Record<EnvName, Overrides> = {
@@ -107,6 +122,7 @@ const OVERRIDES: Record<EnvName, Overrides> = {
     gpu: { maxInstances: 8 },
     llm: { defaultProvider: 'bedrock' },
     api: { rateLimit: 50, burstLimit: 100 },
+    admission: { overload: 'reject' },
   },
 };
 

@@ -6,8 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { z } from 'zod';
-import { GenerationRequest } from '#contracts/schemas';
+import { generationRequestJsonSchema } from '#contracts/schemas';
 import { acknowledge } from '../nag.ts';
 
 export interface GenerationApiProps {
@@ -38,6 +37,7 @@ export interface GenerationApiProps {
 
 const JSON_TYPE = 'application/json';
 const GENERIC_ERROR = JSON.stringify({ message: 'internal error' });
+const NOT_FOUND = JSON.stringify({ message: 'generation not found' });
 
 export class GenerationApi extends Construct {
   public readonly api: apigw.RestApi;
@@ -84,10 +84,8 @@ export class GenerationApi extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    const { $schema: _draft, ...requestSchema } = z.toJSONSchema(GenerationRequest, {
-      target: 'draft-4',
-      io: 'input',
-    });
+    // The one request schema: Normalize parses with it, this model is generated from it.
+    const requestSchema = generationRequestJsonSchema();
     const requestModel = this.api.addModel('GenerationRequest', {
       contentType: JSON_TYPE,
       modelName: 'GenerationRequest',
@@ -95,7 +93,9 @@ export class GenerationApi extends Construct {
     });
 
     // The API Gateway request id doubles as the execution name, so the caller's id is the key
-    // for GET without exposing ARNs.
+    // for GET without exposing ARNs. The execution input is the caller envelope
+    // `{ caller: <IAM principal ARN>, request: <body> }` (Normalize unwraps it); GET answers only
+    // the principal named there, so results are scoped to whoever started them.
     generations.addMethod(
       'POST',
       new apigw.AwsIntegration({
@@ -109,7 +109,8 @@ export class GenerationApi extends Construct {
               '{',
               `"stateMachineArn": "${stateMachine.stateMachineArn}",`,
               '"name": "$context.requestId",',
-              `"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"`,
+              '"input": "{\\"caller\\": \\"$util.escapeJavaScript($context.identity.userArn)\\", \\"request\\": ',
+              `$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")}"`,
               '}',
             ].join(''),
           },
@@ -148,20 +149,28 @@ export class GenerationApi extends Construct {
           integrationResponses: [
             {
               statusCode: '200',
-              // `output` is the execution's JSON output as a string; it is emitted as JSON.
+              // `output` is the execution's JSON output as a string; it is emitted as JSON. An
+              // execution another principal started (or one started outside this API, without the
+              // caller envelope) is answered as not found.
               responseTemplates: {
                 [JSON_TYPE]: [
                   "#set($r = $input.path('$'))",
+                  '#set($started = $util.parseJson($r.input))',
+                  '#if("$!started.caller" == "" || "$!started.caller" != "$context.identity.userArn")',
+                  '#set($context.responseOverride.status = 404)',
+                  NOT_FOUND,
+                  '#else',
                   '{"id": "$util.escapeJavaScript($input.params(\'id\'))", "status": "$r.status",',
                   ' "startDate": "$r.startDate", "stopDate": "$!r.stopDate",',
                   ' "error": "$!r.error", "output": #if($r.output)$r.output#{else}null#end}',
+                  '#end',
                 ].join('\n'),
               },
             },
             {
               statusCode: '404',
               selectionPattern: '4\\d{2}',
-              responseTemplates: { [JSON_TYPE]: JSON.stringify({ message: 'generation not found' }) },
+              responseTemplates: { [JSON_TYPE]: NOT_FOUND },
             },
             {
               statusCode: '500',

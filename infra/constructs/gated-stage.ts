@@ -54,13 +54,6 @@ export interface GatedStageProps {
 export class GatedStage extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
   public readonly endStates: sfn.INextable[];
-  public readonly gate: sfn.Choice;
-  public readonly readBreaker: tasks.DynamoGetItem;
-  public readonly takeProbe: tasks.DynamoUpdateItem;
-  public readonly runSteps: sfn.TaskStateBase[];
-  public readonly recordSuccess: tasks.LambdaInvoke;
-  public readonly recordFailure: tasks.LambdaInvoke;
-  public readonly degrade: sfn.Chain;
 
   constructor(scope: Construct, id: string, props: GatedStageProps) {
     super(scope, id);
@@ -85,14 +78,14 @@ export class GatedStage extends sfn.StateMachineFragment {
       parameters: { now: sfn.JsonPath.stringAt('$$.State.EnteredTime') },
       resultPath: '$.gate',
     });
-    this.readBreaker = tasks.DynamoGetItem.jsonPath(this, 'ReadBreaker', {
+    const readBreaker = tasks.DynamoGetItem.jsonPath(this, 'ReadBreaker', {
       stateName: name('ReadBreaker'),
       table: props.breakers,
       key: stageKey,
       consistentRead: true,
       resultPath: '$.gate.breaker',
     });
-    this.readBreaker.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    readBreaker.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
 
     const open = sfn.Pass.jsonPath(this, 'Open', {
       stateName: name('Open'),
@@ -102,7 +95,7 @@ export class GatedStage extends sfn.StateMachineFragment {
     });
 
     // Only one execution wins the lease; the condition re-checks what the gate saw, atomically.
-    this.takeProbe = tasks.DynamoUpdateItem.jsonPath(this, 'TakeProbe', {
+    const takeProbe = tasks.DynamoUpdateItem.jsonPath(this, 'TakeProbe', {
       stateName: name('TakeProbe'),
       table: props.breakers,
       key: stageKey,
@@ -122,20 +115,20 @@ export class GatedStage extends sfn.StateMachineFragment {
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
-    this.takeProbe.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
-    this.takeProbe.addCatch(open, {
+    takeProbe.addRetry({ errors: DYNAMODB_TRANSIENT_ERRORS, maxAttempts: 3, backoffRate: 2 });
+    takeProbe.addCatch(open, {
       errors: ['DynamoDB.ConditionalCheckFailedException'],
       resultPath: '$.gate.probeError',
     });
 
-    this.recordSuccess = this.recordStep('RecordSuccess', name('RecordSuccess'), props.recordOutcome, {
+    const recordSuccess = this.recordStep('RecordSuccess', name('RecordSuccess'), props.recordOutcome, {
       stage: S,
       outcome: 'success',
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
       tier: sfn.JsonPath.stringAt('$.plan.tier'),
       current: sfn.JsonPath.objectAt('$.current'),
     });
-    this.recordFailure = this.recordStep('RecordFailure', name('RecordFailure'), props.recordOutcome, {
+    const recordFailure = this.recordStep('RecordFailure', name('RecordFailure'), props.recordOutcome, {
       stage: S,
       outcome: 'failure',
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
@@ -143,7 +136,7 @@ export class GatedStage extends sfn.StateMachineFragment {
       error: sfn.JsonPath.objectAt('$.gate.error'),
     });
 
-    this.degrade =
+    const degrade =
       props.degrade?.(this) ??
       sfn.Chain.start(
         sfn.Pass.jsonPath(this, 'Degrade', {
@@ -152,24 +145,24 @@ export class GatedStage extends sfn.StateMachineFragment {
         }),
       );
 
-    this.runSteps = props.run(this);
-    const [firstRun, ...restRun] = this.runSteps;
+    const runSteps = props.run(this);
+    const [firstRun, ...restRun] = runSteps;
     if (!firstRun) throw new Error(`stage ${S}: run() returned no steps`);
     let last: sfn.TaskStateBase = firstRun;
     for (const step of restRun) {
       last.next(step);
       last = step;
     }
-    last.next(this.recordSuccess);
-    for (const step of this.runSteps) {
-      step.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
+    last.next(recordSuccess);
+    for (const step of runSteps) {
+      step.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.gate.error' });
     }
-    this.recordFailure.next(this.degrade);
-    open.next(this.degrade);
-    this.takeProbe.next(firstRun);
+    recordFailure.next(degrade);
+    open.next(degrade);
+    takeProbe.next(firstRun);
 
     const state = `${item}.state.S`;
-    this.gate = sfn.Choice.jsonPath(this, 'Gate', { stateName: name('Gate') })
+    const gate = sfn.Choice.jsonPath(this, 'Gate', { stateName: name('Gate') })
       .when(sfn.Condition.not(sfn.Condition.isPresent(state)), firstRun, { comment: 'no breaker yet' })
       .when(sfn.Condition.stringEquals(state, 'CLOSED'), firstRun)
       .when(
@@ -190,8 +183,8 @@ export class GatedStage extends sfn.StateMachineFragment {
         open,
         { comment: 'another execution holds the probe' },
       )
-      .otherwise(this.takeProbe);
-    clock.next(this.readBreaker).next(this.gate);
+      .otherwise(takeProbe);
+    clock.next(readBreaker).next(gate);
 
     const planned = sfn.Choice.jsonPath(this, 'Planned', { stateName: name('Plan?') })
       .when(sfn.Condition.booleanEquals(`$.plan.stages.${S}.run`, true), clock)
@@ -199,10 +192,10 @@ export class GatedStage extends sfn.StateMachineFragment {
     this.startState = planned;
 
     if (props.skipThroughDegrade) {
-      skip.next(this.degrade);
-      this.endStates = [this.recordSuccess, ...this.degrade.endStates];
+      skip.next(degrade);
+      this.endStates = [recordSuccess, ...degrade.endStates];
     } else {
-      this.endStates = [this.recordSuccess, ...this.degrade.endStates, skip];
+      this.endStates = [recordSuccess, ...degrade.endStates, skip];
     }
   }
 

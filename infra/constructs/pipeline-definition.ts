@@ -1,5 +1,6 @@
 // The state machine's definition (docs/architecture.md, "The state machine"): normalize → cache →
-// assess → template, detail, optimize (each a gated stage) → finalize.
+// assess → claim (or join an identical generation in flight) → template, detail, optimize (each a
+// gated stage) → finalize.
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -8,11 +9,9 @@ import type { ContainerStageName } from '#contracts/schemas';
 import type { PipelineConfig } from '../config/environments.ts';
 import { DYNAMODB_TRANSIENT_ERRORS, GatedStage, invokeHandler } from './gated-stage.ts';
 import type { GpuBackend } from './gpu-backend.ts';
+import { InFlightClaim } from './in-flight.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import type { PipelineTables } from './tables.ts';
-
-/** The template Lambda's own timeout; its Run task waits as long (the local engine's default is 60 s). */
-export const TEMPLATE_TIMEOUT = Duration.seconds(120);
 
 export type HandlerName =
   | 'normalize'
@@ -61,8 +60,7 @@ export class PipelineDefinition extends Construct {
     const cacheLookup = tasks.DynamoGetItem.jsonPath(this, 'CacheLookup', {
       table: cache,
       key: { cacheKey: tasks.DynamoAttributeValue.fromString($.stringAt('$.cacheKey')) },
-      // Only what the gate and ReturnCached read: an inline `svg` attribute can be up to 300 KB,
-      // more than a state may carry.
+      // Only what the gate and ReturnCached read.
       projectionExpression: [
         new tasks.DynamoProjectionExpression().withAttribute('#result'),
         new tasks.DynamoProjectionExpression().withAttribute('expiresAtIso'),
@@ -119,7 +117,8 @@ export class PipelineDefinition extends Construct {
             ...stageRequest('template'),
             provider: $.stringAt('$.plan.stages.template.provider'),
           }),
-          taskTimeout: sfn.Timeout.duration(TEMPLATE_TIMEOUT),
+          // As long as the template Lambda's own timeout (the local engine's default is 60 s).
+          taskTimeout: sfn.Timeout.duration(Duration.seconds(config.stages.template.timeoutSeconds)),
           resultPath: '$.current',
         }),
       ],
@@ -206,7 +205,10 @@ export class PipelineDefinition extends Construct {
       inputPath: '$.current.svg',
       resultPath: '$.templateSvg',
     });
-    assess.next(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
+    // An identical request already generating is joined, not run again (in-flight.ts).
+    const inFlight = new InFlightClaim(this, 'InFlight', { cache, returnCached, next: template });
+    assess.next(inFlight.claim);
+    sfn.Chain.start(template).next(keepTemplate).next(detail).next(optimize).next(finalize);
     this.chain = normalize.next(clock).next(cacheLookup).next(cacheHit);
   }
 }

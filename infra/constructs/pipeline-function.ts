@@ -32,7 +32,7 @@ export type BucketAccess = 'read' | 'readWrite';
 
 export interface PipelineFunctionProps {
   /**
-   * Handler module under functions/, without extension, e.g. `normalize-request`: it exports
+   * Handler module under functions/, without extension, e.g. `record-outcome`: it exports
    * `makeHandler` and `configFromEnv`; `<file>.lambda.ts` beside it is the Lambda entry.
    */
   readonly file: string;
@@ -77,7 +77,7 @@ export interface PipelineFunctionProps {
 export class PipelineFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly logGroup: logs.LogGroup;
-  /** Repository-relative path of the handler module, e.g. `functions/normalize-request.ts`. */
+  /** Repository-relative path of the handler module, e.g. `functions/record-outcome.ts`. */
   public readonly module: string;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {

@@ -1,4 +1,5 @@
-// The two DynamoDB tables of docs/architecture.md §8: circuit breakers per stage and the result cache.
+// The DynamoDB tables of docs/architecture.md §8: circuit breakers per stage, the result cache, and
+// the load signals the assessment reads (functions/assess-resources/load-store.ts).
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
@@ -21,6 +22,8 @@ export class PipelineTables extends Construct {
   public readonly breakers: dynamodb.Table;
   /** pk `cacheKey`: finished results, expired by DynamoDB TTL on `expiresAt` (epoch seconds). */
   public readonly cache: dynamodb.Table;
+  /** pk `name`: GPU load per stage, stage durations per tier, admission allocations; TTL `expiresAt`. */
+  public readonly signals: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: PipelineTablesProps = {}) {
     super(scope, id);
@@ -37,6 +40,11 @@ export class PipelineTables extends Construct {
     this.cache = new dynamodb.Table(this, 'Cache', {
       ...common,
       partitionKey: { name: 'cacheKey', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+    this.signals = new dynamodb.Table(this, 'Signals', {
+      ...common,
+      partitionKey: { name: 'name', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
     });
   }

@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../config/environments.ts';
 import { GenerationApi } from '../constructs/api.ts';
 import { GpuBackend } from '../constructs/gpu-backend.ts';
 import { PayloadBucket } from '../constructs/payload-bucket.ts';
-import { type HandlerName, PipelineDefinition, TEMPLATE_TIMEOUT } from '../constructs/pipeline-definition.ts';
+import { type HandlerName, PipelineDefinition } from '../constructs/pipeline-definition.ts';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.ts';
 import { PipelineTables } from '../constructs/tables.ts';
 import { acknowledge } from '../nag.ts';
@@ -50,7 +50,7 @@ export class PipelineStack extends Stack {
       expiryDays: config.payloadExpiryDays,
       removalPolicy,
     });
-    const { breakers, cache } = this.tables;
+    const { breakers, cache, signals } = this.tables;
     const bucket = this.payloads.bucket;
 
     const fn = (id: string, file: string, extra: Partial<Omit<PipelineFunctionProps, 'file'>> = {}) =>
@@ -74,20 +74,24 @@ export class PipelineStack extends Stack {
     };
 
     this.handlers = {
-      normalize: fn('NormalizeRequest', 'normalize-request'),
+      normalize: fn('NormalizeRequest', 'normalize-request/handler'),
       assess: withEnv(fn('AssessResources', 'assess-resources/handler'), {
         ...breakerEnv,
         STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
         CHAT2SVG_LLM: config.llm.defaultProvider,
-        TEMPLATE_TIMEOUT_SECONDS: String(TEMPLATE_TIMEOUT.toSeconds()),
+        TEMPLATE_TIMEOUT_SECONDS: String(config.stages.template.timeoutSeconds),
         DETAIL_TIMEOUT_SECONDS: String(config.stages.detail.timeoutSeconds),
         OPTIMIZE_TIMEOUT_SECONDS: String(config.stages.optimize.timeoutSeconds),
-      }).bindTable('BREAKERS_TABLE', breakers, 'read'),
+        DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
+        ADMISSION_OVERLOAD: config.admission.overload,
+      })
+        .bindTable('BREAKERS_TABLE', breakers, 'read')
+        .bindTable('SIGNALS_TABLE', signals, 'read'),
       // resvg renders the template for the model's visual rectification rounds.
       generateTemplate: withEnv(
         fn('GenerateTemplate', 'template/generate', {
           role: { stage: 'template', step: 'run' },
-          timeout: TEMPLATE_TIMEOUT,
+          timeout: Duration.seconds(config.stages.template.timeoutSeconds),
           memorySize: 1024,
           nativeAddons: true,
         }),

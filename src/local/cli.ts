@@ -1,12 +1,24 @@
 // `chat2svg generate "<prompt>"`: runs the synthesized state machine on this machine and writes the
 // SVG, a PNG preview beside it and the JSON run report (docs/architecture.md §11).
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Resvg } from '@resvg/resvg-js';
 import { describeIssues } from '#commons/errors';
 import { GenerationRequest, LlmProvider, type RunReport } from '#contracts/schemas';
+import { doctor } from './doctor.ts';
+import { defaultHome } from './emulators.ts';
+import { type PreviewBudget, renderPreview } from './preview.ts';
 import {
   createLocalRuntime,
   detectCapabilities,
@@ -19,10 +31,13 @@ import { WORKER_MODES, type WorkerMode } from './workers.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
        chat2svg serve [--port 8787] [--host 127.0.0.1] [--workers N] [--worker-mode pool|task]
+       chat2svg doctor [--reset-home]
 
-generate runs the chat2svg pipeline (the same state machine as in AWS) on this machine, or on a
-running \`chat2svg serve\` with --server. serve keeps one runtime (emulators, definition, warm stage
-workers) behind the deployed API's routes: POST /v1/generations, GET /v1/generations/{id}.
+Runs the chat2svg pipeline (the same state machine as in AWS) on this machine. Runs on one
+state directory wait for each other. serve keeps one runtime (emulators, definition, warm stage
+workers) behind the deployed API's routes (POST /v1/generations, GET /v1/generations/{id});
+generate --server sends the request there. doctor checks the state directory and repairs what
+would fail a run; --reset-home removes everything chat2svg keeps there instead.
 
 Options (generate):
   --style S        style hint, e.g. "flat" or "line art"
@@ -34,6 +49,7 @@ Options (generate):
   --report FILE    JSON run report to write (default: beside the SVG, <name>.report.json)
   --server URL     send the request to a running chat2svg serve (e.g. http://127.0.0.1:8787)
   --verbose        handler logs on stdout
+  --reset-home     (doctor) start the state directory from empty
   -h, --help       this help
 
 Options (serve):
@@ -41,6 +57,8 @@ Options (serve):
   --host H         address to listen on (default 127.0.0.1)
   --workers N      warm workers per container stage (default 1)
   --worker-mode M  pool (warm workers, default) | task (a subprocess per request)
+  --admission A    adaptive (load-adaptive tiers, 429 when the environment rejects; default) |
+                   off (every request taken; tier auto stays medium)
 
 Environment:
   CHAT2SVG_HOME    state directory: emulator data, breakers, cache (default ./.chat2svg)
@@ -61,15 +79,24 @@ const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export interface CliOptions {
+  /** Budgets for the PNG preview. @default renderPreview's */
+  readonly preview?: PreviewBudget;
+}
+
+export async function main(argv: string[], io: CliIo = processIo, options: CliOptions = {}): Promise<number> {
   try {
     const command = parseCommand(argv);
     if (command === 'help') {
       io.stdout(USAGE);
       return 0;
     }
-    if (command.kind === 'serve') return await serve(command, io);
-    return await generate(command, io);
+    if ('kind' in command && command.kind === 'serve') return await serve(command, io);
+    if ('doctor' in command) {
+      for (const line of await doctor(defaultHome(), { reset: command.reset })) io.stdout(`${line}\n`);
+      return 0;
+    }
+    return await generate(command, io, options);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`chat2svg: ${error.message}\n`);
@@ -86,18 +113,21 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 
 interface GenerateCommand {
   readonly kind: 'generate';
-  readonly request: GenerationRequest;
-  readonly out: string;
-  readonly report: string;
-  readonly verbose: boolean;
   /** A running `chat2svg serve` to send the request to. */
   readonly server?: string;
+  readonly request: GenerationRequest;
+  readonly out: string;
+  readonly preview: string;
+  readonly report: string;
+  readonly verbose: boolean;
 }
 
-function parseCommand(argv: string[]): GenerateCommand | ServeCommand | 'help' {
+function parseCommand(
+  argv: string[],
+): GenerateCommand | ServeCommand | { doctor: true; reset: boolean } | 'help' {
   let parsed: ReturnType<typeof parseOptions>;
   try {
-    parsed = parseOptions(argv);
+    parsed = parseOptions(joinNegativeNumbers(argv));
   } catch (error) {
     // parseArgs explains at length over several lines; the first says what is wrong.
     throw new UsageError(`${(error as Error).message.split('\n')[0]} (see chat2svg --help)`);
@@ -106,9 +136,16 @@ function parseCommand(argv: string[]): GenerateCommand | ServeCommand | 'help' {
   if (values.help) return 'help';
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError('missing command; try: chat2svg generate "a red fox"');
+  if (command === 'doctor') {
+    if (rest.length > 0) throw new UsageError('doctor takes no arguments besides --reset-home');
+    return { doctor: true, reset: values['reset-home'] ?? false };
+  }
   if (command === 'serve') return parseServe(values, rest);
-  if (command !== 'generate')
-    throw new UsageError(`unknown command "${command}"; the commands are generate and serve`);
+  if (values['reset-home'])
+    throw new UsageError('--reset-home goes with doctor: chat2svg doctor --reset-home');
+  if (command !== 'generate') {
+    throw new UsageError(`unknown command "${command}"; the commands are generate, serve and doctor`);
+  }
   if (rest.length === 0) throw new UsageError('generate needs a prompt: chat2svg generate "a red fox"');
   if (rest.length > 1) throw new UsageError('give the prompt as one quoted argument');
 
@@ -116,9 +153,10 @@ function parseCommand(argv: string[]): GenerateCommand | ServeCommand | 'help' {
   if (seed !== undefined && !(Number.isInteger(seed) && /^\d+$/.test(values.seed ?? ''))) {
     throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
   }
-  const llm = values.llm ?? process.env.CHAT2SVG_LLM;
+  const llmSource = values.llm !== undefined ? '--llm' : 'CHAT2SVG_LLM';
+  const llm = values.llm ?? (process.env.CHAT2SVG_LLM || undefined);
   if (llm !== undefined && !LlmProvider.safeParse(llm).success) {
-    throw new UsageError(`--llm must be one of ${LlmProvider.options.join(', ')}, got "${llm}"`);
+    throw new UsageError(`${llmSource} must be one of ${LlmProvider.options.join(', ')}, got "${llm}"`);
   }
   const candidate = { prompt: rest[0], style: values.style, tier: values.tier, seed, llm };
   const request = GenerationRequest.safeParse(
@@ -127,17 +165,17 @@ function parseCommand(argv: string[]): GenerateCommand | ServeCommand | 'help' {
   if (!request.success) throw new UsageError(describeIssues(request.error));
 
   const out = resolve(values.out ?? `out/${slug(request.data.prompt)}.svg`);
-  const report = resolve(values.report ?? `${out.replace(/\.svg$/i, '')}.report.json`);
+  if (!/\.svg$/i.test(out)) throw new UsageError(`--out must name an .svg file, got "${values.out}"`);
+  const preview = `${out.slice(0, -'.svg'.length)}.png`;
+  const report = resolve(values.report ?? `${out.slice(0, -'.svg'.length)}.report.json`);
+  if (report === out) throw new UsageError(`--report ${report} is also the SVG (--out)`);
+  if (report === preview) throw new UsageError(`--report ${report} is also the PNG preview`);
+  // Checked before any work: a run should not spend its time and then fail to save.
+  for (const path of [out, preview, report]) assertWritable(path);
   if (values.server !== undefined && !/^https?:\/\/[^/]+/.test(values.server))
     throw new UsageError(`--server must be an http(s) URL, got "${values.server}"`);
-  return {
-    kind: 'generate',
-    request: request.data,
-    out,
-    report,
-    verbose: values.verbose ?? false,
-    server: values.server,
-  };
+  const verbose = values.verbose ?? false;
+  return { kind: 'generate', server: values.server, request: request.data, out, preview, report, verbose };
 }
 
 function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: string[]): ServeCommand {
@@ -149,6 +187,8 @@ function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: str
       throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return value;
   };
+  if (values.admission !== undefined && !['adaptive', 'off'].includes(values.admission))
+    throw new UsageError(`--admission must be adaptive or off, got "${values.admission}"`);
   const mode = values['worker-mode'] ?? 'pool';
   if (!(WORKER_MODES as readonly string[]).includes(mode))
     throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}, got "${mode}"`);
@@ -158,8 +198,45 @@ function parseServe(values: ReturnType<typeof parseOptions>['values'], rest: str
     host: values.host ?? '127.0.0.1',
     workers: count('workers', values.workers, 1, 1, 64),
     workerMode: mode as WorkerMode,
+    admission: values.admission === 'off' ? 'off' : 'adaptive',
     verbose: values.verbose ?? false,
   };
+}
+
+const VALUE_OPTIONS = new Set(['--style', '--tier', '--seed', '--llm', '--out', '--report']);
+
+/** `--seed -1` would read as an unknown option `-1`; `--seed=-1` lets the seed check speak. */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (VALUE_OPTIONS.has(argv[i]) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i += 1;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
+/** The file can be written: its folder exists or can be made, and is writable; it is no folder. */
+function assertWritable(path: string): void {
+  try {
+    if (existsSync(path) && statSync(path).isDirectory())
+      throw new UsageError(`cannot write ${path}: it is a directory`);
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true });
+    // access(W_OK) is not enough: root passes it on read-only mounts; a probe file is the truth.
+    const probe = join(dir, `.chat2svg-probe-${process.pid}`);
+    writeFileSync(probe, '', { flag: 'wx' });
+    rmSync(probe);
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write ${path}: ${code ?? message}`);
+  }
 }
 
 function parseOptions(argv: string[]) {
@@ -179,23 +256,28 @@ function parseOptions(argv: string[]) {
       host: { type: 'string' },
       workers: { type: 'string' },
       'worker-mode': { type: 'string' },
+      admission: { type: 'string' },
       verbose: { type: 'boolean' },
+      'reset-home': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
 }
 
-async function generate(command: GenerateCommand, io: CliIo): Promise<number> {
+async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
   if (command.verbose) process.env.LOG_LEVEL ??= 'info';
   const result = command.server
     ? await generateOnServer(command.server, command.request, (line) => io.stderr(`${line}\n`))
     : await generateHere(command, io);
-  const png = `${command.out.replace(/\.svg$/i, '')}.png`;
   writeFile(command.out, result.svg);
-  writeFile(png, renderPng(result.svg));
   writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
+  // The SVG and the report are the result; a preview that does not render is only skipped.
+  const preview = await renderPreview(result.svg, options.preview);
+  if ('png' in preview) writeFile(command.preview, preview.png);
+  else io.stderr(`preview skipped: ${preview.skipped}\n`);
   io.stderr(`${summary(result.report)}\n`);
-  io.stderr(`wrote ${command.out}, ${png}, ${command.report}\n`);
+  const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
+  io.stderr(`wrote ${written.join(', ')}\n`);
   io.stdout(`${command.out}\n`);
   return 0;
 }
@@ -228,6 +310,7 @@ async function serve(command: ServeCommand, io: CliIo): Promise<number> {
     host: command.host,
     capabilities: stages,
     workers: { mode: command.workerMode, perStage: command.workers },
+    admission: command.admission,
     log: (line) => io.stderr(`${line}\n`),
   });
   io.stdout(`${running.url}\n`);
@@ -251,15 +334,12 @@ function summary(report: RunReport): string {
   ].join(' · ');
 }
 
-function renderPng(svg: string): Buffer {
-  return new Resvg(svg, { fitTo: { mode: 'width', value: 512 }, background: 'white' }).render().asPng();
-}
-
 function writeFile(path: string, data: string | Buffer): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, data);
 }
 
+/** A file name from the prompt's Latin words; prompts without any get a name from their hash. */
 export function slug(prompt: string): string {
   const words = prompt
     .toLowerCase()
@@ -268,7 +348,7 @@ export function slug(prompt: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 60)
     .replace(/-+$/, '');
-  return words || 'generation';
+  return words || `generation-${createHash('sha256').update(prompt).digest('hex').slice(0, 8)}`;
 }
 
 // The SDK warns on every start that Node 20 support ends; the CLI says nothing the user can act on.

@@ -1,12 +1,15 @@
 // The deployable state machine, made runnable here: synthesized in-process from infra/ (bundling
 // off), its tokens resolved to local names, each Lambda mapped to its handler module and each task
-// definition to its stage. Cached under <home>/definition.json until infra/, functions/ or the
-// lockfile change, since synthesis costs seconds and a CLI run should not pay for it each time.
+// definition to its stage. Cached under the user's cache directory, keyed by this package (never
+// in the directory the CLI runs in: a checkout must not be able to plant code for it to run),
+// until infra/, functions/ or the lockfile change, since synthesis costs seconds.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
 import {
   type ContainerStageName,
   ContainerStageName as ContainerStageSchema,
@@ -15,9 +18,33 @@ import {
 } from '#contracts/schemas';
 import type { AslDefinition, CfnTemplate, ResolveRef } from '#infra/definition';
 import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, STAGE_METADATA_KEY, type StageStep } from '#infra/metadata';
-import { defaultHome } from './emulators.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
+
+export class UnsafeEntryError extends Error {
+  constructor(entry: string) {
+    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${FUNCTIONS_DIR}`);
+    this.name = 'Definition.UnsafeEntry';
+  }
+}
+
+/**
+ * The handler module for a repository-relative entry, verified to be a .ts file inside this
+ * package's functions/ once every `..` and symlink is resolved.
+ */
+export function resolveEntry(entry: string): string {
+  if (!/^functions\/[\w./-]+\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry);
+  let path: string;
+  try {
+    path = realpathSync(join(REPO_ROOT, entry));
+  } catch {
+    throw new UnsafeEntryError(entry);
+  }
+  const root = realpathSync(FUNCTIONS_DIR);
+  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry);
+  return path;
+}
 
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
 const CACHE_FORMAT = 3;
@@ -27,7 +54,7 @@ export interface LocalFunction {
   /** Function name (what `Ref` resolves to). */
   readonly name: string;
   readonly arn: string;
-  /** Repository-relative handler module, e.g. `functions/normalize-request.ts`. */
+  /** Repository-relative handler module, e.g. `functions/record-outcome.ts`. */
   readonly entry: string;
   /** The synthesized Environment.Variables, tokens resolved to local names. */
   readonly environment: Record<string, string>;
@@ -71,8 +98,8 @@ export interface LocalDefinition {
 }
 
 export interface LoadDefinitionOptions {
-  /** Where definition.json is cached. @default $CHAT2SVG_HOME or ./.chat2svg */
-  readonly home?: string;
+  /** Where definition.json is cached. @default definitionCacheDir() */
+  readonly cacheDir?: string;
   /** CDK context for the synth (e.g. `{ env: 'dev' }`); part of the cache key. @default {} */
   readonly context?: Record<string, string>;
   /** Read and write the cache file. @default true */
@@ -82,10 +109,10 @@ export interface LoadDefinitionOptions {
 export async function loadDefinition(options: LoadDefinitionOptions = {}): Promise<LocalDefinition> {
   const context = options.context ?? {};
   const sourceHash = hashSources(context);
-  const cacheFile = join(options.home ?? defaultHome(), 'definition.json');
+  const cacheFile = definitionCacheFile(options.cacheDir);
   if (options.cache !== false) {
-    const cached = readCache(cacheFile);
-    if (cached?.format === CACHE_FORMAT && cached.sourceHash === sourceHash) return cached;
+    const cached = readCachedDefinition(cacheFile, sourceHash);
+    if (cached) return cached;
   }
   const definition = await synthesizeLocal(context, sourceHash);
   if (options.cache !== false) {
@@ -213,9 +240,79 @@ function stringRecord(value: unknown, owner: string): Record<string, string> {
   return record;
 }
 
-function readCache(file: string): LocalDefinition | undefined {
+/** The user's cache directory: $XDG_CACHE_HOME, else the platform's usual place. */
+function userCacheDir(): string {
+  if (process.env.XDG_CACHE_HOME) return process.env.XDG_CACHE_HOME;
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches');
+  if (process.platform === 'win32') return process.env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local');
+  return join(homedir(), '.cache');
+}
+
+/** `<user cache>/chat2svg/<package key>/`: one per installed copy of this package. */
+export function definitionCacheDir(): string {
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: string })
+    .version;
+  const key = createHash('sha256')
+    .update(`${realpathSync(REPO_ROOT)}\0${version}`)
+    .digest('hex')
+    .slice(0, 16);
+  return join(userCacheDir(), 'chat2svg', key);
+}
+
+export function definitionCacheFile(cacheDir = definitionCacheDir()): string {
+  return join(cacheDir, 'definition.json');
+}
+
+const Named = { logicalId: z.string(), arn: z.string() };
+const CachedDefinition = z.object({
+  format: z.literal(CACHE_FORMAT),
+  sourceHash: z.string(),
+  synthMs: z.number(),
+  stackName: z.string(),
+  stateMachineLogicalId: z.string(),
+  stateMachineName: z.string(),
+  definition: z
+    .object({ StartAt: z.string(), States: z.record(z.string(), z.object({ Type: z.string() }).loose()) })
+    .loose(),
+  functions: z.array(
+    z.object({
+      ...Named,
+      name: z.string(),
+      entry: z.string().refine((entry) => {
+        try {
+          resolveEntry(entry);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+      environment: z.record(z.string(), z.string()),
+      timeoutSeconds: z.number(),
+      memorySize: z.number(),
+      role: z.object({ stage: StageNameSchema, step: z.enum(['run', 'degrade']) }).optional(),
+    }),
+  ),
+  taskDefinitions: z.array(z.object({ ...Named, family: z.string(), stage: ContainerStageSchema })),
+  tables: z.array(
+    z.object({
+      logicalId: z.string(),
+      name: z.string(),
+      KeySchema: z.array(z.unknown()),
+      AttributeDefinitions: z.array(z.unknown()),
+    }),
+  ),
+  buckets: z.array(z.string()),
+});
+
+/**
+ * The cached definition when the file is whole, of this format, built from these sources, and
+ * every handler entry stays inside functions/; anything else reads as a miss (and is rebuilt).
+ */
+export function readCachedDefinition(file: string, sourceHash: string): LocalDefinition | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LocalDefinition;
+    const parsed = CachedDefinition.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!parsed.success || parsed.data.sourceHash !== sourceHash) return undefined;
+    return parsed.data as unknown as LocalDefinition;
   } catch {
     return undefined;
   }

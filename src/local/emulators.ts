@@ -2,9 +2,9 @@
 // s3rver for S3, started in-process on 127.0.0.1, state under <home>/ unless ephemeral; and an
 // EventBridge sink that appends PutEvents entries to <home>/events.jsonl.
 
-import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,11 +20,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { acquireHomeLock, type HomeLock } from './home-lock.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
-// Dummy keys: the SDK refuses to sign without credentials, and s3rver accepts only its own pair.
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /** The subset of AWS::DynamoDB::Table properties a local table needs. */
 export interface TableProperties {
@@ -37,6 +36,18 @@ export interface EmulatorOptions {
   readonly home?: string;
   /** Keep all state in memory / a temporary directory removed on stop(). @default false */
   readonly ephemeral?: boolean;
+  /** Called once when another run holds the home and this one waits for it. @default none */
+  readonly onWait?: (message: string) => void;
+}
+
+/** Local state that cannot be opened; `chat2svg doctor` repairs it. */
+export class HomeDamagedError extends Error {
+  constructor(what: string, cause: string) {
+    super(
+      `${what} cannot be opened (${cause.split('\n')[0].slice(0, 160)}); run "chat2svg doctor" to repair it`,
+    );
+    this.name = 'Home.Damaged';
+  }
 }
 
 export interface Emulators {
@@ -48,6 +59,13 @@ export interface Emulators {
   readonly eventsFile: string;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
+  /**
+   * This start's own key pair. The emulators listen on 127.0.0.1, where any user of the machine
+   * can connect: they answer only requests signed with this key id (or one allowed below).
+   */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Also accept this key id (the developer's own credentials, for a Bedrock run). */
+  allowAccessKey(accessKeyId: string): void;
   readonly events: EventBridgeClient;
   /** Environment for code that builds its own SDK clients (Lambda handlers, run-local workers). */
   readonly env: Record<string, string>;
@@ -63,11 +81,29 @@ export function defaultHome(): string {
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const ephemeral = options.ephemeral ?? false;
   const home = ephemeral ? mkdtempSync(join(tmpdir(), 'chat2svg-')) : resolve(options.home ?? defaultHome());
-  mkdirSync(join(home, 's3'), { recursive: true });
+  let lock: HomeLock | undefined;
   if (!ephemeral) {
-    mkdirSync(join(home, 'dynamodb'), { recursive: true });
-    takeHomeLock(home);
+    mkdirSync(home, { recursive: true });
+    lock = await acquireHomeLock(home, {
+      onWait: (holder) =>
+        options.onWait?.(
+          `waiting for ${home}: in use by ${holder ? `process ${holder.pid}` : 'another run'}; this run starts when it is done`,
+        ),
+    });
   }
+  try {
+    await checkState(home, ephemeral);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+
+  const credentials = {
+    accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  };
+  const allowedKeys = new Set([credentials.accessKeyId]);
+  const allows = (keyId: string | undefined) => keyId !== undefined && allowedKeys.has(keyId);
 
   // createTableMs 0: tables are ACTIVE at once, so a first run need not poll DescribeTable.
   const dynamo = dynalite({
@@ -76,6 +112,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  guard(dynamo, allows);
   const dynamoPort = await listen(dynamo);
   acceptAnyAccessKey();
   const s3rver = new S3rver({
@@ -87,14 +124,16 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     vhostBuckets: false,
   });
   const s3Address = (await s3rver.run()) as AddressInfo;
+  guard((s3rver as unknown as { httpServer: Server }).httpServer, allows);
   const eventsFile = join(home, 'events.jsonl');
   const eventSink = eventBridgeSink(eventsFile);
+  guard(eventSink, allows);
   const eventsPort = await listen(eventSink);
 
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
   const eventsEndpoint = `http://127.0.0.1:${eventsPort}`;
-  const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const base = { region: LOCAL_REGION, credentials };
   const dynamodb = new DynamoDBClient({ ...base, endpoint: dynamodbEndpoint });
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
   const events = new EventBridgeClient({ ...base, endpoint: eventsEndpoint });
@@ -107,12 +146,16 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     eventsFile,
     dynamodb,
     s3,
+    credentials,
+    allowAccessKey: (accessKeyId) => {
+      allowedKeys.add(accessKeyId);
+    },
     events,
     env: {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
@@ -144,14 +187,15 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       s3.destroy();
       events.destroy();
       await Promise.all([close(dynamo), s3rver.close(), close(eventSink)]);
-      rmSync(ephemeral ? home : join(home, 'lock'), { recursive: true, force: true });
+      if (ephemeral) rmSync(home, { recursive: true, force: true });
+      lock?.release();
     },
   };
 }
 
-// s3rver knows one key pair and (for SigV4) checks nothing but the key id. Code that runs with the
-// developer's own credentials (a Bedrock template, say) must still reach the emulator, so any key id
-// maps to s3rver's single account.
+// s3rver knows one key pair and (for SigV4) checks nothing but the key id. Each start has its own
+// random key, and a Bedrock run also the developer's, so any key id maps to s3rver's single
+// account; guard() in front of it decides which key ids get in at all.
 function acceptAnyAccessKey(): void {
   const AWSAccount = createRequire(import.meta.url)('s3rver/lib/models/account.js');
   const registry: Map<string, unknown> = AWSAccount.registry;
@@ -161,33 +205,69 @@ function acceptAnyAccessKey(): void {
   (registry as { acceptsAny?: boolean }).acceptsAny = true;
 }
 
-// LevelDB allows one process per store, and dynalite reports a second opener only by crashing
-// on its first request; a pid file turns that into a clear error up front.
-function takeHomeLock(home: string): void {
-  const lockFile = join(home, 'lock');
-  try {
-    writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+/**
+ * Checks what dynalite and s3rver would otherwise trip over later with a stack trace: the LevelDB
+ * store must open, the s3 directory and events file must be what they claim to be.
+ */
+async function checkState(home: string, ephemeral: boolean): Promise<void> {
+  for (const [path, kind] of [
+    [join(home, 's3'), 'directory'],
+    ...(ephemeral ? [] : [[join(home, 'dynamodb'), 'directory']]),
+    [join(home, 'events.jsonl'), 'file'],
+  ] as const) {
+    if (!existsSync(path)) continue;
+    const isDirectory = statSync(path).isDirectory();
+    if (isDirectory !== (kind === 'directory')) throw new HomeDamagedError(path, `not a ${kind}`);
   }
-  const holder = Number(readFileSync(lockFile, 'utf8'));
-  if (isAlive(holder)) {
-    throw new Error(
-      `${home} is in use by process ${holder}; set CHAT2SVG_HOME to use another state directory`,
-    );
-  }
-  writeFileSync(lockFile, String(process.pid));
+  mkdirSync(join(home, 's3'), { recursive: true });
+  if (ephemeral) return;
+  mkdirSync(join(home, 'dynamodb'), { recursive: true });
+  const error = await openStore(join(home, 'dynamodb'));
+  if (error) throw new HomeDamagedError(join(home, 'dynamodb'), error.message);
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+/** Opens and closes dynalite's LevelDB store; the error when it does not open. */
+export async function openStore(path: string): Promise<Error | undefined> {
+  const require = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { Level } = require('level') as {
+    Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> };
+  };
+  const db = new Level(path);
   try {
-    process.kill(pid, 0);
-    return true;
+    await db.open();
+    await db.close();
+    return undefined;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const cause = (error as Error & { cause?: Error }).cause;
+    return new Error(cause?.message ?? (error as Error).message);
   }
+}
+
+/** The access key id a request is signed with: SigV4 header, presigned query, or SigV2 header. */
+function accessKeyIdOf(req: IncomingMessage): string | undefined {
+  const authorization = String(req.headers.authorization ?? '');
+  const v4 = /Credential=([^/,\s]+)\//.exec(authorization);
+  if (v4) return v4[1];
+  const v2 = /^AWS ([^:\s]+):/.exec(authorization);
+  if (v2) return v2[1];
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  return query.get('X-Amz-Credential')?.split('/')[0] ?? query.get('AWSAccessKeyId') ?? undefined;
+}
+
+/** Puts a key-id check in front of a server's own request handlers. */
+function guard(server: Server, allows: (keyId: string | undefined) => boolean): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (allows(accessKeyIdOf(req))) {
+      for (const handler of handlers) handler.call(server, req, res);
+      return;
+    }
+    req.resume();
+    res.statusCode = 403;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ __type: 'AccessDeniedException', message: "not signed with this run's key" }));
+  });
 }
 
 /** Accepts PutEvents (JSON 1.1) and records each entry; the only EventBridge call the pipeline makes. */
@@ -198,21 +278,27 @@ function eventBridgeSink(file: string): Server {
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
       res.setHeader('content-type', 'application/x-amz-json-1.1');
-      if (!target.endsWith('.PutEvents')) {
+      const fail = (type: string, message: string) => {
         res.statusCode = 400;
-        res.end(
-          JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not emulated` }),
-        );
-        return;
-      }
-      const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
-        Entries?: unknown[];
+        res.end(JSON.stringify({ __type: type, message }));
       };
+      if (!target.endsWith('.PutEvents'))
+        return fail('UnknownOperationException', `${target} is not emulated`);
+      let entries: unknown;
+      try {
+        entries =
+          (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: unknown }).Entries ?? [];
+      } catch {
+        return fail('SerializationException', 'the body is not JSON');
+      }
+      if (!Array.isArray(entries) || entries.some((entry) => entry === null || typeof entry !== 'object')) {
+        return fail('ValidationException', 'Entries must be a list of objects');
+      }
       const time = new Date().toISOString();
-      for (const entry of Entries)
+      for (const entry of entries)
         appendFileSync(file, `${JSON.stringify({ time, ...(entry as object) })}\n`);
       res.end(
-        JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map(() => ({ EventId: randomUUID() })) }),
+        JSON.stringify({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) }),
       );
     });
   });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import { readPayload } from '#commons/payload';
@@ -35,7 +36,7 @@ export interface LocalRuntimeOptions {
   readonly home?: string;
   /** Keep emulator state in a temporary directory removed on stop(). @default false */
   readonly ephemeral?: boolean;
-  /** An already resolved definition. @default loadDefinition({ home, context }) */
+  /** An already resolved definition. @default loadDefinition({ context }) */
   readonly definition?: LocalDefinition;
   /** CDK context for the in-process synth, e.g. `{ env: 'dev' }`. @default {} */
   readonly context?: Record<string, string>;
@@ -118,6 +119,8 @@ export interface LocalRuntime {
   readonly workers: StageWorkers;
   /** What the handlers get on top of their synthesized environment (emulators, options.env). */
   readonly env: Readonly<Record<string, string>>;
+  /** Imports every Lambda handler now rather than on its first call. */
+  preload(): Promise<void>;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
   generate(request: unknown, options?: RunOptions): Promise<GenerateResult>;
   /** One execution of whatever machine this runtime holds, output as is. */
@@ -134,9 +137,12 @@ export class ExecutionFailedError extends Error {
 }
 
 export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const definition =
-    options.definition ?? (await loadDefinition({ home: options.home, context: options.context }));
-  const emulators = await startEmulators({ home: options.home, ephemeral: options.ephemeral });
+  const definition = options.definition ?? (await loadDefinition({ context: options.context }));
+  const emulators = await startEmulators({
+    home: options.home,
+    ephemeral: options.ephemeral,
+    onWait: options.progress,
+  });
   // No CloudWatch here to read EMF from: metrics would only be noise on stdout.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   let stopWorkers = async () => {};
@@ -162,6 +168,9 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       // The emulators answer in any region; Bedrock is called in the developer's.
       const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
       if (region) env.AWS_REGION = env.AWS_DEFAULT_REGION = region;
+      // The handlers then sign emulator calls with those credentials too: let that key id in.
+      const ambient = await defaultProvider()().catch(() => undefined);
+      if (ambient) emulators.allowAccessKey(ambient.accessKeyId);
     }
     const workers = createStageWorkers({
       mode: options.workers?.mode ?? 'task',
@@ -171,7 +180,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       env: () => ({ ...process.env, ...env }),
     });
     stopWorkers = () => workers.stop();
-    const handlers = await buildTaskHandlers({
+    const { handlers, preload } = await buildTaskHandlers({
       definition,
       emulators,
       env,
@@ -196,6 +205,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       faults,
       workers,
       env,
+      preload,
       execute: run,
       generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
       stop: once(async () => {
@@ -344,18 +354,27 @@ async function watch(
   }
 }
 
-/** `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. */
+const FAULT_ENTRY = /^(template|detail|optimize):([A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)?)$/;
+
+/**
+ * `optimize:Stage.Failed,template:Stage.Timeout` ⇒ faults per stage. Strict: any entry that is not
+ * exactly `<stage>:<ErrorName>` (or names a stage twice) fails the whole spec, so nothing of it is
+ * silently dropped.
+ */
 export function parseFaults(raw: string | undefined): StageFaults {
   const faults: StageFaults = {};
-  for (const entry of (raw ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)) {
-    const [stage, error] = entry.split(':', 2).map((part) => part.trim());
-    if (!(STAGES as readonly string[]).includes(stage) || !error) {
-      throw new Error(`CHAT2SVG_FAULTS entry "${entry}" is not <template|detail|optimize>:<ErrorName>`);
+  if (raw === undefined || raw.trim() === '') return faults;
+  for (const item of raw.split(',')) {
+    const entry = item.trim();
+    const match = FAULT_ENTRY.exec(entry);
+    if (!match) {
+      throw new Error(
+        `CHAT2SVG_FAULTS entry "${entry}" is not <template|detail|optimize>:<ErrorName> (e.g. optimize:Stage.Failed)`,
+      );
     }
-    faults[stage as StageName] = error.includes('.') ? error : `Stage.${error}`;
+    const stage = match[1] as StageName;
+    if (faults[stage]) throw new Error(`CHAT2SVG_FAULTS names ${stage} twice`);
+    faults[stage] = match[2].includes('.') ? match[2] : `Stage.${match[2]}`;
   }
   return faults;
 }

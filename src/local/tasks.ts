@@ -1,7 +1,8 @@
 // The state machine's Task integrations, run locally (docs/architecture.md §10): Lambda handlers
 // in-process, built by their module's factory from the synthesized environment, timeout and memory;
 // DynamoDB calls on dynalite; ECS container stages on this machine's stage workers (workers.ts: a
-// run-local subprocess per call, or a warm pool). Each Task state of the definition gets one handler.
+// run-local subprocess per call, or a warm pool).
+// Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +19,7 @@ import type { Env } from '#commons/env';
 import { type Context, createTools, invocationContext } from '#commons/lambda';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, type StageName } from '#contracts/schemas';
-import { type LocalDefinition, type LocalFunction, REPO_ROOT } from './definition.ts';
+import { type LocalDefinition, type LocalFunction, resolveEntry } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 import { type StageWorkers, taskError } from './workers.ts';
 
@@ -27,6 +28,8 @@ export type StageFaults = Partial<Record<StageName, string>>;
 /** What one execution accumulates while its handlers run. */
 export interface ExecutionScope {
   stageMs: number;
+  /** Whether the template stage's Run (the LLM) was called in this execution. */
+  templateRun?: boolean;
 }
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
@@ -53,7 +56,13 @@ export interface TaskDeps {
   readonly workers: StageWorkers;
 }
 
-export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, TaskHandler>> {
+export interface TaskHandlers {
+  readonly handlers: Record<string, TaskHandler>;
+  /** Builds every handler now, as provisioned concurrency would: a server's first request pays no cold start. */
+  preload(): Promise<void>;
+}
+
+export async function buildTaskHandlers(deps: TaskDeps): Promise<TaskHandlers> {
   const { definition } = deps;
   // Built on first call, as Lambda does on a cold start: a run answered from the cache never
   // loads the template or finalize code. An init error then fails that Task, as in Lambda.
@@ -84,8 +93,16 @@ export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, 
         const fn = fixedFn ?? lambdaFor(String((input as { FunctionName?: unknown }).FunctionName));
         const event = lambdaArn ? input : (input as { Payload?: unknown }).Payload;
         if (fn.role?.step === 'run') {
+          const execution = deps.scope.getStore();
+          if (execution && fn.role.stage === 'template') execution.templateRun = true;
           countRun(deps, fn.role.stage);
           deps.progress(`[${fn.role.stage}] running`);
+        }
+        // Without an LLM the offline composer is the template stage: a template fault fails it
+        // (as the degrade step after a failed Run it is the fallback, and stays fault-free).
+        const composes = fn.role?.stage === 'template' && fn.role.step === 'degrade';
+        if (composes && deps.faults.template && !deps.scope.getStore()?.templateRun) {
+          throw taskError(deps.faults.template, 'fault injected into template (the offline composer)');
         }
         const payload = await timed(deps.scope, fn.role?.stage, () => invokeLambda(handlerOf(fn), fn, event));
         return lambdaArn ? payload : { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
@@ -103,7 +120,13 @@ export async function buildTaskHandlers(deps: TaskDeps): Promise<Record<string, 
     }
     throw new Error(`state ${stateName}: no local handler for resource ${resource}`);
   }
-  return handlers;
+  return {
+    handlers,
+    preload: async () => {
+      // A build error surfaces on the handler's first invocation, as a Lambda init error does.
+      await Promise.allSettled(definition.functions.map(handlerOf));
+    },
+  };
 }
 
 /** Counts one Run call of a stage, and fails it with the fault injected there, if any. */
@@ -138,7 +161,8 @@ function stripQualifier(arn: string): string {
 
 /** The module's handler, built from this function's synthesized environment and the emulators' clients. */
 async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
-  const module = (await import(pathToFileURL(join(REPO_ROOT, fn.entry)).href)) as Partial<HandlerModule>;
+  // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
+  const module = (await import(pathToFileURL(resolveEntry(fn.entry)).href)) as Partial<HandlerModule>;
   if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
     throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
   const { dynamodb, s3, events } = deps.emulators;

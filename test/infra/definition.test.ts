@@ -104,7 +104,8 @@ describe('state data layout', () => {
   });
 
   it('puts the plan at $.plan and chains template, detail, optimize, finalize', () => {
-    expect(state('Assess')).toMatchObject({ ResultPath: '$.plan', Next: 'template.Plan?' });
+    expect(state('Assess')).toMatchObject({ ResultPath: '$.plan', Next: 'Claim' });
+    expect(state('Claim').Next).toBe('template.Plan?');
     expect(state('template.RecordSuccess').Next).toBe('template.Keep');
     expect(state('template.Compose').Next).toBe('template.Objects');
     expect(state('template.Objects').Next).toBe('template.Keep');
@@ -113,6 +114,33 @@ describe('state data layout', () => {
     expect(state('detail.Degrade').Next).toBe('optimize.Plan?');
     expect(state('optimize.RecordSuccess').Next).toBe('Finalize');
     expect(state('Finalize')).toMatchObject({ ResultPath: '$', End: true });
+  });
+
+  it('claims the cache key before any stage runs, and joins an identical generation in flight', () => {
+    const claim = state('Claim') as unknown as {
+      Parameters: Record<string, unknown>;
+      Catch: { ErrorEquals: string[]; Next: string }[];
+    };
+    expect(claim.Parameters.ConditionExpression).toBe(
+      'attribute_not_exists(cacheKey) OR expiresAtIso < :now OR (#status = :pending AND pendingUntil < :now)',
+    );
+    expect(claim.Parameters.Item).toMatchObject({
+      status: { S: 'pending' },
+      owner: { 'S.$': '$$.Execution.Id' },
+    });
+    expect(claim.Catch[0]).toEqual(
+      expect.objectContaining({
+        ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'],
+        Next: 'Join.Wait',
+      }),
+    );
+    expect(state('Join.Wait').Next).toBe('Join.Clock');
+    expect(state('Join.Clock').Next).toBe('Join.Read');
+    expect(state('Join.Read')).toMatchObject({ Next: 'Join.Ready?', ResultPath: '$.cached' });
+    const choices = (state('Join.Ready?') as unknown as { Choices: { Next: string }[]; Default: string })
+      .Choices;
+    expect(choices.map((choice) => choice.Next)).toEqual(['ReturnCached', 'Join.Wait']);
+    expect(state('Join.Ready?').Default).toBe('Claim');
   });
 
   it.each(STAGES)('writes the %s report to $.reports.<stage> on every path', (stage) => {

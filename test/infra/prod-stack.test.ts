@@ -20,9 +20,9 @@ describe('prod stack', () => {
     expect(pipeline.stack.stackName).toBe(stackNameFor('prod'));
   });
 
-  it('turns point-in-time recovery on for both tables', () => {
+  it('turns point-in-time recovery on for every table', () => {
     const tables = resources(template, 'AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(2);
+    expect(tables).toHaveLength(3);
     for (const [, table] of tables) {
       expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({
         PointInTimeRecoveryEnabled: true,

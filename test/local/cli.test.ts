@@ -1,10 +1,11 @@
 // The chat2svg CLI: argument errors, and one generation writing the SVG, the PNG preview and the report.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunReport } from '#contracts/schemas';
 import { main, slug } from '#local/cli';
+import { definitionCacheFile } from '#local/definition';
 import { rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
 
 function captureIo() {
@@ -52,16 +53,98 @@ describe('chat2svg arguments', () => {
 
   it('derives the default file name from the prompt', () => {
     expect(slug('A Red Fox, jumping!')).toBe('a-red-fox-jumping');
-    expect(slug('???')).toBe('generation');
+  });
+
+  it('gives prompts without Latin letters distinct file names', () => {
+    const names = ['一只红色的狐狸', '一只猫', 'кошка', '???', '!!!'].map(slug);
+
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^generation-[0-9a-f]{8}$/);
+  });
+
+  it('says --seed must be non-negative for a negative seed', async () => {
+    const { io, sink } = captureIo();
+
+    expect(await main(['generate', 'a fox', '--seed', '-1'], sink)).toBe(2);
+    expect(io.err).toMatch(/--seed must be a non-negative integer, got "-1"/);
+  });
+
+  it('names CHAT2SVG_LLM, not --llm, when the environment holds an unknown provider', async () => {
+    const saved = process.env.CHAT2SVG_LLM;
+    process.env.CHAT2SVG_LLM = 'nope';
+    try {
+      const { io, sink } = captureIo();
+
+      expect(await main(['generate', 'a fox'], sink)).toBe(2);
+      expect(io.err).toMatch(/^chat2svg: CHAT2SVG_LLM must be one of .*, got "nope"$/m);
+    } finally {
+      if (saved === undefined) delete process.env.CHAT2SVG_LLM;
+      else process.env.CHAT2SVG_LLM = saved;
+    }
+  });
+});
+
+describe('chat2svg output paths', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chat2svg-paths-'));
+  const aFile = join(dir, 'a-file');
+  writeFileSync(aFile, 'x');
+  const home = join(dir, 'home-never-made');
+  const saved = process.env.CHAT2SVG_HOME;
+  beforeAll(() => {
+    process.env.CHAT2SVG_HOME = home;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.CHAT2SVG_HOME;
+    else process.env.CHAT2SVG_HOME = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    ['an SVG under a read-only file system', ['--out', '/sys/x/y.svg'], /cannot write .*\/sys\/x\/y\.svg/],
+    ['an SVG under a regular file', ['--out', join(aFile, 'y.svg')], /cannot write/],
+    ['a report under a regular file', ['--report', join(aFile, 'r.json')], /cannot write .*r\.json/],
+    ['an SVG named like its preview', ['--out', join(dir, 'x.png')], /--out must name an \.svg file/],
+    [
+      'a report on the SVG',
+      ['--out', join(dir, 'a.svg'), '--report', join(dir, 'a.svg')],
+      /--report .* is also the SVG/,
+    ],
+    [
+      'a report on the preview',
+      ['--out', join(dir, 'a.svg'), '--report', join(dir, 'a.png')],
+      /--report .* is also the PNG preview/,
+    ],
+    [
+      'an SVG that is a directory',
+      ['--out', join(dir, 'd.svg'), '--report', join(dir, 'r.json')],
+      /is a directory/,
+    ],
+  ];
+  it.each(cases)('refuses %s before any work, in one line', async (_name, options, message) => {
+    mkdirSync(join(dir, 'd.svg'), { recursive: true });
+    const { io, sink } = captureIo();
+
+    const code = await main(['generate', 'a fox', ...options], sink);
+
+    expect(code).toBe(2);
+    expect(io.err).toMatch(message);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(home)).toBe(false);
   });
 });
 
 describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
   const home = mkdtempSync(join(tmpdir(), 'chat2svg-cli-'));
-  const saved = { home: process.env.CHAT2SVG_HOME, faults: process.env.CHAT2SVG_FAULTS };
+  const saved = {
+    home: process.env.CHAT2SVG_HOME,
+    faults: process.env.CHAT2SVG_FAULTS,
+    cache: process.env.XDG_CACHE_HOME,
+  };
   beforeAll(async () => {
     // The shared test definition, so this file does not synthesize again.
-    writeFileSync(join(home, 'definition.json'), JSON.stringify(await testDefinition()));
+    process.env.XDG_CACHE_HOME = join(home, 'cache');
+    mkdirSync(dirname(definitionCacheFile()), { recursive: true });
+    writeFileSync(definitionCacheFile(), JSON.stringify(await testDefinition()));
     process.env.CHAT2SVG_HOME = home;
     // Keeps the run independent of whether this machine has the Python optimize stage.
     process.env.CHAT2SVG_FAULTS = 'optimize:Stage.Failed,detail:Stage.Failed';
@@ -70,6 +153,7 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
     for (const [name, value] of [
       ['CHAT2SVG_HOME', saved.home],
       ['CHAT2SVG_FAULTS', saved.faults],
+      ['XDG_CACHE_HOME', saved.cache],
     ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -96,6 +180,21 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(io.err).toMatch(/^\[template\] /m);
     expect(io.out.trim()).toBe(out);
     expect(existsSync(join(home, 'dynamodb'))).toBe(true);
+  });
+
+  it('keeps the SVG and the report and skips only the preview when rendering it runs past its budget', async () => {
+    const out = join(home, 'out', 'slow.svg');
+    const { io, sink } = captureIo();
+
+    const code = await main(['generate', 'a red fox', '--seed', '3', '--out', out], sink, {
+      preview: { timeoutMs: 1 },
+    });
+
+    expect(code, io.err).toBe(0);
+    expect(rendersAsSvg(readFileSync(out, 'utf8'))).toBe(true);
+    expect(existsSync(join(home, 'out', 'slow.report.json'))).toBe(true);
+    expect(existsSync(join(home, 'out', 'slow.png'))).toBe(false);
+    expect(io.err).toMatch(/^preview skipped: rendering took longer than 1 ms$/m);
   });
 
   it('answers the same request from the cache kept under CHAT2SVG_HOME by the previous run', async () => {

@@ -40,10 +40,15 @@ describe('startEmulators', () => {
     expect(body).toBe('{}');
   });
 
-  it('refuses a second runtime on the same home with a clear message', async () => {
+  it('queues a second runtime on the same home until the first stops, saying why it waits', async () => {
     const first = await startEmulators({ home });
-    await expect(startEmulators({ home })).rejects.toThrow(/in use by process/);
+    const waits: string[] = [];
+    const second = startEmulators({ home, onWait: (message) => waits.push(message) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await first.stop();
+    await (await second).stop();
+
+    expect(waits).toEqual([expect.stringMatching(/in use by process \d+; this run starts when it is done/)]);
   });
 
   it('leaves nothing behind when ephemeral', async () => {
@@ -55,9 +60,10 @@ describe('startEmulators', () => {
 });
 
 describe('the S3 emulator', () => {
-  it('accepts requests signed with any access key, so real credentials reach it too', async () => {
+  it("accepts a key the runtime allowed (the developer's own, for a Bedrock run)", async () => {
     const emulators = await startEmulators({ ephemeral: true });
     await emulators.ensureBucket('payloads');
+    emulators.allowAccessKey('AKIAEXAMPLEREALKEY');
     const other = new S3Client({
       region: 'us-east-1',
       endpoint: emulators.s3Endpoint,
@@ -70,13 +76,42 @@ describe('the S3 emulator', () => {
   });
 });
 
+describe('the loopback emulators', () => {
+  it("refuse every request not signed with this run's own key", async () => {
+    const emulators = await startEmulators({ ephemeral: true });
+    const someoneElse =
+      'AWS4-HMAC-SHA256 Credential=S3RVER/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00';
+    const statuses: number[] = [];
+    try {
+      for (const endpoint of [emulators.dynamodbEndpoint, emulators.s3Endpoint, emulators.eventsEndpoint]) {
+        for (const headers of [{}, { authorization: someoneElse }]) {
+          const answer = await fetch(`${endpoint}/`, {
+            method: 'POST',
+            headers: {
+              ...headers,
+              'x-amz-target': 'DynamoDB_20120810.ListTables',
+              'content-type': 'application/x-amz-json-1.0',
+            },
+            body: '{}',
+          });
+          statuses.push(answer.status);
+          await answer.arrayBuffer();
+        }
+      }
+    } finally {
+      await emulators.stop();
+    }
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
+  });
+});
+
 describe('the EventBridge sink', () => {
   it('records PutEvents entries in events.jsonl', async () => {
     const emulators = await startEmulators({ ephemeral: true });
     const client = new EventBridgeClient({
       region: 'us-east-1',
       endpoint: emulators.eventsEndpoint,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: emulators.credentials,
     });
     const sent = await client.send(
       new PutEventsCommand({
@@ -91,4 +126,42 @@ describe('the EventBridge sink', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ Source: 'chat2svg', DetailType: 'Generation Completed' });
   });
+
+  it('answers a malformed body with a 400 and keeps serving', async () => {
+    const emulators = await startEmulators({ ephemeral: true });
+    const client = new EventBridgeClient({
+      region: 'us-east-1',
+      endpoint: emulators.eventsEndpoint,
+      credentials: emulators.credentials,
+    });
+    try {
+      const signed = await signedPutEvents(emulators, '{not json');
+      const sent = await client.send(
+        new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: '{}' }] }),
+      );
+
+      expect(signed.status).toBe(400);
+      expect(await signed.json()).toMatchObject({ __type: 'SerializationException' });
+      expect(sent.FailedEntryCount).toBe(0);
+    } finally {
+      client.destroy();
+      await emulators.stop();
+    }
+  });
 });
+
+/** A PutEvents call with a raw body, carrying this run's key (the sink checks the key id only). */
+function signedPutEvents(
+  emulators: { eventsEndpoint: string; credentials: { accessKeyId: string } },
+  body: string,
+) {
+  return fetch(`${emulators.eventsEndpoint}/`, {
+    method: 'POST',
+    headers: {
+      'x-amz-target': 'AWSEvents.PutEvents',
+      'content-type': 'application/x-amz-json-1.1',
+      authorization: `AWS4-HMAC-SHA256 Credential=${emulators.credentials.accessKeyId}/20261129/us-east-1/events/aws4_request, SignedHeaders=host, Signature=00`,
+    },
+    body,
+  });
+}

@@ -190,16 +190,25 @@ describe('what the local runtime executes', { timeout: SYNTH_TIMEOUT_MS }, () =>
   it('changes with the CDK context: env=prod makes the template stage run its LLM', async () => {
     // Faulted so that no request leaves this machine; the call count shows whether Run was reached.
     // One runtime at a time: handlers share this process's environment.
-    const faults = { template: 'Stage.Failed' };
+    const faults = { detail: 'Stage.Failed' };
     const dev = await runtime({ context: { env: 'dev' }, faults });
     const devRun = await dev.generate({ prompt: 'a lantern' });
     await dev.stop();
-    const prod = await runtime({ context: { env: 'prod' }, faults });
+    const prod = await runtime({ context: { env: 'prod' }, faults: { template: 'Stage.Failed' } });
     const prodRun = await prod.generate({ prompt: 'a lantern' });
 
     expect(dev.calls.template).toBe(0);
     expect(reportOf(devRun.report.stages, 'template').status).toBe('skipped');
     expect(prod.calls.template).toBe(1);
     expect(reportOf(prodRun.report.stages, 'template').status).toBe('degraded');
+  });
+
+  it('injects a template fault into the offline composer when it makes the template', async () => {
+    const local = await runtime({ faults: { template: 'Stage.Failed' } });
+
+    await expect(local.generate({ prompt: 'a lantern', llm: 'offline' })).rejects.toMatchObject({
+      name: 'Stage.Failed',
+      message: expect.stringMatching(/offline composer/),
+    });
   });
 });

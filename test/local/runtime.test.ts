@@ -236,4 +236,14 @@ describe('CHAT2SVG_FAULTS', () => {
   it('rejects an unknown stage', () => {
     expect(() => parseFaults('render:Stage.Failed')).toThrow(/not <template\|detail\|optimize>/);
   });
+
+  it.each([
+    ['a trailing part after the error', 'optimize:Stage.Failed:later'],
+    ['an empty entry', 'optimize:Stage.Failed,,detail:Stage.Failed'],
+    ['an error name with spaces', 'optimize:Stage Failed'],
+    ['a stage named twice', 'optimize:Stage.Failed,optimize:Stage.Timeout'],
+    ['a missing error', 'optimize:'],
+  ])('rejects a spec with %s instead of dropping part of it', (_case, spec) => {
+    expect(() => parseFaults(spec)).toThrow(/CHAT2SVG_FAULTS/);
+  });
 });

@@ -94,12 +94,12 @@ describe('serve for the playground', { timeout: 120_000 }, () => {
     }
 
     const status = (await (await fetch(`${serve.url}/v1/status`)).json()) as {
-      breakers: Record<string, { state: string; failures: number }>;
+      breakers: Partial<Record<string, { state: string; failures: number }>>;
       llm: { providers: string[]; default: string };
     };
-    expect(Object.keys(status.breakers).sort()).toEqual(['detail', 'optimize', 'template']);
+    // A stage whose breaker never recorded anything has no item (CLOSED, as the gate reads it).
     expect(status.breakers.optimize).toMatchObject({ state: 'CLOSED', failures: 1 });
-    expect(status.breakers.detail).toMatchObject({ state: 'CLOSED', failures: 0 });
+    expect(status.breakers.detail?.failures ?? 0).toBe(0);
     expect(status.llm).toEqual({ providers: ['offline', 'anthropic'], default: 'offline' });
   });
 });

@@ -116,4 +116,26 @@ describe('chat2svg serve', { timeout: 120_000 }, () => {
     expect(workers.load.detail.workers).toBe(2);
     expect(workers.load.optimize.workers).toBe(2);
   });
+
+  it('takes 50 concurrent requests, 10 of them duplicates, and answers all from at most 40 GPU runs per stage', async () => {
+    const before = { ...serve.runtime.calls };
+    const unique = Array.from({ length: 40 }, (_, i) => ({ prompt: `a lantern number ${i}`, seed: 100 + i }));
+    const requests = [...unique, ...unique.slice(0, 10)];
+
+    const accepted = await Promise.all(requests.map((request) => post(request)));
+    const done = await Promise.all(accepted.map((reply) => finished(String(reply.body.id))));
+
+    expect(accepted.every((reply) => reply.status === 202)).toBe(true);
+    expect(done.every((generation) => generation.status === 'SUCCEEDED')).toBe(true);
+    const svgs = await Promise.all(
+      done.map(async (generation) =>
+        (await fetch(`${serve.url}/v1/generations/${generation.id}/svg`)).text(),
+      ),
+    );
+    expect(svgs.every(rendersAsSvg)).toBe(true);
+    // A duplicate answers with its original's SVG.
+    expect(svgs.slice(40)).toEqual(svgs.slice(0, 10));
+    expect(serve.runtime.calls.detail - before.detail).toBeLessThanOrEqual(40);
+    expect(serve.runtime.calls.optimize - before.optimize).toBeLessThanOrEqual(40);
+  });
 });

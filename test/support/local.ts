@@ -16,7 +16,7 @@ export const SYNTH_TIMEOUT_MS = 300_000;
 
 export function testDefinition(context: Record<string, string> = {}): Promise<LocalDefinition> {
   const key = createHash('sha256').update(JSON.stringify(context)).digest('hex').slice(0, 12);
-  return loadDefinition({ home: join(tmpdir(), 'chat2svg-test-definitions', key), context });
+  return loadDefinition({ cacheDir: join(tmpdir(), 'chat2svg-test-definitions', key), context });
 }
 
 export async function startTestRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {

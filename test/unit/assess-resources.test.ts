@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invocationContext } from '#commons/lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTools, invocationContext } from '#commons/lambda';
 import { PipelinePlan } from '#contracts/schemas';
 import { configFromEnv, makeHandler } from '#functions/assess-resources/handler';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
@@ -11,12 +11,13 @@ const fixture = JSON.parse(
 );
 
 let storage: Storage;
+let config: ReturnType<typeof configFromEnv>;
 let handler: ReturnType<typeof makeHandler>;
 const logic = (event: unknown) => handler(event, invocationContext());
 
 beforeAll(async () => {
   storage = await startStorage();
-  const config = configFromEnv({
+  config = configFromEnv({
     BREAKERS_TABLE: TABLES.breakers,
     STAGE_CAPABILITIES: 'detail, optimize',
     CHAT2SVG_LLM: 'bedrock',
@@ -42,7 +43,30 @@ afterAll(async () => {
   await storage?.stop();
 });
 
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
 describe('assess-resources', () => {
+  it('publishes the tier it chose and a cache miss as EMF metrics', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false'); // the test run turns metrics off otherwise
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line));
+    const withMetrics = makeHandler(config, { ...storage.deps, tools: createTools('assess-resources') });
+
+    const plan = await withMetrics(structuredClone(fixture), invocationContext());
+
+    const emf = lines.map((line) => JSON.parse(line)).filter((entry) => entry._aws);
+    expect(emf).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ tier: plan.tier, TierChosen: 1 }),
+        expect.objectContaining({ CacheMiss: 1 }),
+      ]),
+    );
+    expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe('chat2svg');
+  });
+
   it('plans from the environment and the breakers table at the execution’s clock', async () => {
     const plan = await logic(structuredClone(fixture));
 

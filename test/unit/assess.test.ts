@@ -233,3 +233,62 @@ describe('decidePlan', () => {
     expect(given).toEqual(copy);
   });
 });
+
+describe('decidePlan under measured GPU load', () => {
+  const service = {
+    detail: {
+      high: { p50Seconds: 36, p95Seconds: 40, count: 9 },
+      medium: { p50Seconds: 30, p95Seconds: 33, count: 9 },
+    },
+    optimize: {
+      low: { p50Seconds: 21, p95Seconds: 25, count: 9 },
+      medium: { p50Seconds: 30, p95Seconds: 35, count: 9 },
+    },
+  };
+  const stageLoad = (backlogSeconds: number) => ({
+    queued: 0,
+    running: 1,
+    workers: 2,
+    backlogSeconds,
+    updatedAt: NOW.toISOString(),
+  });
+
+  it('picks high for auto when the GPUs are idle and the deadline is loose', () => {
+    const load = { stages: { detail: stageLoad(0), optimize: stageLoad(0) }, service };
+
+    const plan = decidePlan(request({ deadlineSeconds: 600 }), signals({ load }), NOW);
+
+    expect(plan.tier).toBe('high');
+    expect(plan.reasons.join('\n')).toMatch(
+      /GPU load \(detail 1\/2 busy, 0 s queued.*high finishes in about \d+ s within the 600 s deadline/,
+    );
+  });
+
+  it('steps auto down as the committed GPU work grows, from the measured durations', () => {
+    const load = { stages: { detail: stageLoad(90), optimize: stageLoad(90) }, service };
+
+    expect(decidePlan(request({ deadlineSeconds: 120 }), signals({ load }), NOW).tier).toBe('medium');
+    expect(decidePlan(request({ deadlineSeconds: 100 }), signals({ load }), NOW).tier).toBe('low');
+  });
+
+  it('uses the default deadline when the request names none', () => {
+    const load = { stages: { detail: stageLoad(90), optimize: stageLoad(90) }, service };
+
+    expect(decidePlan(request(), signals({ load, defaultDeadlineSeconds: 100 }), NOW).tier).toBe('low');
+  });
+
+  it('takes the tier the front door allocated, and never changes an explicit tier', () => {
+    const load = {
+      stages: {},
+      service: {},
+      allocation: { tier: 'low' as const, reason: 'allocated low at admission' },
+    };
+
+    const auto = decidePlan(request(), signals({ load }), NOW);
+    const explicit = decidePlan(request({ tier: 'high' }), signals({ load }), NOW);
+
+    expect(auto.tier).toBe('low');
+    expect(auto.reasons[0]).toBe('auto: allocated low at admission');
+    expect(explicit.tier).toBe('high');
+  });
+});

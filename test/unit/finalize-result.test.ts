@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
 import { encodeInline, putPayload, readPayload } from '#commons/payload';
-import { BUDGETS, InlinePayloadRef, PayloadRef } from '#contracts/schemas';
+import { BUDGETS, PayloadRef } from '#contracts/schemas';
 import { configFromEnv, makeHandler } from '#functions/finalize-result/handler';
 import { GenerationResult } from '#functions/finalize-result/result';
 import { BUCKET, type Storage, startStorage, TABLES } from './support/storage.ts';
@@ -39,6 +39,8 @@ beforeEach(() => {
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
 });
 
+const cacheKeyFor = (requestId: string) => requestId.padEnd(64, '0').slice(0, 64);
+
 async function cacheItem(cacheKey: string) {
   const { Item } = await storage.emulators.dynamodb.send(
     new GetItemCommand({ TableName: TABLES.cache, Key: { cacheKey: { S: cacheKey } } }),
@@ -49,7 +51,7 @@ async function cacheItem(cacheKey: string) {
 function withRequestId(requestId: string) {
   const event = structuredClone(fixture);
   event.requestId = requestId;
-  event.cacheKey = requestId.padEnd(64, '0').slice(0, 64);
+  event.cacheKey = cacheKeyFor(requestId);
   return event;
 }
 
@@ -118,12 +120,20 @@ describe('finalize-result', () => {
     await expect(logic(event)).rejects.toMatchObject({ name: 'Svg.Invalid' });
   });
 
+  it('keeps the cache key out of the result, so the API output and events cannot confirm a guessed prompt', async () => {
+    const out = await logic(withRequestId('fin-nokey'));
+
+    expect(out.result).not.toHaveProperty('cacheKey');
+    expect(JSON.stringify(out)).not.toContain(cacheKeyFor('fin-nokey'));
+    expect(await cacheItem(cacheKeyFor('fin-nokey'))).toBeDefined();
+  });
+
   it('writes the cache item that ReturnCached reads', async () => {
     const before = Math.floor(Date.now() / 1000);
 
     const out = await logic(withRequestId('fin-2'));
 
-    const item = await cacheItem(out.result.cacheKey);
+    const item = await cacheItem(cacheKeyFor(out.requestId));
     expect(JSON.parse(item?.result.S ?? '')).toEqual(out.result);
     expect(item?.tier.S).toBe('medium');
     const expiresAt = Number(item?.expiresAt.N);
@@ -131,7 +141,6 @@ describe('finalize-result', () => {
     expect(expiresAt - before).toBeLessThanOrEqual(3601);
     expect(item?.expiresAtIso.S).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Math.floor(Date.parse(item?.expiresAtIso.S ?? '') / 1000)).toBe(expiresAt);
-    expect(item?.svg).toBeUndefined();
   });
 
   it('caches a degraded result only briefly and says it degraded', async () => {
@@ -142,7 +151,9 @@ describe('finalize-result', () => {
     const out = await logic(event);
 
     expect(out.result.degraded).toBe(true);
-    expect(Number((await cacheItem(out.result.cacheKey))?.expiresAt.N) - before).toBeLessThanOrEqual(61);
+    expect(Number((await cacheItem(cacheKeyFor(out.requestId)))?.expiresAt.N) - before).toBeLessThanOrEqual(
+      61,
+    );
   });
 
   it('emits one completion event on the configured bus', async () => {
@@ -173,7 +184,7 @@ describe('finalize-result', () => {
 
     const out = await logic(withRequestId(`fin-5-${name.length}`));
 
-    expect(await cacheItem(out.result.cacheKey)).toBeDefined();
+    expect(await cacheItem(cacheKeyFor(out.requestId))).toBeDefined();
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 
@@ -195,13 +206,15 @@ describe('finalize-result', () => {
     expect('s3' in ref && ref.s3.key).toBe('runs/fin-6/finalize/result.svg');
     expect(out.result.objectsWritten).toBe(2);
     expect(out.result.output.elements).toBe(361);
-    const item = await cacheItem(out.result.cacheKey);
-    const cached = InlinePayloadRef.parse(JSON.parse(item?.svg.S ?? ''));
-    expect((await readPayload(cached)).equals(await readPayload(ref, s3))).toBe(true);
     expect(out.result.output.bytes).toBeGreaterThan(BUDGETS.stageOutput);
+    const item = await cacheItem(cacheKeyFor(out.requestId));
+    expect(JSON.parse(item?.result.S ?? '').svg).toEqual(ref);
+    expect(Object.keys(item ?? {}).sort()).toEqual(
+      ['cacheKey', 'createdAt', 'degraded', 'expiresAt', 'expiresAtIso', 'result', 'tier'].sort(),
+    );
   });
 
-  it('keeps the cache item within DynamoDB’s limit by leaving an SVG over the cache budget in S3 only', async () => {
+  it('keeps the cache item within DynamoDB’s limit by leaving a large SVG in S3 only', async () => {
     const event = withRequestId('fin-7');
     event.current.svg = await putPayload(bigSvg(1000), 'image/svg+xml', 1024, {
       s3: storage.emulators.s3,
@@ -213,9 +226,7 @@ describe('finalize-result', () => {
 
     const out = await logic(event);
 
-    expect(out.result.output.bytes).toBeGreaterThan(BUDGETS.cacheSvg);
-    const item = await cacheItem(out.result.cacheKey);
-    expect(item?.svg).toBeUndefined();
+    const item = await cacheItem(cacheKeyFor(out.requestId));
     expect(JSON.parse(item?.result.S ?? '').svg.s3.key).toBe('runs/fin-7/finalize/result.svg');
   });
 

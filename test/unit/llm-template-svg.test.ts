@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractSvg, repairTemplate } from '#template/llm/template-svg';
 
@@ -14,6 +15,40 @@ describe('extractSvg', () => {
     expect(extractSvg('Here: <svg><g><svg/></g></svg> enjoy')).toBe('<svg><g><svg/></g></svg>');
     expect(extractSvg('A: <svg a="1"><svg><rect/></svg></svg> or B: <svg b="2"></svg>')).toBe(
       '<svg a="1"><svg><rect/></svg></svg>',
+    );
+  });
+
+  it('counts only <svg> tags themselves, not namespace-prefixed elements such as <svg:rect>', () => {
+    const drawing = `<svg ${NS} xmlns:svg="http://www.w3.org/2000/svg"><svg:g><svg:rect width="4" height="4"/></svg:g><circle r="2"/></svg>`;
+
+    expect(extractSvg(`Here you go: ${drawing} Enjoy!`)).toBe(drawing);
+  });
+
+  it('reads quoted attribute values, comments and CDATA without mistaking what is inside for tags', () => {
+    const drawing = `<svg ${NS} data-x="a>b"><!-- </svg> --><![CDATA[</svg>]]><rect/></svg>`;
+
+    expect(extractSvg(`${drawing} then <svg>second</svg>`)).toBe(drawing);
+  });
+
+  it('returns any well-formed drawing whole from the prose around it (property)', () => {
+    const name = fc.constantFrom('g', 'rect', 'svg', 'svg:rect', 'svg:g', 'svgx', 'path', 'x:svg');
+    const attr = fc.constantFrom('', ' a="1"', ' d="M0 0>1"', " t='</svg>'", ' k="<svg>"');
+    const tree: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.tuple(name, attr).map(([n, a]) => `<${n}${a}/>`),
+        fc
+          .tuple(name, attr, fc.array(tie('node'), { maxLength: 3 }))
+          .map(([n, a, kids]) => `<${n}${a}>${kids.join('')}</${n}>`),
+      ),
+    })).node;
+    const prose = fc.string({ maxLength: 20 }).filter((s) => !/[<>`]/.test(s));
+    fc.assert(
+      fc.property(prose, attr, fc.array(tree, { maxLength: 4 }), prose, (before, a, kids, after) => {
+        const drawing = `<svg${a}>${kids.join('')}</svg>`;
+        expect(extractSvg(`${before}${drawing}${after}`)).toBe(drawing);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
-import { configFromEnv, makeHandler } from '#functions/normalize-request';
+import { configFromEnv, makeHandler } from '#functions/normalize-request/handler';
 
 const handler = makeHandler(configFromEnv({}));
 const logic = (event: unknown) => handler(event, invocationContext());
@@ -29,6 +29,18 @@ describe('normalize-request', () => {
 
     expect(out.requestId).toBe('exec-2026-11-27_01');
     expect(out.request).toEqual(fixture);
+  });
+
+  it("reads the request out of the API's caller envelope and keeps the caller out of its output", async () => {
+    const event = {
+      request: { caller: 'arn:aws:iam::111122223333:user/alice', request: { prompt: 'a fox' } },
+      executionName: 'req-1',
+    };
+
+    const out = await logic(event);
+
+    expect(out.request).toEqual({ prompt: 'a fox', style: '', tier: 'auto', seed: 0 });
+    expect(JSON.stringify(out)).not.toContain('alice');
   });
 
   it('falls back to a UUID when the execution name is not a safe key segment', async () => {

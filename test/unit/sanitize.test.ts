@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
@@ -14,10 +15,40 @@ const read = (dir: string) =>
 
 // An independent check of the output, written without reusing the sanitizer's own lists.
 const SAFE_ELEMENTS = new Set(
-  'svg g defs title desc path rect circle ellipse line polyline polygon text tspan linearGradient radialGradient stop clipPath mask image use filter feBlend feColorMatrix feComposite feFlood feGaussianBlur feMerge feMergeNode feOffset'.split(
+  'svg g defs title desc path rect circle ellipse line polyline polygon text tspan linearGradient radialGradient stop clipPath mask image use filter feBlend feColorMatrix feComposite feFlood feGaussianBlur feMerge feMergeNode feOffset symbol pattern marker'.split(
     ' ',
   ),
 );
+const CSS_FUNCTIONS = [
+  'url',
+  'rgb',
+  'rgba',
+  'hsl',
+  'hsla',
+  'matrix',
+  'translate',
+  'scale',
+  'rotate',
+  'skewx',
+  'skewy',
+];
+const CSS_UNITS = [
+  'px',
+  'em',
+  'ex',
+  'pt',
+  'pc',
+  'cm',
+  'mm',
+  'in',
+  'rem',
+  '%',
+  'deg',
+  'grad',
+  'rad',
+  'turn',
+  'e',
+];
 function assertNeutral(svg: string): void {
   expect(svg).not.toMatch(/<!|<\?/); // no doctype, comment, CDATA or processing instruction
   const parser = new SaxesParser({ xmlns: true });
@@ -39,6 +70,9 @@ function assertNeutral(svg: string): void {
       for (const m of flat.matchAll(/data:[^,;]*/g))
         expect(m[0]).toMatch(/^data:image\/(png|jpeg|gif|webp)$/);
       for (const m of flat.matchAll(/url\(([^)]*)\)/g)) expect(m[1]).toMatch(/^['"]?#/);
+      // Only functions that cannot fetch: local url(), colours, transforms.
+      for (const m of flat.matchAll(/([a-z-]*)\(/g)) expect(CSS_FUNCTIONS).toContain(m[1]);
+      expect(flat).not.toMatch(/\/\//);
       if (attr.local === 'href') expect(flat).toMatch(/^#|^data:image\/(png|jpeg|gif|webp);base64,/);
     }
   });
@@ -76,6 +110,94 @@ describe('sanitizeSvg on the XSS corpus', () => {
     expect(out.svg).not.toMatch(/<(script|iframe|foreignObject|style|a)[\s>/]/i);
   });
 
+  it('drops every CSS function that can fetch (image-set, -webkit-image-set, var, cross-fade…)', () => {
+    for (const [name, source] of vectors.filter(([n]) => /css-/.test(n))) {
+      const out = sanitizeSvg(source).svg;
+      expect({ name, out }).toEqual({
+        name,
+        out: expect.not.stringMatching(
+          /image-set|tracker|t\.example|var\(|paint\(|env\(|attr\(|element\(|src\(/,
+        ),
+      });
+      assertNeutral(out);
+    }
+  });
+
+  it('keeps only allow-listed CSS functions and units in any value (property)', () => {
+    const token = fc.constantFrom(
+      'red',
+      '#a0b',
+      '1.5',
+      '2px',
+      '3em',
+      '50%',
+      '1e3',
+      'url(#g)',
+      "url('#g')",
+      'rgb(1,2,3)',
+      'image-set(',
+      '-webkit-image-set(',
+      'url(',
+      '"https://x.example/a"',
+      "'//x'",
+      ')',
+      '(',
+      ',',
+      ' ',
+      'var(--a)',
+      'attr(x)',
+      '\\75rl(',
+      '/*',
+      '*/',
+      ';',
+      ':',
+      '!important',
+      'expression(',
+      'javascript:',
+      '4vmax',
+      '5Q',
+      '6dpi',
+      '7deg',
+      'sans-serif',
+      '"Open Sans"',
+      'none',
+      'calc(1px+2px)',
+      '&#x75;',
+    );
+    const value = fc.array(token, { minLength: 1, maxLength: 8 }).map((parts) => parts.join(''));
+    const attribute = fc.constantFrom(
+      'fill',
+      'stroke',
+      'mask',
+      'filter',
+      'stroke-width',
+      'font-family',
+      'transform',
+    );
+    fc.assert(
+      fc.property(attribute, value, fc.boolean(), (name, v, inStyle) => {
+        const attr = inStyle
+          ? `style="${name}:${v.replace(/"/g, '&quot;')}"`
+          : `${name}="${v.replace(/"/g, '&quot;')}"`;
+        let out: string;
+        try {
+          out = sanitizeSvg(
+            `<svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4" ${attr}/></svg>`,
+          ).svg;
+        } catch (error) {
+          expect(error).toBeInstanceOf(SvgInvalidError);
+          return;
+        }
+        assertNeutral(out);
+        const rect = out.slice(out.indexOf('<rect')).replace(/#[\w.-]+/g, '');
+        for (const m of rect.matchAll(/(?<![\w-])[+-]?(?:\d+\.?\d*|\.\d+)([a-zA-Z%]+)/g)) {
+          expect(CSS_UNITS).toContain(m[1].toLowerCase());
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('refuses entity declarations before expanding anything', () => {
     const bomb = vectors.find(([n]) => n.includes('billion-laughs'))?.[1] ?? '';
     expect(() => sanitizeSvg(bomb)).toThrow(/entity declarations/);
@@ -85,6 +207,55 @@ describe('sanitizeSvg on the XSS corpus', () => {
     const get = (part: string) => vectors.find(([n]) => n.includes(part))?.[1] ?? '';
     expect(() => sanitizeSvg(get('use-bomb'))).toThrow(/expands to more than/);
     expect(() => sanitizeSvg(get('use-cycle'))).toThrow(/cycle/);
+  });
+});
+
+describe('sanitizeSvg render bombs', () => {
+  const NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"';
+
+  it('refuses a canvas that would take gigapixels to draw', () => {
+    expect(() =>
+      sanitizeSvg(`<svg ${NS} viewBox="0 0 1 100000000"><rect width="1" height="1"/></svg>`),
+    ).toThrow(/canvas/);
+    expect(() =>
+      sanitizeSvg(`<svg ${NS} width="100000" height="100000"><rect width="1" height="1"/></svg>`),
+    ).toThrow(/canvas/);
+  });
+
+  it('refuses a mask chain that renders exponentially many layers', () => {
+    let masks = '';
+    for (let i = 0; i < 12; i++) {
+      const next = i < 11 ? ` mask="url(#m${i + 1})"` : '';
+      masks += `<mask id="m${i}"><rect width="64" height="64" fill="white"${next}/><rect width="9" height="9"${next}/></mask>`;
+    }
+    expect(() =>
+      sanitizeSvg(
+        `<svg ${NS} viewBox="0 0 64 64">${masks}<rect width="64" height="64" mask="url(#m0)"/></svg>`,
+      ),
+    ).toThrow(/layers/);
+  });
+
+  it('refuses a filter region far larger than the canvas', () => {
+    const rects = '<rect width="10" height="10" filter="url(#b)"/>'.repeat(50);
+    const svg = `<svg ${NS} viewBox="0 0 64 64"><filter id="b" filterUnits="userSpaceOnUse" x="-10000" y="-10000" width="20000" height="20000"><feGaussianBlur stdDeviation="50"/></filter>${rects}</svg>`;
+    expect(() => sanitizeSvg(svg)).toThrow(/region/);
+  });
+
+  it('counts a <use> with both href and xlink:href the way every renderer resolves it', () => {
+    // Each level's href points at a harmless dot, its xlink:href doubles the previous level.
+    let levels = '<circle id="l0" r="1"/><circle id="dot" r="1"/>';
+    for (let i = 1; i < 24; i++) {
+      levels += `<g id="l${i}"><use href="#dot" xlink:href="#l${i - 1}"/><use href="#dot" xlink:href="#l${i - 1}"/></g>`;
+    }
+    const svg = `<svg ${NS} viewBox="0 0 8 8"><defs>${levels}</defs><use href="#dot" xlink:href="#l23"/></svg>`;
+    let out: string;
+    try {
+      out = sanitizeSvg(svg).svg;
+    } catch (error) {
+      expect((error as Error).message).toMatch(/expands to more than/);
+      return;
+    }
+    for (const use of out.match(/<use[^>]*>/g) ?? []) expect(use.match(/href=/g)).toHaveLength(1);
   });
 });
 
@@ -129,6 +300,32 @@ describe('sanitizeSvg limits and errors', () => {
 });
 
 describe('sanitizeSvg on legitimate drawings', () => {
+  it('keeps <style> rules as presentation attributes, and safe <symbol>, <pattern>, <marker>, pixel for pixel', () => {
+    for (const name of ['style-classes.svg', 'symbol-use.svg', 'pattern-fill.svg', 'marker-arrows.svg']) {
+      const source = readFileSync(join(FIXTURES, 'legit', name), 'utf8');
+      const out = sanitizeSvg(source).svg;
+
+      expect({ name, psnr: psnr(render(source), render(out)) }).toEqual({
+        name,
+        psnr: Number.POSITIVE_INFINITY,
+      });
+      expect(out).not.toMatch(/<style|class=/);
+    }
+    expect(sanitizeSvg(readFileSync(join(FIXTURES, 'legit', 'marker-arrows.svg'), 'utf8')).svg).toContain(
+      '<marker',
+    );
+  });
+
+  it('applies only safe declarations and simple selectors from a <style>', () => {
+    const out = sanitizeSvg(
+      '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(https://x.example/a.css); rect { fill: url(https://x.example/p) } .a { fill: blue; behavior: url(x.htc) } g > .a { fill: red } .a:hover { fill: red } @media print { .a { fill: red } }</style><rect class="a" width="4" height="4"/></svg>',
+    );
+
+    expect(out.svg).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4" fill="blue"/></svg>',
+    );
+  });
+
   it.each(read('legit'))('renders %s the same before and after', (_name, source) => {
     const out = sanitizeSvg(source);
     expect(psnr(render(source), render(out.svg))).toBeGreaterThanOrEqual(50);

@@ -57,6 +57,7 @@ const SCENE_OBJECTS: Record<string, string> = {
   waterfall: 'rock',
   road: 'automobile',
   pool: 'beach-with-umbrella',
+  'open sea': 'sailboat',
   cave: 'bat',
   storm: 'cloud-with-lightning-and-rain',
   snowfall: 'snowman',

@@ -70,6 +70,15 @@ export const wearZone = (iconName: string) => WEAR_ZONES[iconName] ?? 'head';
 // Things that hang or fly above what is under them.
 const OVERHEAD =
   /umbrella|cloud|sun|moon|star|rainbow|balloon|airplane|helicopter|bird|lamp|light|kite|parachute/;
+// Open containers and where their rim is, as a fraction of the icon's height (a basket's handle
+// rises above it). What is in a side-view container (basket, vase, bucket) is drawn behind its
+// front and shows above the rim; in a bowl seen from above it lies in front, heaped in the opening.
+const CONTAINERS: [RegExp, number, 'behind' | 'front'][] = [
+  [/basket/, 0.42, 'behind'],
+  [/^vase$|bucket|handbag|shopping|pot-of-food|honey-pot/, 0.08, 'behind'],
+  [/bowl|plate|cup|beverage|mug/, 0.3, 'front'],
+];
+const containerOf = (name: string) => CONTAINERS.find(([re]) => re.test(name));
 // Things one sits in rather than on top of: their surface is well below the top of the icon.
 const SEATS = /couch|chair|bed|bench|sofa|toilet|bathtub|basket|boat|canoe|car|automobile|taxi|truck|bus/;
 
@@ -135,7 +144,9 @@ export function layoutScene(roots: LayoutNode[], area: Box, jitter: () => number
   const ordered: Placement[] = [];
   const visit = (node: LayoutNode) => {
     const deps = [...node.deps].sort((a, b) => STACK.indexOf(a.kind) - STACK.indexOf(b.kind));
-    const behind = (d: (typeof deps)[number]) => d.kind === 'part' && /stem/.test(d.node.icon.name);
+    const behind = (d: (typeof deps)[number]) =>
+      (d.kind === 'part' && /stem/.test(d.node.icon.name)) ||
+      (d.kind === 'inside' && containerOf(node.icon.name)?.[2] === 'behind');
     for (const d of deps) if (behind(d)) visit(d.node);
     const own = out.get(node);
     if (own) ordered.push(own);
@@ -160,6 +171,9 @@ function place(
   if (kinds.has('on')) top = Math.max(top, 0.45);
   if (zones.has('head')) top = Math.max(top, 0.26);
   if (kinds.has('part')) top = Math.max(top, 0.14);
+  // Room above an open container for what shows over its rim.
+  if (kinds.has('inside') && containerOf(node.icon.name))
+    top = Math.max(top, 0.3 - (containerOf(node.icon.name)?.[1] ?? 0) / 2);
   const overhead = OVERHEAD.test(node.icon.name);
   const bottom = kinds.has('under') && overhead ? 0.32 : zones.has('neck') || zones.has('feet') ? 0.12 : 0;
   const side = kinds.has('holding') ? 0.72 : 1;
@@ -237,9 +251,18 @@ function place(
         depAlign = 'bottom';
         break;
       }
-      case 'inside':
-        target = box(r.x + r.w * 0.25, r.y + r.h * 0.25, r.w * 0.5, r.h * 0.5);
+      case 'inside': {
+        const container = containerOf(node.icon.name);
+        if (!container) target = box(r.x + r.w * 0.25, r.y + r.h * 0.25, r.w * 0.5, r.h * 0.5);
+        else {
+          // Sunk a little below the rim: the front of the container hides (or overlaps) its base.
+          const h = r.h * 0.6;
+          const bottom = r.y + r.h * (container[1] + 0.08);
+          target = box(r.x + r.w * 0.2 + mirror * nth * r.w * 0.15, bottom - h, r.w * 0.6, h);
+          depAlign = 'bottom';
+        }
         break;
+      }
       case 'front':
         target = box(region.x, region.y + region.h * 0.42, region.w * 0.56, region.h * 0.58);
         depAlign = 'bottom';

@@ -294,8 +294,16 @@ export function parsePrompt(prompt: string, options: ParseOptions = {}): ParsedP
     }
     const { phrase } = item;
     if (phrase.scene) {
-      // "under the sea" is underwater; "by the sea" is the shore.
-      scenes.add(phrase.scene === 'beach' && pending === 'under' ? 'ocean' : phrase.scene);
+      // "under the sea" is underwater; "on (or over) the ocean" is its surface.
+      const scene =
+        phrase.scene === 'beach' && pending === 'under'
+          ? 'ocean'
+          : phrase.scene === 'ocean' &&
+              (pending === 'on' || pending === 'above') &&
+              phrase.words.includes('ocean')
+            ? 'open sea'
+            : phrase.scene;
+      scenes.add(scene);
       for (const more of phrase.moreScenes ?? []) scenes.add(more);
       pending = undefined;
       continue;
@@ -339,7 +347,9 @@ function splitOf(tokens: Token[], knows: (words: string[]) => boolean): Item[] {
   if (PORTIONS.has(head)) return [{ phrase: { ...toPhrase(right), count: leftPhrase.count } }];
   if (COLLECTIVES.has(head)) return [{ phrase: { ...toPhrase(right), count: 3 } }];
   const words = trimmed.map((t) => t.singular);
-  if (knows([...leftPhrase.words, ...right.map((t) => t.singular)]) || knows(words))
+  // Both spellings: compromise singularizes "ramen" to "raman".
+  const whole = [right.map((t) => t.singular), right.map((t) => t.word)];
+  if (whole.some((r) => knows([...leftPhrase.words, ...r])) || knows(words))
     return [{ phrase: toPhrase(trimmed) }];
   return [{ phrase: leftPhrase }, { relation: 'of' }, { phrase: toPhrase(right) }];
 }

@@ -72,7 +72,7 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
   snowfall: { kind: 'weather', words: ['snowfall', 'snowstorm', 'blizzard', 'snowflakes'] },
   room: { kind: 'indoor', words: ['room', 'indoors', 'interior', 'wall'] },
   'living room': { kind: 'indoor', words: ['living room', 'lounge'] },
-  kitchen: { kind: 'indoor', words: ['kitchen'] },
+  kitchen: { kind: 'indoor', words: ['kitchen', 'kitchen counter', 'kitchen table', 'countertop'] },
   bedroom: { kind: 'indoor', words: ['bedroom'] },
   bathroom: { kind: 'indoor', words: ['bathroom'] },
   classroom: { kind: 'indoor', words: ['classroom'] },
@@ -84,11 +84,14 @@ export const SCENES: Record<string, { kind: SceneKind; words: string[] }> = {
     kind: 'whole',
     words: ['ocean', 'underwater', 'seabed', 'sea floor', 'deep sea', 'under the sea'],
   },
+  'open sea': { kind: 'land', words: ['open sea', 'high seas', 'ocean', 'sea', 'waves'] },
 };
 
-const SCENE_BY_WORDS = new Map(
-  Object.entries(SCENES).flatMap(([name, { words }]) => words.map((w): [string, string] => [w, name])),
-);
+// A word that names two scenes selects the first; the later one is reached by how it is named
+// ("on the ocean" is its surface, parse-prompt.ts) and still counts those words as its own.
+const SCENE_BY_WORDS = new Map<string, string>();
+for (const [name, { words }] of Object.entries(SCENES))
+  for (const w of words) if (!SCENE_BY_WORDS.has(w)) SCENE_BY_WORDS.set(w, name);
 
 /** The scene a phrase names ("starry sky", "living room", "the woods"), or undefined. */
 export function sceneFor(words: string[], written: string[] = words): string | undefined {
@@ -171,9 +174,10 @@ interface Land {
 }
 
 /** Ground scenes: elements from the horizon down. */
-function land(name: string, night: boolean, rand: () => number): Land {
-  const grass = night ? '#2f5d3a' : '#7cc36e';
-  const grassShade = night ? '#264d30' : '#66ad59';
+function land(name: string, night: boolean, rand: () => number, snowy = false): Land {
+  // Snow named with another ground covers its grass.
+  const grass = snowy ? '#ffffff' : night ? '#2f5d3a' : '#7cc36e';
+  const grassShade = snowy ? '#e4eef6' : night ? '#264d30' : '#66ad59';
   const sea = water(night);
   switch (name) {
     case 'park':
@@ -256,7 +260,9 @@ function land(name: string, night: boolean, rand: () => number): Land {
             ],
             night ? '#1f5a27' : '#2e7d32',
           ),
-          ...hillGround(392, night ? '#2f5d3a' : '#5da83e', night ? '#264d30' : '#4a8f31'),
+          ...(snowy
+            ? hillGround(392, grass, grassShade)
+            : hillGround(392, night ? '#2f5d3a' : '#5da83e', night ? '#264d30' : '#4a8f31')),
         ],
         groundY: 430,
       };
@@ -289,6 +295,16 @@ function land(name: string, night: boolean, rand: () => number): Land {
           path('M0 450C170 430 350 436 512 452V512H0z', '#e9c46a'),
         ],
         groundY: 420,
+      };
+    case 'open sea':
+      return {
+        elements: [
+          rect(0, 300, 512, 212, sea.deep),
+          path('M0 318c40-8 80-8 128 0s88 8 128 0s88-8 128 0s88 8 128 0v10H0z', sea.light),
+          path('M0 400c40-8 80-8 128 0s88 8 128 0s88-8 128 0s88 8 128 0v10H0z', sea.light),
+          path('M0 470c40-8 80-8 128 0s88 8 128 0s88-8 128 0s88 8 128 0v10H0z', sea.light),
+        ],
+        groundY: 440,
       };
     case 'island':
       return {
@@ -553,7 +569,7 @@ export function backdrop(named: string[], rand: () => number): Backdrop | undefi
     return { elements: els, skyColor, scenes: [...skies, ...weathers] };
   }
   for (const f of fars) els.push(...far(f, night));
-  const ground = land(lands[0] ?? 'field', night, rand);
+  const ground = land(lands[0] ?? 'field', night, rand, snowy);
   els.push(...ground.elements);
   for (const f of features) els.push(...feature(f, night, ground.groundY));
   // Snow named with another ground ("the woods in the snow") falls on it.

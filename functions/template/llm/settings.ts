@@ -8,6 +8,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import type { BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
 import { type Env, InvalidEnvError, intEnv, optionalEnv } from '#commons/env';
+import { LLM_MODELS } from '#contracts/defaults';
 import { anthropicAdapter } from './anthropic.ts';
 import { bedrockAdapter } from './bedrock.ts';
 import type { ClientSettings } from './client.ts';
@@ -15,15 +16,11 @@ import { TemplateNotConfiguredError } from './errors.ts';
 import { openAiAdapter } from './openai.ts';
 import type { ChatAdapter, ProviderName } from './types.ts';
 
-/** Standard and larger model per provider; the plan's `useLargerModel` picks one. */
-const MODELS: Record<ProviderName, { variable: string; standard: string; large: string }> = {
-  bedrock: {
-    variable: 'BEDROCK',
-    standard: 'anthropic.claude-3-5-haiku-20241022-v1:0',
-    large: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
-  },
-  anthropic: { variable: 'ANTHROPIC', standard: 'claude-haiku-4-5', large: 'claude-sonnet-4-5' },
-  openai: { variable: 'OPENAI', standard: 'gpt-4o-mini', large: 'gpt-4o' },
+/** Prefix of each provider's variables (`<PREFIX>_MODEL_ID`, `<PREFIX>_API_KEY`, …). */
+const VARIABLES: Record<ProviderName, string> = {
+  bedrock: 'BEDROCK',
+  anthropic: 'ANTHROPIC',
+  openai: 'OPENAI',
 };
 
 /** USD per million input / output tokens, list prices; CHAT2SVG_LLM_PRICE overrides. */
@@ -41,7 +38,8 @@ const PRICES: [RegExp, number, number][] = [
 ];
 
 export function modelFor(provider: ProviderName, useLargerModel: boolean, env: Env = process.env): string {
-  const { variable, standard, large } = MODELS[provider];
+  const variable = VARIABLES[provider];
+  const { standard, large } = LLM_MODELS[provider];
   return useLargerModel
     ? (optionalEnv(`${variable}_LARGE_MODEL_ID`, env) ?? optionalEnv(`${variable}_MODEL_ID`, env) ?? large)
     : (optionalEnv(`${variable}_MODEL_ID`, env) ?? standard);
@@ -110,7 +108,7 @@ function bedrockClientConfig(env: Env): BedrockRuntimeClientConfig {
  */
 export function keyedProviders(env: Env = process.env): ProviderName[] {
   return (['anthropic', 'openai'] as const).filter((provider) => {
-    const { variable } = MODELS[provider];
+    const variable = VARIABLES[provider];
     return (
       optionalEnv(`${variable}_API_KEY`, env) !== undefined ||
       optionalEnv(`${variable}_API_KEY_SECRET_ARN`, env) !== undefined ||
@@ -132,7 +130,7 @@ export async function createAdapter(
   const model = modelFor(provider, useLargerModel, env);
   if (provider === 'bedrock')
     return bedrockAdapter({ model, vision: visionFlag(env, true), clientConfig: bedrockClientConfig(env) });
-  const variable = MODELS[provider].variable;
+  const variable = VARIABLES[provider];
   const baseURL = optionalEnv(`${variable}_BASE_URL`, env);
   // Self-hosted OpenAI-compatible servers often need no key, but the SDK insists on one.
   const key = (await apiKey(variable, env)) ?? (provider === 'openai' && baseURL ? 'unused' : undefined);

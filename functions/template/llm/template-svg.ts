@@ -20,18 +20,27 @@ export interface TemplateSvg {
   fixes: string[];
 }
 
+// One markup token: a comment, a CDATA section, or a tag whose quoted attribute values may hold
+// `>` or `<`. Tag names are whole (`svg:rect` is not `svg`).
+const TOKEN =
+  /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<(\/?)([A-Za-z_][\w.:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g;
+const SVG_START = /<svg(?=[\s>/])/i;
+
 /** The SVG inside an answer: a fenced block if there is one, else the first whole <svg>…</svg>. */
 export function extractSvg(answer: string): string {
   for (const fence of answer.matchAll(/```[\w-]*\s*\n([\s\S]*?)```/g)) {
-    if (fence[1].includes('<svg')) return extractSvg(fence[1]);
+    if (SVG_START.test(fence[1])) return extractSvg(fence[1]);
   }
-  const start = answer.search(/<svg[\s>/]/i);
+  const start = answer.search(SVG_START);
   if (start < 0) throw new TemplateInvalidSvgError('the answer holds no <svg> element');
   // Match nested <svg> tags so that a second drawing or prose after the first is left out.
   let depth = 0;
-  for (const tag of answer.slice(start).matchAll(/<svg\b[^>]*?(\/?)>|<\/svg\s*>/gi)) {
-    depth += tag[0].startsWith('</') ? -1 : tag[1] === '/' ? 0 : 1;
-    if (depth === 0) return answer.slice(start, start + (tag.index ?? 0) + tag[0].length);
+  const rest = answer.slice(start);
+  for (const token of rest.matchAll(TOKEN)) {
+    const [text, closing, name, , selfClosing] = token;
+    if (name === undefined || name.toLowerCase() !== 'svg') continue;
+    depth += closing ? -1 : selfClosing ? 0 : 1;
+    if (depth === 0) return rest.slice(0, (token.index ?? 0) + text.length);
   }
   throw new TemplateInvalidSvgError('the SVG is cut off: no closing </svg>');
 }

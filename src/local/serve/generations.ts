@@ -2,8 +2,8 @@
 // in memory with its progress so GET answers as DescribeExecution does; Idempotency-Key retries
 // map to the generation they first started.
 import { randomUUID } from 'node:crypto';
-import { canonicalJson } from '#commons/request';
 import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
+import { canonicalJson } from '#functions/normalize-request/identity';
 import type { ArtifactName, ExecutionOutput, LocalRuntime, PlanSummary, StageProgress } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -39,6 +39,11 @@ export class IdempotencyConflictError extends Error {
 export interface GenerationsOptions {
   /** Finished generations kept for GET, oldest dropped first. @default 10_000 */
   readonly keep?: number;
+  /** Told of each stage event and of each generation's end (admission control keeps its books). */
+  readonly observer?: {
+    stage(generation: Generation, event: StageProgress): void;
+    end(generation: Generation): void;
+  };
 }
 
 export class Generations {
@@ -48,7 +53,7 @@ export class Generations {
 
   constructor(
     private readonly runtime: LocalRuntime,
-    options: GenerationsOptions = {},
+    private readonly options: GenerationsOptions = {},
   ) {
     this.keep = options.keep ?? 10_000;
   }
@@ -57,7 +62,12 @@ export class Generations {
    * Starts a generation, or with an Idempotency-Key seen before for the same request, returns the
    * one that key started (`created` false).
    */
-  start(request: GenerationRequest, idempotencyKey?: string): { generation: Generation; created: boolean } {
+  start(
+    request: GenerationRequest,
+    idempotencyKey?: string,
+    /** Runs before the execution starts (e.g. writing this generation's allocation). */
+    prepare: (id: string) => Promise<void> = async () => {},
+  ): { generation: Generation; created: boolean } {
     const body = canonicalJson(request);
     if (idempotencyKey !== undefined) {
       const seen = this.byKey.get(idempotencyKey);
@@ -84,15 +94,21 @@ export class Generations {
     };
     this.byId.set(id, generation);
     if (idempotencyKey !== undefined) this.byKey.set(idempotencyKey, { id, body });
-    this.runtime
-      .generate(request, {
-        name: id,
-        onStage: (event) => progress.push(event),
-        onArtifact: (name, ref) => generation.artifacts.set(name, ref),
-        onPlan: (plan) => {
-          generation.plan = plan;
-        },
-      })
+    const observer = this.options.observer;
+    prepare(id)
+      .then(() =>
+        this.runtime.generate(request, {
+          name: id,
+          onStage: (event) => {
+            progress.push(event);
+            observer?.stage(generation, event);
+          },
+          onArtifact: (name, ref) => generation.artifacts.set(name, ref),
+          onPlan: (plan) => {
+            generation.plan = plan;
+          },
+        }),
+      )
       .then(
         (result) => {
           generation.status = 'SUCCEEDED';
@@ -107,6 +123,7 @@ export class Generations {
       )
       .finally(() => {
         generation.stopDate = new Date().toISOString();
+        observer?.end(generation);
         this.forgetOld();
         settle();
       });

@@ -1,8 +1,11 @@
-// Starts what `chat2svg serve` runs: the local runtime with warm stage workers, and the HTTP server.
+// Starts what `chat2svg serve` runs: the local runtime with warm stage workers, admission control,
+// and the HTTP server.
+import { getBreakers } from '#breaker/store';
 import type { ContainerStageName } from '#contracts/schemas';
 import type { LocalDefinition } from '../definition.ts';
 import { createLocalRuntime, type LocalRuntime } from '../runtime.ts';
 import type { WorkerMode } from '../workers.ts';
+import { Admission, type AdmissionMode } from './admission.ts';
 import { playgroundRoutes } from './playground.ts';
 import { type Route, type RunningServer, startServer } from './server.ts';
 
@@ -12,6 +15,7 @@ export interface ServeCommand {
   readonly host: string;
   readonly workers: number;
   readonly workerMode: WorkerMode;
+  readonly admission: AdmissionMode;
   readonly verbose: boolean;
 }
 
@@ -29,10 +33,15 @@ export interface StartServeOptions {
   readonly env?: Record<string, string>;
   readonly routes?: readonly Route[];
   readonly log?: (line: string) => void;
+  /** Load-adaptive tiers and admission control, or none (the assessment alone). @default 'adaptive' */
+  readonly admission?: AdmissionMode;
+  /** Over the environment's ADMISSION_OVERLOAD. @default the synthesized setting */
+  readonly overload?: 'reject' | 'low';
 }
 
 export interface ServeHandle extends RunningServer {
   readonly runtime: LocalRuntime;
+  readonly admission: Admission;
   stop(): Promise<void>;
 }
 
@@ -48,19 +57,40 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
     workers: options.workers ?? { mode: 'pool' },
   });
   try {
+    // The environment's admission settings and tables, as the synthesized assessment has them.
+    const assess = runtime.definition.functions.find(
+      (fn) => fn.entry === 'functions/assess-resources/handler.ts',
+    );
+    const env = assess?.environment ?? {};
+    const admission = new Admission({
+      mode: options.admission ?? 'adaptive',
+      overload: options.overload ?? (env.ADMISSION_OVERLOAD === 'reject' ? 'reject' : 'low'),
+      defaultDeadlineSeconds: Number(env.DEFAULT_DEADLINE_SECONDS ?? 900),
+      workers: runtime.workers,
+      stages: runtime.capabilities,
+      store: env.SIGNALS_TABLE ? { ddb: runtime.emulators.dynamodb, table: env.SIGNALS_TABLE } : undefined,
+    });
+    const breakersTable = env.BREAKERS_TABLE;
     const server = await startServer({
       runtime,
       port: options.port,
       host: options.host,
       routes: [...playgroundRoutes(), ...(options.routes ?? [])],
+      admit: admission,
+      observer: admission,
+      status: async () => ({
+        breakers: breakersTable ? await getBreakers(runtime.emulators.dynamodb, breakersTable) : {},
+        admission: admission.status(),
+      }),
     });
     log(`serve: listening on ${server.url} (${runtime.workers.mode} workers; loading models)`);
-    await runtime.workers.ready();
+    await Promise.all([runtime.workers.ready(), runtime.preload()]);
     const loaded = runtime.workers.workers().filter((worker) => worker.ready).length;
     log(`serve: ${loaded} warm worker(s) ready`);
     return {
       ...server,
       runtime,
+      admission,
       stop: async () => {
         await server.close();
         await server.generations.settled();

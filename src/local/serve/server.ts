@@ -3,14 +3,14 @@
 // new endpoints) are added by passing them in, not by editing the dispatcher.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getBreakers } from '#breaker/store';
 import { describeIssues } from '#commons/errors';
 import { readPayload } from '#commons/payload';
 import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
-import { GenerationRequest, STAGES } from '#contracts/schemas';
+import { GenerationRequest } from '#contracts/schemas';
 import { keyedProviders } from '#template/llm/settings';
 import { ARTIFACT_NAMES, type ArtifactName, type LocalRuntime } from '../runtime.ts';
-import { describe, Generations, IdempotencyConflictError } from './generations.ts';
+import type { Decision } from './admission.ts';
+import { describe, Generations, type GenerationsOptions, IdempotencyConflictError } from './generations.ts';
 
 /** What a route answers: a status, a JSON body (or raw text with its type), and extra headers. */
 export interface Reply {
@@ -37,10 +37,11 @@ export interface Route {
   handle(context: RouteContext): Reply | Promise<Reply>;
 }
 
-/** Decides, at POST time, whether a request is taken now (admission control). */
-export type Admit = (
-  request: GenerationRequest,
-) => { ok: true } | { ok: false; retryAfterSeconds: number; message: string };
+/** Admission control at POST time: whether a request is taken, and what to do before it starts. */
+export interface Admit {
+  decide(request: GenerationRequest): Decision;
+  admit(id: string, request: GenerationRequest, decision: Decision): Promise<void>;
+}
 
 export interface ServeOptions {
   readonly runtime: LocalRuntime;
@@ -52,8 +53,10 @@ export interface ServeOptions {
   readonly routes?: readonly Route[];
   /** Admission control for POST. @default every request is taken */
   readonly admit?: Admit;
+  /** Told of stage events and ends. @default none */
+  readonly observer?: GenerationsOptions['observer'];
   /** Extra fields for GET /v1/status. @default none */
-  readonly status?: () => Record<string, unknown>;
+  readonly status?: () => Promise<Record<string, unknown>>;
 }
 
 export interface RunningServer {
@@ -77,7 +80,7 @@ class HttpError extends Error {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { runtime } = options;
-  const generations = new Generations(runtime);
+  const generations = new Generations(runtime, { observer: options.observer });
   const routes = [...(options.routes ?? []), ...apiRoutes(runtime, generations, options)];
   const server = createServer((request, response) => {
     dispatch(routes, request, response).catch((error: Error) => {
@@ -123,7 +126,7 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
             status: 400,
             json: { message: 'Idempotency-Key must be one value of 1 to 255 characters' },
           };
-        const admission = options.admit?.(parsed.data) ?? { ok: true };
+        const admission: Decision = options.admit?.decide(parsed.data) ?? { ok: true };
         if (!admission.ok) {
           return {
             status: 429,
@@ -132,7 +135,9 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
           };
         }
         try {
-          const { generation } = generations.start(parsed.data, key);
+          const { generation } = generations.start(parsed.data, key, (id) =>
+            options.admit ? options.admit.admit(id, parsed.data, admission) : Promise.resolve(),
+          );
           return { status: 202, json: { id: generation.id, startDate: generation.startDate } };
         } catch (error) {
           if (error instanceof IdempotencyConflictError)
@@ -210,14 +215,13 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
         status: 200,
         json: {
           generations: { running: generations.running() },
-          breakers: await breakerStates(runtime),
           llm: llmChoices(runtime),
           workers: {
             mode: runtime.workers.mode,
             load: runtime.workers.load(),
             processes: runtime.workers.workers(),
           },
-          ...options.status?.(),
+          ...(await options.status?.()),
         },
       }),
     },
@@ -234,26 +238,6 @@ function llmChoices(runtime: LocalRuntime) {
     providers: ['offline', ...keyedProviders(runtime.env)],
     default: runtime.env.CHAT2SVG_LLM ?? synthesized?.CHAT2SVG_LLM ?? 'offline',
   };
-}
-
-/** Each stage's breaker state; a stage with no item has never failed (CLOSED). */
-async function breakerStates(runtime: LocalRuntime) {
-  const table = runtime.definition.functions.find((fn) => fn.environment.BREAKERS_TABLE)?.environment
-    .BREAKERS_TABLE;
-  const stored = table ? await getBreakers(runtime.emulators.dynamodb, table) : {};
-  return Object.fromEntries(
-    STAGES.map((stage) => {
-      const breaker = stored[stage];
-      return [
-        stage,
-        {
-          state: breaker?.state ?? 'CLOSED',
-          failures: breaker?.failures ?? 0,
-          ...(breaker?.openUntil ? { openUntil: breaker.openUntil } : {}),
-        },
-      ];
-    }),
-  );
 }
 
 /** A drawing opened on its own is a document: it may not run script, load anything or be framed. */

@@ -29,6 +29,7 @@ from chat2svg_worker import (
     note_model_load,
     read_payload,
 )
+from chat2svg_worker.contracts import validate_stage_config
 
 # SAM, vectorization and the target image work at 512 px on the longest side, as Chat2SVG does;
 # the optimize stage resamples the target to its own resolution.
@@ -47,27 +48,14 @@ class DetailConfig:
 
     @classmethod
     def parse(cls, config: dict[str, Any]) -> DetailConfig:
-        """The docs/architecture.md §7 detail keys, with the ranges of DetailConfig in contracts.ts."""
-        spec = {
-            "numInferenceSteps": (int, 1, 200),
-            "strength": (float, 0.0, 1.0),
-            "guidanceScale": (float, 0.0, 30.0),
-            "samPointsPerSide": (int, 1, 128),
-        }
-        unknown = sorted(set(config) - set(spec))
-        if unknown:
-            raise InvalidInput(f"unknown detail config keys: {', '.join(unknown)}")
-        values = []
-        for key, (kind, low, high) in spec.items():
-            value = config.get(key)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if kind is int:
-                ok = ok and float(value).is_integer()
-            if not ok or not low <= value <= high:
-                kind_name = "an integer" if kind is int else "a number"
-                raise InvalidInput(f"config.{key} must be {kind_name} in [{low}, {high}], got {value!r}")
-            values.append(kind(value))
-        return cls(*values)
+        """The detail keys of docs/architecture.md §7, checked against the generated DetailConfig schema."""
+        config = validate_stage_config("detail", config)
+        return cls(
+            num_inference_steps=int(config["numInferenceSteps"]),
+            strength=float(config["strength"]),
+            guidance_scale=float(config["guidanceScale"]),
+            sam_points_per_side=int(config["samPointsPerSide"]),
+        )
 
 
 def pick_device() -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from chat2svg_worker import InvalidInput
+from chat2svg_worker.contracts import validate_stage_config
 from torch import Tensor
 
 from chat2svg_optimize.raster import SceneTensors, render, to_scene, to_tensors
@@ -31,34 +31,18 @@ class OptimizeConfig:
 
     @classmethod
     def from_stage_config(cls, cfg: dict) -> OptimizeConfig:
-        """The docs/architecture.md §7 keys of StageInput.config; anything else there is ignored."""
-
-        def get(key: str, kind: type, default):
-            value = cfg.get(key, default)
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise InvalidInput(f"config.{key} must be {kind.__name__}, got {value!r}")
-            return value
-
-        out = cls(
-            iterations=get("iterations", int, cls.iterations),
-            learning_rate=get("learningRate", float, cls.learning_rate),
-            opt_for_size=get("optForSize", bool, cls.opt_for_size),
-            opt_for_quality=get("optForQuality", bool, cls.opt_for_quality),
-            resolution=get("resolution", int, cls.resolution),
-            size_budget=get("sizeBudget", float, cls.size_budget),
-            add_paths=get("addPaths", int, cls.add_paths),
+        """The optimize keys of docs/architecture.md §7, checked against the generated OptimizeConfig
+        schema (keys and ranges); `resolution`, `sizeBudget` and `addPaths` may be left out."""
+        cfg = validate_stage_config("optimize", cfg)
+        return cls(
+            iterations=int(cfg["iterations"]),
+            learning_rate=float(cfg["learningRate"]),
+            opt_for_size=cfg["optForSize"],
+            opt_for_quality=cfg["optForQuality"],
+            resolution=int(cfg.get("resolution", cls.resolution)),
+            size_budget=float(cfg.get("sizeBudget", cls.size_budget)),
+            add_paths=int(cfg.get("addPaths", cls.add_paths)),
         )
-        if (
-            not 0 <= out.iterations <= 10_000
-            or not 0 < out.learning_rate <= 1
-            or not 32 <= out.resolution <= 2048
-            or not 0 <= out.size_budget <= 20
-            or not 0 <= out.add_paths <= 64
-        ):
-            raise InvalidInput(f"config out of range: {out}")
-        return out
 
 
 # Relative learning rates per parameter group: points move in canvas units, colors in [0, 1].

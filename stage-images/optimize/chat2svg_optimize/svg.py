@@ -382,7 +382,7 @@ def parse_path_data(d: str) -> list[Subpath]:
         cur = pts[-1].copy()
         last_cmd = lc
     flush(False)
-    return subpaths
+    return _finite(subpaths)
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float) -> Subpath:
@@ -407,6 +407,28 @@ def _polyline(coords: list[float], closed: bool) -> list[Subpath]:
     if closed and not np.allclose(xy[-1], xy[0]):
         pts += _line(pts[-1], xy[0])
     return [Subpath(np.array(pts), closed)]
+
+
+def _number(value: str | None, default: float) -> float:
+    """A style number as renderers read it: an invalid or non-finite value is ignored."""
+    m = NUMBER.match((value or "").strip())
+    v = float(m.group(0)) if m else default
+    return v if math.isfinite(v) else default
+
+
+def _fraction(value: str | None) -> float:
+    """An opacity: a number or percentage, clamped to [0, 1]."""
+    text = (value or "").strip()
+    v = _number(text.rstrip("%"), 1.0) / (100 if text.endswith("%") else 1)
+    return min(1.0, max(0.0, v))
+
+
+def _finite(subpaths: list[Subpath]) -> list[Subpath]:
+    """Coordinates that overflow (1e308 and its transforms) are refused, never passed on as inf."""
+    for sp in subpaths:
+        if not np.isfinite(sp.points).all():
+            raise InvalidInput("coordinates out of range")
+    return subpaths
 
 
 def _num(el: ET.Element, name: str, default: float = 0.0) -> float:
@@ -481,7 +503,7 @@ def _gradient_colors(root: ET.Element) -> dict[str, Color]:
                     st = _styles(stop)
                     c = parse_color(st.get("stop-color", "black"))
                     if c:
-                        stops.append((*c[:3], c[3] * float(st.get("stop-opacity", "1"))))
+                        stops.append((*c[:3], c[3] * _fraction(st.get("stop-opacity"))))
             if stops:
                 out[el.get("id", "")] = tuple(float(v) for v in np.mean(np.array(stops), axis=0))  # type: ignore[assignment]
     return out
@@ -504,6 +526,8 @@ def parse_svg(text: str | bytes) -> Scene:
     vb = [float(v) for v in NUMBER.findall(root.get("viewBox", ""))]
     width = _num(root, "width", 0.0)
     height = _num(root, "height", 0.0)
+    if not all(math.isfinite(v) for v in [*vb, width, height]):
+        raise InvalidInput("the canvas size is out of range")
     if len(vb) == 4 and vb[2] > 0 and vb[3] > 0:
         view_box = (vb[0], vb[1], vb[2], vb[3])
     else:
@@ -521,7 +545,7 @@ def parse_svg(text: str | bytes) -> Scene:
                 continue
             style = {**inherited, **{k: v for k, v in st.items() if k in _INHERITED}}
             m = matrix @ parse_transform(child.get("transform"))
-            op = opacity * float(st.get("opacity", "1"))
+            op = opacity * _fraction(st.get("opacity"))
             if tag in ("g", "a", "switch", "svg"):
                 walk(child, m, style, op)
             elif tag in _DRAWABLE:
@@ -543,18 +567,18 @@ def _shape(el: ET.Element, tag: str, m: Matrix, style: dict[str, str], opacity: 
     if tag in ("line", "polyline") and "fill" not in style:
         fill = None if tag == "line" else fill
     if fill is not None:
-        fill = (*fill[:3], fill[3] * float(style.get("fill-opacity", "1")))
+        fill = (*fill[:3], fill[3] * _fraction(style.get("fill-opacity")))
     stroke = _paint(style.get("stroke"), gradients)
     if stroke is not None:
-        stroke = (*stroke[:3], stroke[3] * float(style.get("stroke-opacity", "1")))
+        stroke = (*stroke[:3], stroke[3] * _fraction(style.get("stroke-opacity")))
     scale = math.sqrt(abs(np.linalg.det(m[:2, :2])))
-    width = float(NUMBER.match(style.get("stroke-width", "1")).group(0)) * scale  # type: ignore[union-attr]
-    if width <= 0:
+    width = _number(style.get("stroke-width"), 1.0) * scale
+    if not width > 0 or not math.isfinite(width):
         stroke = None
     if fill is None and stroke is None:
         return None
     return Shape(
-        subpaths=[Subpath(_apply(m, s.points), s.closed) for s in subpaths],
+        subpaths=_finite([Subpath(_apply(m, s.points), s.closed) for s in subpaths]),
         fill=fill,
         fill_rule="evenodd" if style.get("fill-rule") == "evenodd" else "nonzero",
         stroke=stroke,
@@ -562,7 +586,7 @@ def _shape(el: ET.Element, tag: str, m: Matrix, style: dict[str, str], opacity: 
         opacity=max(0.0, min(1.0, opacity)),
         linejoin=style.get("stroke-linejoin", "miter"),
         linecap=style.get("stroke-linecap", "butt"),
-        miterlimit=float(style.get("stroke-miterlimit", "4")),
+        miterlimit=_number(style.get("stroke-miterlimit"), 4.0),
         id=el.get("id"),
     )
 

@@ -87,4 +87,5 @@ def test_config_reads_the_refinement_keys() -> None:
         }  # fmt: skip
     )
     assert (cfg.size_budget, cfg.add_paths, cfg.resolution) == (3.0, 8, 512)
-    assert OptimizeConfig.from_stage_config({}).size_budget == 0
+    base = {"iterations": 10, "learningRate": 0.01, "optForSize": False, "optForQuality": True}
+    assert OptimizeConfig.from_stage_config(base).size_budget == 0

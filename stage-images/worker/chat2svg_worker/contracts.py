@@ -1,4 +1,5 @@
-"""Validates stage documents against the JSON Schemas generated from functions/contracts/schemas.ts."""
+"""Validates stage documents against the JSON Schemas generated from functions/contracts/schemas.ts, and
+reads the tier table generated from functions/contracts/tiers.ts (scripts/gen-schemas.ts writes both)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from chat2svg_worker.errors import InvalidInput, StageError
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-SCHEMA_NAMES = ("payload-ref", "stage-input", "stage-output", "stage-failure", "pipeline-plan")
+SCHEMA_NAMES = (
+    "payload-ref",
+    "stage-input",
+    "stage-output",
+    "stage-failure",
+    "pipeline-plan",
+    "detail-config",
+    "optimize-config",
+)
 
 
 @cache
@@ -22,9 +31,22 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+def _branch_errors(error: ValidationError) -> list[ValidationError]:
+    """The violations of a union (StageInput is one per `stage`) in the branches whose own `stage`
+    matched, so a bad detail config reads as such and not as "valid under none of the schemas"."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    matching = [subs for subs in branches.values() if not any(list(e.relative_path) == ["stage"] for e in subs)]
+    return [leaf for subs in matching for sub in subs for leaf in _branch_errors(sub)] or [error]
+
+
 def errors(name: str, doc: Any) -> list[str]:
     """Human-readable schema violations, empty when `doc` is valid."""
-    found = sorted(validator(name).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    found = [leaf for error in validator(name).iter_errors(doc) for leaf in _branch_errors(error)]
+    found.sort(key=lambda e: [str(part) for part in e.absolute_path])
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in found]
 
 
@@ -48,3 +70,14 @@ def validate_stage_output(doc: Any) -> dict[str, Any]:
 
 def validate_payload_ref(doc: Any) -> dict[str, Any]:
     return validate("payload-ref", doc)
+
+
+def validate_stage_config(stage: str, config: Any) -> dict[str, Any]:
+    """A stage's `StageInput.config`, checked against that stage's config schema (keys and ranges)."""
+    return validate(f"{stage}-config", config)
+
+
+@cache
+def tiers() -> dict[str, dict[str, dict[str, Any]]]:
+    """The default config matrix: tier ⇒ stage ⇒ config (camelCase keys, as in StageInput.config)."""
+    return json.loads((SCHEMA_DIR / "tiers.json").read_text())["tiers"]

@@ -1,4 +1,5 @@
-"""A tiny stage for the entry tests: echoes its svg; config steers sleeping and failing."""
+"""A tiny stage for the entry tests: echoes its svg. The config is a real (typed) optimize config, so
+the prompt steers it: `sleep=0.5`, `fail=<cause>`, `crash` (`;`-separated)."""
 
 import sys
 import time
@@ -11,11 +12,11 @@ def load() -> None:
 
 
 def run(stage_input: dict) -> dict:
-    config = stage_input["config"]
-    time.sleep(float(config.get("sleep", 0)))
-    if config.get("fail"):
-        raise InvalidInput(str(config["fail"]))
-    if config.get("crash"):
+    steer = dict(part.partition("=")[::2] for part in stage_input["prompt"].split(";") if part)
+    time.sleep(float(steer.get("sleep") or 0))
+    if steer.get("fail"):
+        raise InvalidInput(steer["fail"])
+    if "crash" in steer:
         return {"metrics": {"ratio": 1 / 0}}
     svg = read_payload(stage_input["svg"])
     return {

@@ -8,19 +8,22 @@ import threading
 from worker_support import ECHO_STAGE, FakeStepFunctions, run_echo
 
 from chat2svg_worker import BUDGETS, make_json_payload, make_payload
+from chat2svg_worker.contracts import tiers
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="3" fill="#123"/></svg>'
 
 
-def stage_input(**config: object) -> dict:
+def stage_input(**steer: object) -> dict:
+    """An optimize StageInput at the medium tier; `steer` (sleep, fail, crash) goes in the prompt."""
+    prompt = ";".join(f"{key}={value}" if value is not True else key for key, value in steer.items())
     return {
         "schemaVersion": 1,
         "requestId": "req-1",
         "stage": "optimize",
-        "prompt": "a dot",
+        "prompt": prompt or "a dot",
         "style": "",
         "seed": 0,
-        "config": config,
+        "config": tiers()["medium"]["optimize"],
         "svg": make_payload(SVG, "image/svg+xml", budget=BUDGETS["ecsStageInput"]),
     }
 

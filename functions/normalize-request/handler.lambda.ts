@@ -1,4 +1,4 @@
 // Lambda entry: the handler built once per cold start from this function's environment.
-import { configFromEnv, makeHandler } from './normalize-request.ts';
+import { configFromEnv, makeHandler } from './handler.ts';
 
 export const handler = makeHandler(configFromEnv());
