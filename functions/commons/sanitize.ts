@@ -406,7 +406,9 @@ const UNITS = new Set(['', 'px', 'em', 'ex', 'pt', 'pc', 'cm', 'mm', 'in', 'rem'
 // Letters (any script, for font names), digits, spaces and the punctuation values need; no
 // backslash escapes, comments, braces, at-rules, semicolons, colons or slashes.
 const VALUE_CHARS = /^[\p{L}\p{N}\s#%.,()'"+_-]*$/u;
-const FUNCTION = /([A-Za-z-]*)\s*\(/g;
+// A call's name starts a token: glued to a number, colour or word (`1.5url(`, `#a0burl(`) it is
+// that token's tail to a CSS tokenizer, so the lookbehind refuses it rather than read a call there.
+const FUNCTION = /(?<![\p{L}\p{N}_#.%-])([A-Za-z-]*)\s*\(/gu;
 const QUOTED = /(["'])(.*?)\1/g;
 const FONT_NAME = /^[\p{L}\p{N} _-]*$/u;
 const NUMBER_UNIT = /(?<![\p{L}\p{N}_#-])[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?([\p{L}%]*)/giu;

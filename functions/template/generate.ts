@@ -7,6 +7,7 @@ import { type Env, intEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { encodeInline } from '#commons/payload';
+import { STAGE_LIMITS } from '#contracts/defaults';
 import { BUDGETS, GenerationRequest, LlmProvider, type PayloadRef, TemplateConfig } from '#contracts/schemas';
 import { LlmClient } from '#template/llm/client';
 import { TemplateInvalidSvgError, TemplateNotConfiguredError } from '#template/llm/errors';
@@ -22,16 +23,16 @@ export interface GenerateTemplateConfig {
   readonly llmEnv: Env;
 }
 
+/** Time kept back from the Lambda's remaining time to return the result. */
+const RESERVE_MS = 5_000;
+
 export function configFromEnv(env: Env = process.env): GenerateTemplateConfig {
   return {
-    budgetMs: intEnv('TEMPLATE_BUDGET_MS', 110_000, env),
+    budgetMs: intEnv('TEMPLATE_BUDGET_MS', STAGE_LIMITS.template.timeoutSeconds * 1000 - 2 * RESERVE_MS, env),
     maxTokens: maxOutputTokens(env),
     llmEnv: env,
   };
 }
-
-/** Time kept back from the Lambda's remaining time to return the result. */
-const RESERVE_MS = 5_000;
 
 export const GenerateTemplateInput = z
   .object({

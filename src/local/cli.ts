@@ -265,7 +265,6 @@ function parseOptions(argv: string[]) {
 }
 
 async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
-  if (command.verbose) process.env.LOG_LEVEL ??= 'info';
   const result = command.server
     ? await generateOnServer(command.server, command.request, (line) => io.stderr(`${line}\n`))
     : await generateHere(command, io);
@@ -290,6 +289,10 @@ async function generateHere(command: GenerateCommand, io: CliIo): Promise<Genera
   const runtime = await createLocalRuntime({
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
+    // --verbose: the handlers' logs at INFO, unless LOG_LEVEL / POWERTOOLS_LOG_LEVEL say otherwise.
+    logLevel: command.verbose
+      ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO')
+      : undefined,
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
   });

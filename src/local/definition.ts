@@ -23,26 +23,26 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 
 export class UnsafeEntryError extends Error {
-  constructor(entry: string) {
-    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${FUNCTIONS_DIR}`);
+  constructor(entry: string, root: string = FUNCTIONS_DIR) {
+    super(`handler entry ${JSON.stringify(entry).slice(0, 200)} points outside ${root}`);
     this.name = 'Definition.UnsafeEntry';
   }
 }
 
 /**
- * The handler module for a repository-relative entry, verified to be a .ts file inside this
- * package's functions/ once every `..` and symlink is resolved.
+ * The handler module for a repository-relative entry, verified to be a .ts file inside `handlersDir`
+ * (this package's functions/ unless a test says otherwise) once every `..` and symlink is resolved.
  */
-export function resolveEntry(entry: string): string {
-  if (!/^functions\/[\w./-]+\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry);
+export function resolveEntry(entry: string, handlersDir: string = FUNCTIONS_DIR): string {
+  if (!/^\w[\w./-]*\.ts$/.test(entry) || isAbsolute(entry)) throw new UnsafeEntryError(entry, handlersDir);
   let path: string;
   try {
     path = realpathSync(join(REPO_ROOT, entry));
   } catch {
-    throw new UnsafeEntryError(entry);
+    throw new UnsafeEntryError(entry, handlersDir);
   }
-  const root = realpathSync(FUNCTIONS_DIR);
-  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry);
+  const root = realpathSync(handlersDir);
+  if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry, handlersDir);
   return path;
 }
 

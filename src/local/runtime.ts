@@ -44,6 +44,8 @@ export interface LocalRuntimeOptions {
   readonly faults?: StageFaults;
   /** Where `<stage>/run-local` lives. @default <repo>/stage-images */
   readonly stagesDir?: string;
+  /** The only folder whose modules may run as Lambda handlers. @default <repo>/functions */
+  readonly handlersDir?: string;
   /** Container stages this machine can run. @default detectCapabilities() */
   readonly capabilities?: readonly ContainerStageName[];
   /** Extra environment for the handlers and workers (after the synthesized one). @default {} */
@@ -190,6 +192,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       scope,
       progress,
       workers,
+      handlersDir: options.handlersDir,
     });
     const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
       validationOptions: { checkPaths: true, checkArn: true },

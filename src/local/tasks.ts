@@ -54,6 +54,8 @@ export interface TaskDeps {
   readonly scope: AsyncLocalStorage<ExecutionScope>;
   readonly progress: (line: string) => void;
   readonly workers: StageWorkers;
+  /** Where handler modules may live. */
+  readonly handlersDir?: string;
 }
 
 export interface TaskHandlers {
@@ -162,7 +164,9 @@ function stripQualifier(arn: string): string {
 /** The module's handler, built from this function's synthesized environment and the emulators' clients. */
 async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
   // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
-  const module = (await import(pathToFileURL(resolveEntry(fn.entry)).href)) as Partial<HandlerModule>;
+  const module = (await import(
+    pathToFileURL(resolveEntry(fn.entry, deps.handlersDir)).href
+  )) as Partial<HandlerModule>;
   if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
     throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
   const { dynamodb, s3, events } = deps.emulators;

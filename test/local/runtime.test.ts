@@ -1,5 +1,6 @@
 // What the local runtime adds to aws-local-stepfunctions, on a small machine of its own: the live
 // Context Object fields and the DynamoDB integration with Step Functions error names.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { LocalDefinition } from '#local/definition';
 import { adaptForEngine } from '#local/engine-adapter';
@@ -136,6 +137,8 @@ describe('the Lambda integration', () => {
   function withEcho(states: Record<string, unknown>, startAt: string): LocalDefinition {
     return { ...machine(states, startAt), functions: [echo] };
   }
+  // Handler modules may run only from one folder: here the test handlers' own.
+  const handlersDir = fileURLToPath(new URL('../support/handlers/', import.meta.url));
 
   it('builds the handler from its synthesized environment and calls it, by ARN and through lambda:invoke', async () => {
     const definition = withEcho(
@@ -152,7 +155,7 @@ describe('the Lambda integration', () => {
       },
       'Direct',
     );
-    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [], handlersDir });
 
     const { output } = await local.execute({ value: 42 });
     await local.stop();
@@ -161,6 +164,14 @@ describe('the Lambda integration', () => {
       direct: { value: 42, greeting: 'from the template', functionName: 'Echo', memoryLimitInMB: '1024' },
       invoked: { payload: { value: 42, greeting: 'from the template' }, status: 200 },
     });
+  });
+
+  it('refuses a handler module outside functions/ unless told where handlers live', async () => {
+    const definition = withEcho({ Direct: { Type: 'Task', Resource: echo.arn, End: true } }, 'Direct');
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+
+    await expect(local.execute({})).rejects.toMatchObject({ name: 'Definition.UnsafeEntry' });
+    await local.stop();
   });
 
   it("names a handler's error by its name and records the Lambda-style Cause", async () => {
@@ -176,7 +187,7 @@ describe('the Lambda integration', () => {
       },
       'Direct',
     );
-    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [], handlersDir });
 
     const { output } = await local.execute({ fail: 'Stage.Failed' });
     await local.stop();
@@ -202,7 +213,7 @@ describe('the Lambda integration', () => {
       },
       'Direct',
     );
-    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [] });
+    const local = await createLocalRuntime({ ephemeral: true, definition, capabilities: [], handlersDir });
 
     const { output } = await local.execute({ waitMs: 1500 });
     await local.stop();
