@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AttributeDefinition, KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import {
@@ -44,6 +44,16 @@ export function resolveEntry(entry: string, handlersDir: string = FUNCTIONS_DIR)
   const root = realpathSync(handlersDir);
   if (!path.startsWith(root + sep)) throw new UnsafeEntryError(entry, handlersDir);
   return path;
+}
+
+/**
+ * The module URL of a handler entry. Under the prebuilt bundle (scripts/build-cli.mjs, this code
+ * then being .js in dist/local/) the handler's bundle beside it; under tsx its TypeScript source.
+ */
+export function handlerUrl(entry: string, handlersDir?: string): string {
+  const path = resolveEntry(entry, handlersDir);
+  if (handlersDir !== undefined || !import.meta.url.endsWith('.js')) return pathToFileURL(path).href;
+  return new URL(`./${entry.replace(/\.ts$/, '.js')}`, import.meta.url).href;
 }
 
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */

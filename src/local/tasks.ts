@@ -4,8 +4,6 @@
 // run-local subprocess per call, or a warm pool).
 // Each Task state of the definition gets one handler.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import {
   DeleteItemCommand,
@@ -19,7 +17,7 @@ import type { Env } from '#commons/env';
 import { type Context, createTools, invocationContext } from '#commons/lambda';
 import { readPayload } from '#commons/payload';
 import { PayloadRef, type StageName } from '#contracts/schemas';
-import { type LocalDefinition, type LocalFunction, resolveEntry } from './definition.ts';
+import { handlerUrl, type LocalDefinition, type LocalFunction } from './definition.ts';
 import { type Emulators, LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 import { type StageWorkers, taskError } from './workers.ts';
 
@@ -164,9 +162,7 @@ function stripQualifier(arn: string): string {
 /** The module's handler, built from this function's synthesized environment and the emulators' clients. */
 async function buildHandler(fn: LocalFunction, deps: TaskDeps): Promise<LambdaHandler> {
   // Verified here too, so no definition (cached, handed in, or crafted) can run code elsewhere.
-  const module = (await import(
-    pathToFileURL(resolveEntry(fn.entry, deps.handlersDir)).href
-  )) as Partial<HandlerModule>;
+  const module = (await import(handlerUrl(fn.entry, deps.handlersDir))) as Partial<HandlerModule>;
   if (typeof module.makeHandler !== 'function' || typeof module.configFromEnv !== 'function')
     throw new Error(`${fn.entry} exports no makeHandler and configFromEnv`);
   const { dynamodb, s3, events } = deps.emulators;

@@ -171,7 +171,8 @@ export class Admission {
   /** Writes load and durations to the signal store, one write burst at a time. */
   private publish(): void {
     const { store } = this.options;
-    if (!store) return;
+    // Off: the assessment decides alone, without load signals (the fixed-tier baseline).
+    if (!store || this.options.mode === 'off') return;
     if (this.publishing) {
       this.publishAgain = true;
       return;

@@ -1,10 +1,12 @@
 // The playground page `chat2svg serve` answers at `/`: static files from ./playground/, read once at
 // start, with headers that let the page run only its own script and show only its own drawings.
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
+import { REPO_ROOT } from '../definition.ts';
 import type { Reply, Route } from './server.ts';
 
-const DIR = new URL('./playground/', import.meta.url);
+// From the repository root, not this module: under the prebuilt bundle this code is in dist/local/.
+const DIR = join(REPO_ROOT, 'src/local/serve/playground');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -44,7 +46,7 @@ export function playgroundRoutes(): Route[] {
     if (!contentType) continue;
     files.set(name, {
       status: 200,
-      text: readFileSync(new URL(name, DIR)),
+      text: readFileSync(join(DIR, name)),
       contentType,
       headers: PAGE_HEADERS,
     });
