@@ -290,9 +290,7 @@ async function generateHere(command: GenerateCommand, io: CliIo): Promise<Genera
     capabilities: stages,
     progress: (line) => io.stderr(`${line}\n`),
     // --verbose: the handlers' logs at INFO, unless LOG_LEVEL / POWERTOOLS_LOG_LEVEL say otherwise.
-    logLevel: command.verbose
-      ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO')
-      : undefined,
+    logLevel: verboseLevel(command.verbose),
     // Bedrock is the one real AWS call a local run makes: it keeps the developer's own credentials.
     ambientCredentials: command.request.llm === 'bedrock',
   });
@@ -303,8 +301,11 @@ async function generateHere(command: GenerateCommand, io: CliIo): Promise<Genera
   }
 }
 
+function verboseLevel(verbose: boolean): string | undefined {
+  return verbose ? (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO') : undefined;
+}
+
 async function serve(command: ServeCommand, io: CliIo): Promise<number> {
-  if (command.verbose) process.env.LOG_LEVEL ??= 'info';
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
     io.stderr(`[${stage}] not available here: ${reason}\n`);
@@ -314,6 +315,7 @@ async function serve(command: ServeCommand, io: CliIo): Promise<number> {
     capabilities: stages,
     workers: { mode: command.workerMode, perStage: command.workers },
     admission: command.admission,
+    logLevel: verboseLevel(command.verbose),
     log: (line) => io.stderr(`${line}\n`),
   });
   io.stdout(`${running.url}\n`);

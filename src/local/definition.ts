@@ -52,7 +52,7 @@ export function resolveEntry(entry: string, handlersDir: string = FUNCTIONS_DIR)
  */
 export function handlerUrl(entry: string, handlersDir?: string): string {
   const path = resolveEntry(entry, handlersDir);
-  if (handlersDir !== undefined || !import.meta.url.endsWith('.js')) return pathToFileURL(path).href;
+  if (!import.meta.url.endsWith('.js') || !entry.startsWith('functions/')) return pathToFileURL(path).href;
   return new URL(`./${entry.replace(/\.ts$/, '.js')}`, import.meta.url).href;
 }
 

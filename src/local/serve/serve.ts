@@ -33,6 +33,8 @@ export interface StartServeOptions {
   readonly env?: Record<string, string>;
   readonly routes?: readonly Route[];
   readonly log?: (line: string) => void;
+  /** Handlers' log level. @default the runtime's */
+  readonly logLevel?: string;
   /** Load-adaptive tiers and admission control, or none (the assessment alone). @default 'adaptive' */
   readonly admission?: AdmissionMode;
   /** Over the environment's ADMISSION_OVERLOAD. @default the synthesized setting */
@@ -54,6 +56,7 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
     capabilities: options.capabilities,
     stagesDir: options.stagesDir,
     env: options.env,
+    logLevel: options.logLevel,
     workers: options.workers ?? { mode: 'pool' },
   });
   try {
