@@ -10,7 +10,15 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import { readPayload } from '#commons/payload';
-import { type ContainerStageName, RunReport, STAGES, type StageName, StageReport } from '#contracts/schemas';
+import {
+  type ContainerStageName,
+  PayloadRef,
+  PipelinePlan,
+  RunReport,
+  STAGES,
+  type StageName,
+  StageReport,
+} from '#contracts/schemas';
 import { GenerationResult } from '#functions/finalize-result/result';
 import { detectCapabilities } from './capabilities.ts';
 import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
@@ -68,7 +76,23 @@ export interface RunOptions {
   readonly name?: string;
   /** Called once per stage as its report appears. */
   readonly onStage?: (event: StageProgress) => void;
+  /** Called once per drawing as the state data first holds it (references as the run keeps them). */
+  readonly onArtifact?: (name: ArtifactName, ref: PayloadRef) => void;
+  /** Called once with the assessment's tier, its reasons and which stages it runs (not on a cache hit). */
+  readonly onPlan?: (plan: PlanSummary) => void;
 }
+
+export interface PlanSummary extends Pick<PipelinePlan, 'tier' | 'reasons'> {
+  /** Whether the plan runs each stage (a gate may still skip or degrade it). */
+  readonly runs: Record<StageName, boolean>;
+}
+
+/**
+ * The drawings a run leaves in its state data: the template (`$.templateSvg`), and each container
+ * stage's output (`$.current`) when that stage ran, with detail's target image.
+ */
+export const ARTIFACT_NAMES = ['template', 'detail', 'detail-target', 'optimize'] as const;
+export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
 
 export const ExecutionOutput = z.object({
   cache: RunReport.shape.cache,
@@ -95,6 +119,8 @@ export interface LocalRuntime {
   readonly faults: StageFaults;
   /** Where container stages run, and how loaded they are. */
   readonly workers: StageWorkers;
+  /** What the handlers get on top of their synthesized environment (emulators, options.env). */
+  readonly env: Readonly<Record<string, string>>;
   /** Imports every Lambda handler now rather than on its first call. */
   preload(): Promise<void>;
   /** One generation through the pipeline's state machine, with its SVG and run report. */
@@ -223,6 +249,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       calls,
       faults,
       workers,
+      env,
       preload,
       execute: run,
       generate: (request, runOptions) => generate(run, emulators.s3, request, runOptions),
@@ -298,7 +325,7 @@ async function execute(
     }),
   );
   const statesEntered: string[] = [];
-  const watching = watch(run.eventLogs, statesEntered, progress, options.onStage);
+  const watching = watch(run.eventLogs, statesEntered, progress, options);
   let finish: (value: unknown) => void = () => {};
   const finished = new Promise((resolve) => {
     finish = resolve;
@@ -369,6 +396,14 @@ export function reportOf(output: ExecutionOutput, totalMs: number, stageMs: numb
   };
 }
 
+/** The parts of the state data (docs/state-machine.md) progress is read from. */
+interface StateData {
+  reports?: Record<string, unknown>;
+  current?: { svg?: unknown; target?: unknown };
+  templateSvg?: unknown;
+  plan?: unknown;
+}
+
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 /** Prints one line per stage as its report appears in the state data, and records states entered. */
@@ -376,18 +411,39 @@ async function watch(
   events: AsyncGenerator<EventLog>,
   statesEntered: string[],
   progress: (line: string) => void,
-  onStage: ((event: StageProgress) => void) | undefined,
+  { onStage, onArtifact, onPlan }: RunOptions,
 ): Promise<void> {
   const printed = new Set<string>();
+  let planned = false;
+  const found = new Set<ArtifactName>();
+  const artifact = (name: ArtifactName, value: unknown) => {
+    const ref = PayloadRef.safeParse(value);
+    if (found.has(name) || !ref.success) return;
+    found.add(name);
+    onArtifact?.(name, ref.data);
+  };
   for await (const event of events) {
     if (event.type === 'StateEntered') statesEntered.push(event.state.name);
     if (event.type !== 'StateExited') continue;
-    const reports = (event.state.output as { reports?: Record<string, unknown> } | null)?.reports;
-    for (const [stage, value] of Object.entries(reports ?? {})) {
+    const data = event.state.output as StateData | null;
+    artifact('template', data?.templateSvg);
+    const plan = PipelinePlan.safeParse(data?.plan);
+    if (!planned && plan.success) {
+      planned = true;
+      const { tier, reasons, stages } = plan.data;
+      const runs = Object.fromEntries(STAGES.map((stage) => [stage, stages[stage].run]));
+      onPlan?.({ tier, reasons, runs: runs as PlanSummary['runs'] });
+    }
+    for (const [stage, value] of Object.entries(data?.reports ?? {})) {
       const report = StageReport.safeParse(value);
       if (printed.has(stage) || !report.success) continue;
       printed.add(stage);
       const { status, reason, durationMs } = report.data;
+      // The report is recorded right after the stage's output lands in $.current.
+      if (status === 'ran' && (stage === 'detail' || stage === 'optimize')) {
+        artifact(stage, data?.current?.svg);
+        if (stage === 'detail') artifact('detail-target', data?.current?.target);
+      }
       onStage?.({ stage, status, reason, durationMs });
       const why = reason && status !== 'ran' ? `: ${reason}` : '';
       progress(`[${stage}] ${status}${status === 'ran' ? ` ${Math.round(durationMs)} ms` : ''}${why}`);

@@ -102,6 +102,21 @@ function bedrockClientConfig(env: Env): BedrockRuntimeClientConfig {
   };
 }
 
+/**
+ * The key-based providers this environment can call: a key (or its secret) is set, or, for openai,
+ * a custom endpoint that may need none. Bedrock depends on AWS credentials, which the caller knows.
+ */
+export function keyedProviders(env: Env = process.env): ProviderName[] {
+  return (['anthropic', 'openai'] as const).filter((provider) => {
+    const variable = VARIABLES[provider];
+    return (
+      optionalEnv(`${variable}_API_KEY`, env) !== undefined ||
+      optionalEnv(`${variable}_API_KEY_SECRET_ARN`, env) !== undefined ||
+      (provider === 'openai' && optionalEnv(`${variable}_BASE_URL`, env) !== undefined)
+    );
+  });
+}
+
 function visionFlag(env: Env, fallback: boolean): boolean {
   const raw = optionalEnv('CHAT2SVG_LLM_VISION', env)?.toLowerCase();
   return raw === undefined ? fallback : raw === 'true' || raw === '1';

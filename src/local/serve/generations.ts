@@ -2,9 +2,9 @@
 // in memory with its progress so GET answers as DescribeExecution does; Idempotency-Key retries
 // map to the generation they first started.
 import { randomUUID } from 'node:crypto';
-import type { GenerationRequest } from '#contracts/schemas';
+import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
 import { canonicalJson } from '#functions/normalize-request/identity';
-import type { ExecutionOutput, LocalRuntime, StageProgress } from '../runtime.ts';
+import type { ArtifactName, ExecutionOutput, LocalRuntime, PlanSummary, StageProgress } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -20,6 +20,10 @@ export interface Generation {
   svg?: string;
   /** Per-stage events as they happen. */
   readonly progress: StageProgress[];
+  /** Each stage's drawing as the run's state data holds it (inline or in the payload bucket). */
+  readonly artifacts: Map<ArtifactName, PayloadRef>;
+  /** The assessment's tier and why (absent on a cache hit). */
+  plan?: PlanSummary;
   /** Settles when the execution ends, either way. */
   readonly done: Promise<void>;
 }
@@ -85,6 +89,7 @@ export class Generations {
       startDate: new Date().toISOString(),
       status: 'RUNNING',
       progress,
+      artifacts: new Map(),
       done,
     };
     this.byId.set(id, generation);
@@ -97,6 +102,10 @@ export class Generations {
           onStage: (event) => {
             progress.push(event);
             observer?.stage(generation, event);
+          },
+          onArtifact: (name, ref) => generation.artifacts.set(name, ref),
+          onPlan: (plan) => {
+            generation.plan = plan;
           },
         }),
       )
@@ -164,6 +173,8 @@ export function describe(generation: Generation) {
     output: generation.output ?? null,
     // serve only: per-stage events so far, and why a failed one failed.
     progress: generation.progress,
+    artifacts: [...generation.artifacts.keys()],
+    ...(generation.plan ? { plan: generation.plan } : {}),
     ...(generation.cause ? { cause: generation.cause } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { LocalDefinition } from '../definition.ts';
 import { createLocalRuntime, type LocalRuntime } from '../runtime.ts';
 import type { WorkerMode } from '../workers.ts';
 import { Admission, type AdmissionMode } from './admission.ts';
+import { playgroundRoutes } from './playground.ts';
 import { type Route, type RunningServer, startServer } from './server.ts';
 
 export interface ServeCommand {
@@ -77,7 +78,7 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
       runtime,
       port: options.port,
       host: options.host,
-      routes: options.routes,
+      routes: [...playgroundRoutes(), ...(options.routes ?? [])],
       admit: admission,
       observer: admission,
       status: async () => ({

@@ -4,8 +4,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeIssues } from '#commons/errors';
+import { readPayload } from '#commons/payload';
+import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
 import { GenerationRequest } from '#contracts/schemas';
-import type { LocalRuntime } from '../runtime.ts';
+import { keyedProviders } from '#template/llm/settings';
+import { ARTIFACT_NAMES, type ArtifactName, type LocalRuntime } from '../runtime.ts';
 import type { Decision } from './admission.ts';
 import { describe, Generations, type GenerationsOptions, IdempotencyConflictError } from './generations.ts';
 
@@ -176,7 +179,33 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
         if (!generation) return { status: 404, json: { message: 'generation not found' } };
         if (generation.svg === undefined)
           return { status: 409, json: { message: `generation is ${generation.status}; no SVG` } };
-        return { status: 200, text: generation.svg, contentType: 'image/svg+xml' };
+        return { status: 200, text: generation.svg, contentType: 'image/svg+xml', headers: SVG_HEADERS };
+      },
+    },
+    {
+      // serve only: one stage's drawing (docs/state-machine.md: $.templateSvg, $.current). SVGs are
+      // passed through the one sanitizer first, as finalize does for the result.
+      method: 'GET',
+      path: /^\/v1\/generations\/(?<id>[^/]+)\/artifacts\/(?<name>[^/]+)$/,
+      handle: async ({ params }) => {
+        const generation = generations.get(params.id);
+        if (!generation) return { status: 404, json: { message: 'generation not found' } };
+        const ref = generation.artifacts.get(params.name as ArtifactName);
+        if (!ref || !(ARTIFACT_NAMES as readonly string[]).includes(params.name))
+          return { status: 404, json: { message: `no ${params.name} drawing for this generation` } };
+        const bytes = await readPayload(ref, runtime.emulators.s3);
+        if (ref.mediaType === 'image/svg+xml') {
+          try {
+            const { svg } = sanitizeSvg(bytes.toString('utf8'));
+            return { status: 200, text: svg, contentType: ref.mediaType, headers: SVG_HEADERS };
+          } catch (error) {
+            if (!(error instanceof SvgInvalidError)) throw error;
+            return { status: 422, json: { message: `${params.name} drawing: ${error.message}` } };
+          }
+        }
+        if (!/^image\/(png|jpeg|webp)$/.test(ref.mediaType))
+          return { status: 415, json: { message: `${params.name} is ${ref.mediaType}, not an image` } };
+        return { status: 200, text: bytes, contentType: ref.mediaType, headers: SVG_HEADERS };
       },
     },
     {
@@ -186,6 +215,7 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
         status: 200,
         json: {
           generations: { running: generations.running() },
+          llm: llmChoices(runtime),
           workers: {
             mode: runtime.workers.mode,
             load: runtime.workers.load(),
@@ -197,6 +227,24 @@ function apiRoutes(runtime: LocalRuntime, generations: Generations, options: Ser
     },
   ];
 }
+
+/**
+ * What a request's `llm` may name here, from the environment the handlers get. Bedrock needs the
+ * developer's AWS credentials, and serve's runtime holds the emulators' instead.
+ */
+function llmChoices(runtime: LocalRuntime) {
+  const synthesized = runtime.definition.functions.find((fn) => fn.environment.CHAT2SVG_LLM)?.environment;
+  return {
+    providers: ['offline', ...keyedProviders(runtime.env)],
+    default: runtime.env.CHAT2SVG_LLM ?? synthesized?.CHAT2SVG_LLM ?? 'offline',
+  };
+}
+
+/** A drawing opened on its own is a document: it may not run script, load anything or be framed. */
+const SVG_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox",
+  'x-content-type-options': 'nosniff',
+};
 
 async function dispatch(
   routes: readonly Route[],

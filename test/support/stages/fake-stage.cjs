@@ -10,6 +10,7 @@
 // misbehaviour per call with those odds: fail with a stage error, be killed (SIGKILL) mid-task,
 // hang past any timeout (as a worker whose heartbeats stopped), print no StageOutput, or return
 // an SVG carrying script for the sanitizer to remove; otherwise it succeeds after 20-200 ms.
+// FAKE_STAGE_SVG='{"detail":"<svg…>"}' makes a stage answer that SVG (inline) instead of its input.
 const { createHash } = require('node:crypto');
 const { appendFileSync } = require('node:fs');
 const { createInterface } = require('node:readline');
@@ -40,6 +41,12 @@ function drawChaos(spec) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function inlineSvg(text) {
+  const bytes = Buffer.byteLength(text);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  return { inline: text, encoding: 'utf8', mediaType: 'image/svg+xml', bytes, sha256 };
+}
+
 /** The StageOutput, or throws `{error, cause}`; resolves after the stage's stand-in duration. */
 async function handle(input) {
   const started = Date.now();
@@ -55,7 +62,9 @@ async function handle(input) {
   if (chaos === 'garbage') return 'not a stage output';
   const failure = chaos === 'fail' ? 'Stage.OutOfMemory' : process.env.FAKE_STAGE_FAIL;
   if (failure) throw { error: failure, cause: `${stage} failed on cue` };
-  const svg = chaos === 'xss' ? withScript(input.svg) : input.svg;
+  const replacement = process.env.FAKE_STAGE_SVG ? JSON.parse(process.env.FAKE_STAGE_SVG)[stage] : undefined;
+  const given = replacement === undefined ? input.svg : inlineSvg(replacement);
+  const svg = chaos === 'xss' ? withScript(given) : given;
   const output = {
     schemaVersion: 1,
     stage,
