@@ -83,6 +83,8 @@ export class PipelineStack extends Stack {
         MODEL_STAGES: STAGES_WITH_MODELS.join(','),
         DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
         ADMISSION_OVERLOAD: config.admission.overload,
+        // Their sum over the planned stages bounds an in-flight claim (plan.claimUntil).
+        ...stageTimeoutEnvironment(stageTimeouts(config)),
       })
         .bindTable('BREAKERS_TABLE', breakers, 'read')
         .bindTable('SIGNALS_TABLE', signals, 'read')

@@ -20,6 +20,7 @@ import {
   StageReport,
 } from '#contracts/schemas';
 import { GenerationResult } from '#functions/finalize-result/result';
+import { llmVariables } from '#template/llm/settings';
 import { detectCapabilities } from './capabilities.ts';
 import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
@@ -168,6 +169,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     const progress = options.progress ?? (() => {});
 
     const env: Record<string, string> = {
+      // The developer's LLM settings (ANTHROPIC_API_KEY, OPENAI_BASE_URL, …) reach the template handler.
+      ...llmVariables(process.env),
       ...emulators.env,
       STAGE_CAPABILITIES: capabilities.join(','),
       // Local workers take their weights from MODEL_DIR (capabilities.ts), not the model store.

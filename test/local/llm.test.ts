@@ -51,6 +51,32 @@ describe('the LLM template through the state machine', { timeout: SYNTH_TIMEOUT_
     },
   );
 
+  it('takes the provider settings from the shell, as `chat2svg generate --llm openai` does', async () => {
+    const fake = await FakeProvider.start();
+    opened.push({ stop: () => fake.close() });
+    fake.script(
+      { answer: answer('plan') },
+      { answer: answer('good-svg') },
+      { answer: answer('rectified-svg') },
+    );
+    const shell = providerEnv('openai', fake.url);
+    const saved = structuredClone(process.env);
+    Object.assign(process.env, shell);
+    let local: LocalRuntime;
+    try {
+      local = await startTestRuntime({ capabilities: [] });
+    } finally {
+      for (const name of Object.keys(shell)) if (saved[name] === undefined) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+    opened.push(local);
+
+    const { report } = await local.generate({ prompt: 'a red fox on a hill', llm: 'openai', tier: 'medium' });
+
+    expect(report.stages.find((stage) => stage.name === 'template')).toMatchObject({ status: 'ran' });
+    expect(fake.requests.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('degrades to the offline composer when the provider keeps failing, and still returns an SVG', async () => {
     const fake = await FakeProvider.start();
     opened.push({ stop: () => fake.close() });

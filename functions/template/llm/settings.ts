@@ -23,6 +23,21 @@ const VARIABLES: Record<ProviderName, string> = {
   openai: 'OPENAI',
 };
 
+/**
+ * The template settings a developer sets in their shell (keys, endpoints, models of every provider,
+ * CHAT2SVG_LLM_*), for a local runtime to hand to the template handler as Lambda configuration
+ * would. AWS credentials are not among them: they reach a handler only where a run asks for them.
+ */
+export function llmVariables(env: Env): Record<string, string> {
+  const prefixes = [...Object.values(VARIABLES).map((prefix) => `${prefix}_`), 'CHAT2SVG_LLM_'];
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && prefixes.some((prefix) => entry[0].startsWith(prefix)),
+    ),
+  );
+}
+
 /** USD per million input / output tokens, list prices; CHAT2SVG_LLM_PRICE overrides. */
 const PRICES: [RegExp, number, number][] = [
   [/haiku-4-5|haiku-4\.5/, 1, 5],
