@@ -1,6 +1,8 @@
 // Starts what `chat2svg serve` runs: the local runtime with warm stage workers, admission control,
 // and the HTTP server.
+import { breakerSettingsFromEnv } from '#breaker/settings';
 import { getBreakers } from '#breaker/store';
+import { windowStats } from '#breaker/transition';
 import type { ContainerStageName } from '#contracts/schemas';
 import type { LocalDefinition } from '../definition.ts';
 import { createLocalRuntime, type LocalRuntime } from '../runtime.ts';
@@ -74,6 +76,20 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
       store: env.SIGNALS_TABLE ? { ddb: runtime.emulators.dynamodb, table: env.SIGNALS_TABLE } : undefined,
     });
     const breakersTable = env.BREAKERS_TABLE;
+    // The window the record-outcome function counts in, as it was synthesized.
+    const recorder = runtime.definition.functions.find((fn) => fn.environment.BREAKER_WINDOW_SECONDS);
+    const settings = recorder ? breakerSettingsFromEnv(recorder.environment) : undefined;
+    const breakerStatus = async () => {
+      if (!breakersTable) return {};
+      const now = new Date();
+      const stored = await getBreakers(runtime.emulators.dynamodb, breakersTable);
+      return Object.fromEntries(
+        Object.entries(stored).map(([stage, { state, openUntil, window }]) => {
+          const counted = settings ? windowStats(window, now, settings) : { calls: 0, failures: 0 };
+          return [stage, { state, openUntil, calls: counted.calls, failures: counted.failures }];
+        }),
+      );
+    };
     const server = await startServer({
       runtime,
       port: options.port,
@@ -82,7 +98,7 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
       admit: admission,
       observer: admission,
       status: async () => ({
-        breakers: breakersTable ? await getBreakers(runtime.emulators.dynamodb, breakersTable) : {},
+        breakers: await breakerStatus(),
         admission: admission.status(),
       }),
     });
