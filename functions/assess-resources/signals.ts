@@ -4,8 +4,15 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { stageTimeoutsFromEnv } from '#breaker/settings';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
+import { STAGE_LIMITS } from '#contracts/defaults';
 import { MODEL_STORE_PREFIX, manifestKey } from '#contracts/model-store';
-import { CONTAINER_STAGES, type ContainerStageName, LlmProvider } from '#contracts/schemas';
+import {
+  CONTAINER_STAGES,
+  type ContainerStageName,
+  LlmProvider,
+  STAGES,
+  type StageName,
+} from '#contracts/schemas';
 import type { ModelSignal, Signals } from './decide.ts';
 import { type LoadSignals, readLoadSignals } from './load-store.ts';
 
@@ -30,6 +37,18 @@ function optionalCount(name: string, env: Env): number | undefined {
   return value;
 }
 
+/** The stage timeouts as synthesized, or the contract's defaults where none are set (unit tests). */
+function timeoutsOf(env: Env): Record<StageName, number> {
+  const set = STAGES.some(
+    (stage) => optionalEnv(`${stage.toUpperCase()}_TIMEOUT_SECONDS`, env) !== undefined,
+  );
+  if (set) return { ...stageTimeoutsFromEnv(env) };
+  return Object.fromEntries(STAGES.map((stage) => [stage, STAGE_LIMITS[stage].timeoutSeconds])) as Record<
+    StageName,
+    number
+  >;
+}
+
 /** The signals that come from configuration; read once per cold start. */
 export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'> {
   const llm = optionalEnv('CHAT2SVG_LLM', env) ?? optionalEnv('DEFAULT_LLM_PROVIDER', env);
@@ -49,7 +68,7 @@ export function staticSignals(env: Env = process.env): Omit<Signals, 'breakers'>
       freeSlots: optionalCount('GPU_FREE_SLOTS', env),
       queueDepth: optionalCount('GPU_QUEUE_DEPTH', env),
     },
-    timeoutsSeconds: stageTimeoutsFromEnv(env),
+    timeoutsSeconds: timeoutsOf(env),
     defaultDeadlineSeconds: optionalCount('DEFAULT_DEADLINE_SECONDS', env),
   };
 }

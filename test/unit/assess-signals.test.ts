@@ -15,6 +15,7 @@ describe('assessment signals from the environment', () => {
       containerStages: ['optimize', 'detail'],
       defaultLlm: 'anthropic',
       gpu: { freeSlots: 0, queueDepth: undefined },
+      timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
     });
   });
 
@@ -23,6 +24,7 @@ describe('assessment signals from the environment', () => {
       containerStages: [],
       defaultLlm: undefined,
       gpu: { freeSlots: undefined, queueDepth: undefined },
+      timeoutsSeconds: { template: 120, detail: 900, optimize: 600 },
     });
   });
 
