@@ -122,7 +122,7 @@ def test_corrupt_weights_are_model_unavailable_not_a_crash(tiny_models, tmp_path
 
     error = failure(proc)
     assert error["error"] == "Stage.ModelUnavailable"
-    assert error["cause"].startswith("cannot load SDXL")
+    assert error["cause"].startswith("cannot load sdxl")
 
 
 def test_a_bad_config_is_invalid_input(tiny_models):
@@ -132,9 +132,10 @@ def test_a_bad_config_is_invalid_input(tiny_models):
     proc = run_local(stage_input, {"MODEL_DIR": str(tiny_models)})
 
     assert proc.returncode == 2
+    # The config is checked against the generated detail-config schema, ranges included.
     assert failure(proc) == {
         "error": "Stage.InvalidInput",
-        "cause": "config.samPointsPerSide must be an integer in [1, 128], got 0",
+        "cause": "invalid stage-input: config/samPointsPerSide: 0 is less than the minimum of 1",
     }
 
 
