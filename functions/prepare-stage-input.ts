@@ -1,12 +1,14 @@
 // Prepare stage input: builds the container stage's StageInput (docs/architecture.md §6) and hands it
-// over as one PayloadRef — inline when it fits the RunTask/SubmitJob budget, else in S3.
+// over as one PayloadRef: inline when the request the GPU backend's service receives (RunTask
+// overrides, SQS message, SubmitJob) still fits its limit with the longest task token, else in S3.
 import { z } from 'zod';
 import { type HandlerDeps, s3Client } from '#commons/clients';
 import { type Env, optionalEnv } from '#commons/env';
 import { InvalidInputError, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler } from '#commons/lambda';
 import { putPayload } from '#commons/payload';
-import { BUDGETS, ContainerStageName, GenerationRequest, PayloadRef, StageInput } from '#contracts/schemas';
+import { ContainerStageName, GenerationRequest, PayloadRef, StageInput } from '#contracts/schemas';
+import { fitsTransport, GPU_BACKENDS } from '#contracts/transports';
 
 export interface PrepareStageInputConfig {
   /** Where a StageInput over its budget goes; none means such an input fails. */
@@ -24,8 +26,8 @@ const PrepareInput = z.object({
   config: z.record(z.string(), z.unknown()),
   /** The best result so far ($.current); optimize also gets detail's target image. */
   current: z.object({ svg: PayloadRef, target: PayloadRef.optional() }).loose(),
-  /** RunTask overrides (default) or a Batch SubmitJob, whose budget is larger. */
-  transport: z.enum(['ecs', 'batch']).default('ecs'),
+  /** The GPU backend that carries the input (infra/config/environments.ts `gpu.backend`). */
+  backend: z.enum(GPU_BACKENDS).default('task'),
 });
 
 export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps = {}) {
@@ -50,8 +52,8 @@ export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps =
       },
       InvalidInputError,
     );
-    const budget = input.transport === 'batch' ? BUDGETS.batchStageInput : BUDGETS.ecsStageInput;
-    const ref = await putPayload(JSON.stringify(stageInput), 'application/json', budget, {
+    const fits = (ref: unknown) => fitsTransport(input.backend, ref);
+    const ref = await putPayload(JSON.stringify(stageInput), 'application/json', fits, {
       s3,
       bucket: config.bucket,
       requestId: input.requestId,
@@ -61,6 +63,7 @@ export function makeHandler(config: PrepareStageInputConfig, deps: HandlerDeps =
     logger.info('stage input prepared', {
       requestId: input.requestId,
       stage: input.stage,
+      backend: input.backend,
       bytes: ref.bytes,
       where: 'inline' in ref ? ref.encoding : 's3',
     });

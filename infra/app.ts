@@ -55,7 +55,8 @@ export function createPipelineApp(opts: PipelineAppOptions = {}): PipelineApp {
     builtinCloudFormationValidation: opts.cfnValidation ?? true,
   });
   const envName = opts.envName ?? (app.node.tryGetContext('env') as string | undefined) ?? 'dev';
-  const config = loadConfig(envName);
+  const gpuBackend = app.node.tryGetContext('gpuBackend') as string | undefined;
+  const config = loadConfig(envName, { gpuBackend });
   // No account or region: the template stays environment-agnostic and synthesizes offline.
   const stack = new PipelineStack(app, stackNameFor(envName), {
     config,

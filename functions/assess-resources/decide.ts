@@ -28,9 +28,14 @@ export interface GpuSignal {
   queueDepth?: number;
 }
 
+/** Whether a stage's weights are in the model store; a stage left out needs none or is unchecked. */
+export type ModelSignal = { published: true } | { published: false; reason: string };
+
 export interface Signals {
   /** Container stages this deployment or machine can run at all (STAGE_CAPABILITIES). */
   containerStages: readonly ContainerStageName[];
+  /** Model store state of the stages that need weights (MODEL_STAGES); absent when not checked. */
+  models?: Partial<Record<ContainerStageName, ModelSignal>>;
   /** The deployment's default template provider; request.llm overrides it. */
   defaultLlm: LlmProvider | undefined;
   breakers: Partial<Record<StageName, BreakerSignal>>;
@@ -119,11 +124,18 @@ export function decidePlan(request: GenerationRequest, signals: Signals, now: Da
   const reasons: string[] = [];
   const provider: LlmProvider = request.llm ?? signals.defaultLlm ?? 'offline';
   const capable = new Set<StageName>(signals.containerStages);
+  // A stage without published weights would only fail on a GPU and open its breaker for everyone.
+  const unpublished = (stage: ContainerStageName) => {
+    const model = signals.models?.[stage];
+    return model && !model.published ? model.reason : undefined;
+  };
   const runs: Runs = {
     template: provider !== 'offline',
-    detail: capable.has('detail'),
-    optimize: capable.has('optimize'),
+    detail: capable.has('detail') && !unpublished('detail'),
+    optimize: capable.has('optimize') && !unpublished('optimize'),
   };
+  const cannotRun = (stage: ContainerStageName, missing: string) =>
+    unpublished(stage) ?? `${stage} cannot run here (not in STAGE_CAPABILITIES: ${missing})`;
   const tier = chooseTier(request, runs, signals, reasons);
   const config = TIERS[tier];
 
@@ -133,10 +145,8 @@ export function decidePlan(request: GenerationRequest, signals: Signals, now: Da
       : NO_LLM_REASON,
     detail: runs.detail
       ? `runs at tier ${tier}`
-      : 'detail cannot run here (not in STAGE_CAPABILITIES: no GPU backend, model weights or Python)',
-    optimize: runs.optimize
-      ? `runs at tier ${tier}`
-      : 'optimize cannot run here (not in STAGE_CAPABILITIES: no GPU backend or Python)',
+      : cannotRun('detail', 'no GPU backend, model weights or Python'),
+    optimize: runs.optimize ? `runs at tier ${tier}` : cannotRun('optimize', 'no GPU backend or Python'),
   };
   if (runs.optimize && !runs.detail) stageReason.optimize += '; size only: no detail target here';
   for (const stage of STAGES)

@@ -1,8 +1,10 @@
-// Thin adapters that gather the assessment's signals: environment, breakers table.
+// Thin adapters that gather the assessment's signals: environment, breakers table, model store.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getBreakers } from '#breaker/store';
 import { type Env, InvalidEnvError, listEnv, optionalEnv } from '#commons/env';
 import { STAGE_LIMITS } from '#contracts/defaults';
+import { MODEL_STORE_PREFIX, manifestKey } from '#contracts/model-store';
 import {
   CONTAINER_STAGES,
   type ContainerStageName,
@@ -10,7 +12,7 @@ import {
   STAGES,
   type StageName,
 } from '#contracts/schemas';
-import type { Signals } from './decide.ts';
+import type { ModelSignal, Signals } from './decide.ts';
 
 export const DEFAULT_TIMEOUTS_SECONDS = Object.fromEntries(
   STAGES.map((stage) => [stage, STAGE_LIMITS[stage].timeoutSeconds]),
@@ -107,4 +109,57 @@ export async function breakerSignals(
     onError(error);
     return {};
   }
+}
+
+export interface ModelStoreLocation {
+  bucket: string;
+  prefix: string;
+  /** Stages whose weights must be published before they run. */
+  stages: ContainerStageName[];
+}
+
+/** MODEL_STORE_BUCKET, MODEL_STORE_PREFIX and MODEL_STAGES; undefined when there is no store to check. */
+export function modelStoreLocation(env: Env = process.env): ModelStoreLocation | undefined {
+  const bucket = optionalEnv('MODEL_STORE_BUCKET', env);
+  if (!bucket) return undefined;
+  return {
+    bucket,
+    prefix: optionalEnv('MODEL_STORE_PREFIX', env) ?? MODEL_STORE_PREFIX,
+    stages: parseCapabilities(listEnv('MODEL_STAGES', env)),
+  };
+}
+
+/**
+ * Whether each stage's manifest is in the store. A missing manifest means "not published"; any
+ * other error leaves the stage unchecked (the worker's own fetch then decides), never failing the run.
+ */
+export async function modelSignals(
+  s3: S3Client,
+  store: ModelStoreLocation | undefined,
+  onError: (error: unknown) => void,
+): Promise<Signals['models']> {
+  if (!store) return undefined;
+  const entries = await Promise.all(
+    store.stages.map(async (stage): Promise<[ContainerStageName, ModelSignal | undefined]> => {
+      const key = manifestKey(stage, store.prefix);
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+        return [stage, { published: true }];
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404) {
+          return [
+            stage,
+            {
+              published: false,
+              reason: `${stage} skipped: its models are not published (no s3://${store.bucket}/${key}; run scripts/publish-models)`,
+            },
+          ];
+        }
+        onError(error);
+        return [stage, undefined];
+      }
+    }),
+  );
+  return Object.fromEntries(entries.filter(([, signal]) => signal));
 }

@@ -1,6 +1,6 @@
 // PayloadRef transfer (docs/architecture.md §5): inline when the serialized ref fits the transport's
 // budget, else an S3 object under runs/<requestId>/<stage>/<name>. Mirrors the Python worker's
-// chat2svg_worker/payload.py: same encodings, same order, budget measured on the ref's JSON.
+// chat2svg_worker/payload.py: same encodings, same order, size measured by jsonSize (transports.ts).
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -11,6 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { type InlinePayloadRef, type PayloadEncoding, PayloadRef } from '#contracts/schemas';
+import { jsonSize } from '#contracts/transports';
 import { PayloadIntegrityError, PayloadTooLargeError, parseOrThrow } from './errors.ts';
 
 const TEXT_TYPES = ['text/', 'application/json', 'image/svg+xml', 'application/xml'];
@@ -41,17 +42,31 @@ function isUtf8(data: Buffer): boolean {
 
 /** Serialized length in bytes: what a transport (env var, state data, item) actually carries. */
 export function refSize(ref: PayloadRef): number {
-  return Buffer.byteLength(JSON.stringify(ref), 'utf8');
+  return jsonSize(ref);
+}
+
+/**
+ * Most bytes a serialized ref may take, or a test of the whole request a transport sends
+ * (fitsTransport), which embeds the ref with other fields and escapes it.
+ */
+export type InlineBudget = number | ((ref: InlinePayloadRef) => boolean);
+
+function fits(ref: InlinePayloadRef, budget: InlineBudget): boolean {
+  return typeof budget === 'number' ? refSize(ref) <= budget : budget(ref);
+}
+
+function describeBudget(budget: InlineBudget): string {
+  return typeof budget === 'number' ? `${budget} bytes` : `of ${budget.name || 'the transport'}`;
 }
 
 /**
  * The first inline encoding (utf8 for text, else base64, then gzip+base64) whose serialized
- * ref is at most `budget` bytes; undefined when none fits.
+ * ref fits `budget`; undefined when none fits.
  */
 export function encodeInline(
   data: Uint8Array | string,
   mediaType: string,
-  budget: number,
+  budget: InlineBudget,
 ): InlinePayloadRef | undefined {
   const bytes = toBytes(data);
   const meta = { mediaType, bytes: bytes.length, sha256: sha256Hex(bytes) };
@@ -61,7 +76,7 @@ export function encodeInline(
   candidates.push(['gzip+base64', () => gzipSync(bytes, { level: 9 }).toString('base64')]);
   for (const [encoding, encode] of candidates) {
     const ref: InlinePayloadRef = { inline: encode(), encoding, ...meta };
-    if (refSize(ref) <= budget) return ref;
+    if (fits(ref, budget)) return ref;
   }
   return undefined;
 }
@@ -79,7 +94,7 @@ export interface PayloadTarget {
 export async function putPayload(
   data: Uint8Array | string,
   mediaType: string,
-  budget: number,
+  budget: InlineBudget,
   target: PayloadTarget,
 ): Promise<PayloadRef> {
   const inline = encodeInline(data, mediaType, budget);
@@ -87,7 +102,7 @@ export async function putPayload(
   const bytes = toBytes(data);
   if (!target.bucket) {
     throw new PayloadTooLargeError(
-      `${mediaType} payload of ${bytes.length} bytes exceeds the inline budget of ${budget} bytes and no payload bucket is configured`,
+      `${mediaType} payload of ${bytes.length} bytes exceeds the inline budget ${describeBudget(budget)} and no payload bucket is configured`,
     );
   }
   const key = runKey(target.requestId, target.stage, target.name);

@@ -27,10 +27,12 @@ export const STAGE_ERRORS = [
 export const StageErrorName = z.enum(STAGE_ERRORS);
 export type StageErrorName = z.infer<typeof StageErrorName>;
 
-/** Byte budgets per transport (docs/architecture.md §5): inline when at most this many bytes. */
+/**
+ * Byte budgets (docs/architecture.md §5): inline when the serialized ref takes at most this many
+ * bytes (jsonSize). A stage's input has no fixed budget: it fits its GPU backend's request
+ * (contracts/transports.ts).
+ */
 export const BUDGETS = {
-  ecsStageInput: 6 * 1024,
-  batchStageInput: 24 * 1024,
   stageOutput: 128 * 1024,
   cacheSvg: 300_000,
 } as const;

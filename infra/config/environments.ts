@@ -1,7 +1,8 @@
 // Typed per-environment configuration, chosen with `cdk synth -c env=dev|staging|prod`.
 // One defaults object; each environment states only what differs from it.
 import { LLM_MODELS, STAGE_LIMITS } from '#contracts/defaults';
-import type { LlmProvider } from '#contracts/schemas';
+import { CONTAINER_STAGES, type LlmProvider } from '#contracts/schemas';
+import { GPU_BACKENDS, type GpuBackendName } from '#contracts/transports';
 
 export const ENV_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvName = (typeof ENV_NAMES)[number];
@@ -36,8 +37,20 @@ export interface PipelineConfig {
   /** Whether state machine logs carry state input/output (prompts); handy in dev, off in prod. */
   readonly logExecutionData: boolean;
   readonly gpu: {
+    /**
+     * How GPU stages run (docs/architecture.md, "GPU backends"): `pool` (warm workers on an SQS
+     * queue), `task` (one ECS RunTask per request) or `batch` (an AWS Batch job per request).
+     * `cdk synth -c gpuBackend=…` overrides it.
+     */
+    readonly backend: GpuBackendName;
+    /**
+     * Longest expected wait for capacity from zero: instance boot, multi-GB image pull, model fetch.
+     * Every backend adds it to the stage heartbeat, since the heartbeat clock starts when the
+     * request is sent, not when a worker starts.
+     */
+    readonly coldStartSeconds: number;
     readonly instanceType: string;
-    /** The capacity provider scales the group between 0 and this many instances. */
+    /** Capacity scales between 0 and this many GPU instances (pool: workers per stage; batch: vCPUs / 4). */
     readonly maxInstances: number;
     readonly rootVolumeGiB: number;
     /** Memory reserved per stage container (MiB); leaves room for the ECS agent on the instance. */
@@ -80,7 +93,14 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
   retainData: false,
   logRetentionDays: 7,
   logExecutionData: true,
-  gpu: { instanceType: 'g5.xlarge', maxInstances: 2, rootVolumeGiB: 100, containerMemoryMiB: 14_336 },
+  gpu: {
+    backend: 'task',
+    coldStartSeconds: 420,
+    instanceType: 'g5.xlarge',
+    maxInstances: 2,
+    rootVolumeGiB: 100,
+    containerMemoryMiB: 14_336,
+  },
   stages: {
     template: { ...STAGE_LIMITS.template },
     detail: { ...STAGE_LIMITS.detail },
@@ -100,6 +120,7 @@ const DEFAULTS: Omit<PipelineConfig, 'envName'> = {
 const OVERRIDES: Record<EnvName, Overrides> = {
   dev: {},
   staging: {
+    gpu: { backend: 'pool' },
     llm: { defaultProvider: 'bedrock' },
     logRetentionDays: 30,
   },
@@ -108,7 +129,7 @@ const OVERRIDES: Record<EnvName, Overrides> = {
     retainData: true,
     logRetentionDays: 90,
     logExecutionData: false,
-    gpu: { maxInstances: 8 },
+    gpu: { backend: 'pool', maxInstances: 8 },
     llm: { defaultProvider: 'bedrock' },
     api: { rateLimit: 50, burstLimit: 100 },
   },
@@ -122,9 +143,23 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
 }
 
-export function loadConfig(envName: string): PipelineConfig {
+export function isGpuBackend(value: unknown): value is GpuBackendName {
+  return typeof value === 'string' && (GPU_BACKENDS as readonly string[]).includes(value);
+}
+
+export interface ConfigOverrides {
+  /** `-c gpuBackend=pool|task|batch`. */
+  readonly gpuBackend?: string;
+}
+
+export function loadConfig(envName: string, options: ConfigOverrides = {}): PipelineConfig {
   if (!isEnvName(envName)) {
     throw new Error(`unknown environment "${envName}"; expected one of ${ENV_NAMES.join(', ')}`);
+  }
+  if (options.gpuBackend !== undefined && !isGpuBackend(options.gpuBackend)) {
+    throw new Error(
+      `unknown GPU backend "${options.gpuBackend}"; expected one of ${GPU_BACKENDS.join(', ')}`,
+    );
   }
   const overrides = OVERRIDES[envName];
   const merged: Record<string, unknown> = { envName };
@@ -132,7 +167,16 @@ export function loadConfig(envName: string): PipelineConfig {
     const override: unknown = overrides[key as keyof Overrides];
     merged[key] = isObject(value) && isObject(override) ? { ...value, ...override } : (override ?? value);
   }
+  if (options.gpuBackend) merged.gpu = { ...(merged.gpu as object), backend: options.gpuBackend };
   const config = merged as unknown as PipelineConfig;
+  for (const stage of CONTAINER_STAGES) {
+    const timeouts = config.stages[stage];
+    if (config.gpu.coldStartSeconds + timeouts.heartbeatSeconds >= timeouts.timeoutSeconds) {
+      throw new Error(
+        `${envName}: ${stage} timeoutSeconds must outlast a cold start plus one heartbeat interval`,
+      );
+    }
+  }
   if (config.payloadExpiryDays * 86_400 <= config.cacheTtlSeconds) {
     throw new Error(
       `${envName}: payloadExpiryDays must outlast cacheTtlSeconds (cached results point into runs/)`,

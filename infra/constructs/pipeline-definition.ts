@@ -20,14 +20,6 @@ export type HandlerName =
   | 'recordOutcome'
   | 'finalize';
 
-/** ECS errors a retry can fix: throttling, service faults, placement while capacity scales out. */
-const ECS_TRANSIENT_ERRORS = [
-  'ECS.ThrottlingException',
-  'ECS.ServerException',
-  'ECS.LimitExceededException',
-  'ECS.AmazonECSException',
-];
-
 export interface PipelineDefinitionProps {
   readonly config: PipelineConfig;
   readonly tables: PipelineTables;
@@ -152,7 +144,12 @@ export class PipelineDefinition extends Construct {
           const prepare = invokeHandler(scope, 'PrepareInput', {
             stateName: `${stage}.PrepareInput`,
             lambdaFunction: h.prepareStageInput.function,
-            payload: sfn.TaskInput.fromObject({ ...stageRequest(stage), current: $.objectAt('$.current') }),
+            payload: sfn.TaskInput.fromObject({
+              ...stageRequest(stage),
+              current: $.objectAt('$.current'),
+              // The input fits the request this backend's service receives, or goes to S3.
+              backend: gpu.name,
+            }),
             resultPath: '$.gate.input',
           });
           const run = gpu.runStageTask(scope, 'Run', {
@@ -169,8 +166,9 @@ export class PipelineDefinition extends Construct {
             },
             resultPath: '$.current',
           });
+          // Errors of the start call a retry can fix: throttling, service faults.
           run.addRetry({
-            errors: ECS_TRANSIENT_ERRORS,
+            errors: gpu.transientErrors,
             interval: Duration.seconds(5),
             maxAttempts: 3,
             backoffRate: 2,

@@ -1,7 +1,7 @@
 // Which container stages this machine can run (docs/architecture.md §10): the local runtime passes them
 // to the handlers as STAGE_CAPABILITIES, and the CLI says why the others are missing.
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import { REPO_ROOT } from './definition.ts';
 
@@ -49,11 +49,49 @@ function stageMissing(
   if (stage === 'detail') {
     const modelDir = env.MODEL_DIR;
     if (!modelDir) return 'MODEL_DIR is not set (no SDXL/SAM weights)';
-    // The layout of stage-images/detail/fetch-models and tiny-models: a manifest and one folder per model.
-    for (const file of ['models.json', 'sdxl/model_index.json', 'sam/config.json'])
-      if (!existsSync(join(modelDir, file))) return `MODEL_DIR ${modelDir} holds no ${file}`;
+    return missingModelFile(modelDir, join(root, 'stage-images', 'detail', 'models.json'));
   }
   return undefined;
+}
+
+interface PinnedComponent {
+  dir: string;
+  required: string[];
+  optional?: boolean;
+}
+
+/**
+ * The first file the pinned manifest's `required` layout (stage-images/detail/models.json, also read
+ * by chat2svg_detail/models.py) finds missing in `modelDir`, as a reason; undefined when complete.
+ */
+export function missingModelFile(modelDir: string, pinnedManifest: string): string | undefined {
+  if (!existsSync(join(modelDir, 'models.json'))) return `MODEL_DIR ${modelDir} holds no models.json`;
+  const pinned = JSON.parse(readFileSync(pinnedManifest, 'utf8')).components as Record<
+    string,
+    PinnedComponent
+  >;
+  for (const [name, component] of Object.entries(pinned)) {
+    if (component.optional) continue;
+    for (const pattern of component.required) {
+      const path = join(modelDir, component.dir, pattern);
+      if (!matchesFile(path)) return `MODEL_DIR ${modelDir} holds no ${name} ${join(component.dir, pattern)}`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a file matches `path`, whose last segment may hold `*` wildcards. */
+function matchesFile(path: string): boolean {
+  const name = basename(path);
+  if (!name.includes('*')) return existsSync(path);
+  const dir = dirname(path);
+  if (!existsSync(dir)) return false;
+  const pattern = new RegExp(`^${name.split('*').map(escapeRegExp).join('.*')}$`);
+  return readdirSync(dir).some((entry) => pattern.test(entry));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function findSitePackages(venv: string): string | undefined {

@@ -106,8 +106,16 @@ export interface LoadDefinitionOptions {
   readonly cache?: boolean;
 }
 
+/**
+ * The container stages run here as run-local processes behind the task backend's RunTask state, so
+ * an environment whose GPU backend is pool or batch (staging, prod) is synthesized with the task one.
+ */
+function localContext(context: Record<string, string>): Record<string, string> {
+  return { gpuBackend: 'task', ...context };
+}
+
 export async function loadDefinition(options: LoadDefinitionOptions = {}): Promise<LocalDefinition> {
-  const context = options.context ?? {};
+  const context = localContext(options.context ?? {});
   const sourceHash = hashSources(context);
   const cacheFile = definitionCacheFile(options.cacheDir);
   if (options.cache !== false) {
@@ -133,7 +141,7 @@ export async function synthesizeLocal(
   const started = performance.now();
   // Imported here so a cached run never loads aws-cdk-lib at all.
   const infra = await import('#infra/definition');
-  const pipeline = infra.synthesizePipeline({ context });
+  const pipeline = infra.synthesizePipeline({ context: localContext(context) });
   const synthMs = Math.round(performance.now() - started);
   const { template } = pipeline;
   const resolveRef = infra.localResolveRef(template);
@@ -214,7 +222,7 @@ export async function synthesizeTemplate(
   context: Record<string, string> = {},
 ): Promise<{ template: CfnTemplate; definition: AslDefinition; resolveRef: ResolveRef }> {
   const infra = await import('#infra/definition');
-  const pipeline = infra.synthesizePipeline({ context });
+  const pipeline = infra.synthesizePipeline({ context: localContext(context) });
   const resolveRef = infra.localResolveRef(pipeline.template);
   return {
     template: pipeline.template,

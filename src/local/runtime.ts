@@ -112,6 +112,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
     const env: Record<string, string> = {
       ...emulators.env,
       STAGE_CAPABILITIES: capabilities.join(','),
+      // Local workers take their weights from MODEL_DIR (capabilities.ts), not the model store.
+      MODEL_STORE_BUCKET: '',
       ...options.env,
     };
     if (options.ambientCredentials) {

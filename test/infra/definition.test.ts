@@ -248,9 +248,10 @@ describe('container stage tasks', () => {
     expect(callbacks.sort()).toEqual(['detail.Run', 'optimize.Run']);
   });
 
+  // The heartbeat allows for a cold start (420 s) before the worker's first beat.
   it.each([
-    ['detail', 120, 900],
-    ['optimize', 60, 600],
+    ['detail', 420 + 120, 900],
+    ['optimize', 420 + 60, 600],
   ] as const)(
     'runs %s as ecs:runTask.waitForTaskToken with heartbeat %is and timeout %is',
     (stage, heartbeat, timeout) => {

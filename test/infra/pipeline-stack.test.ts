@@ -178,12 +178,15 @@ describe('functions', () => {
     expect(actionsOf(template, 'record-outcome')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
   });
 
-  it('lets assess-resources read the breakers table and nothing else', () => {
+  it('lets assess-resources read the breakers table and the model manifests, and nothing else', () => {
     const grants = grantsOf(template, 'assess-resources/handler');
     const actions = grants.flatMap((g) => g.actions);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:GetItem']));
-    expect(actions.filter((a) => /(Put|Update|Delete)Item|^s3:|^events:/.test(a))).toEqual([]);
-    for (const grant of grants) expect(grant.resources).toContain(breakersId);
+    expect(actions.filter((a) => /(Put|Update|Delete)(Item|Object)|^events:/.test(a))).toEqual([]);
+    for (const grant of grants) {
+      if (grant.actions.some((a) => a.startsWith('s3:'))) expect(grant.resources).not.toContain(bucketId);
+      else expect(grant.resources).toContain(breakersId);
+    }
   });
 
   it('lets finalize-result write the cache table, use the bucket under runs/ and put events', () => {

@@ -7,7 +7,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { synthesizeTemplate } from '#local/definition';
 import { detectCapabilities, type LocalRuntime } from '#local/runtime';
-import { FAKE_STAGES_DIR, rendersAsSvg, SYNTH_TIMEOUT_MS, startTestRuntime } from '../support/local.ts';
+import {
+  FAKE_STAGES_DIR,
+  rendersAsSvg,
+  SYNTH_TIMEOUT_MS,
+  startTestRuntime,
+  testDefinition,
+} from '../support/local.ts';
 
 const runtimes: LocalRuntime[] = [];
 async function runtime(options: Parameters<typeof startTestRuntime>[0] = {}): Promise<LocalRuntime> {
@@ -119,6 +125,31 @@ describe('the local runtime', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(report.stages.map((stage) => stage.status)).toEqual(['degraded', 'degraded', 'degraded']);
     expect(report.degraded).toBe(true);
     expect(rendersAsSvg(svg)).toBe(true);
+  });
+
+  it('skips a stage whose models are not published, with that reason, before any GPU work', async () => {
+    const definition = await testDefinition();
+    const assess = definition.functions.find((fn) => fn.entry === 'functions/assess-resources/handler.ts');
+    const store = assess?.environment.MODEL_STORE_BUCKET;
+    expect(store && definition.buckets).toContain(store);
+    const local = await runtime({
+      definition,
+      capabilities: ['detail', 'optimize'],
+      stagesDir: FAKE_STAGES_DIR,
+      // As deployed: the assessment looks for detail's manifest in the (empty) model store.
+      env: { MODEL_STORE_BUCKET: store as string },
+    });
+
+    const { report } = await local.generate({ prompt: 'a castle on a hill' });
+
+    expect(local.calls.detail).toBe(0);
+    expect(local.calls.optimize).toBe(1);
+    expect(reportOf(report.stages, 'detail')).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(
+        /^detail skipped: its models are not published \(no s3:\/\/.+\/models\/detail\/manifest\.json/,
+      ),
+    });
   });
 
   it("reports the worker's own error name when run-local fails", async () => {

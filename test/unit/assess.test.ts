@@ -186,6 +186,21 @@ describe('decidePlan', () => {
     },
   );
 
+  it('skips a stage whose models are not published, with the store’s reason', () => {
+    const reason = 'detail skipped: its models are not published (no s3://store/models/detail/manifest.json)';
+    const plan = decidePlan(request(), signals({ models: { detail: { published: false, reason } } }), NOW);
+
+    expect(plan.stages.detail).toMatchObject({ run: false, reason });
+    expect(plan.stages.optimize.run).toBe(true);
+    expect(plan.reasons).toContain(`detail: skip (${reason})`);
+  });
+
+  it('runs a stage whose models are published', () => {
+    const plan = decidePlan(request(), signals({ models: { detail: { published: true } } }), NOW);
+
+    expect(plan.stages.detail.run).toBe(true);
+  });
+
   it('still runs a stage whose breaker is open, and says the gate decides', () => {
     const breakers: Signals['breakers'] = {
       detail: { state: 'OPEN', openUntil: '2026-11-27T02:00:30.000Z' },

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInline, putPayload, readPayload, refSize, sha256Hex } from '#commons/payload';
 import type { PayloadRef } from '#contracts/schemas';
+import { fitsTransport, GPU_BACKENDS, TRANSPORTS, transportSize } from '#contracts/transports';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
 
 const VECTORS = new URL('../../stage-images/worker/tests/vectors/payload-ref/valid/', import.meta.url);
@@ -135,6 +136,41 @@ describe('S3 spill', () => {
 
     await expect(putPayload(randomBytes(9000), 'image/png', 100, target)).rejects.toMatchObject({
       name: 'Payload.TooLarge',
+    });
+  });
+
+  describe.each(GPU_BACKENDS)('at the %s backend limit, token included', (backend) => {
+    // Random bytes: gzip never makes them smaller, so a ref that does not fit as base64 goes to S3.
+    const overhead = transportSize(backend, encodeInline(Buffer.alloc(0), 'application/x-', Infinity));
+    const data = randomBytes(Math.floor(((TRANSPORTS[backend].limitBytes - overhead - 40) * 3) / 4));
+    /** A media type padded so that the base64 ref makes a request of exactly `bytes`. */
+    const mediaTypeFor = (bytes: number) => {
+      const bare = transportSize(backend, encodeInline(data, 'application/x-', Infinity));
+      const pad = bytes - bare;
+      expect(pad).toBeGreaterThan(0);
+      expect(pad).toBeLessThanOrEqual(80);
+      return `application/x-${'p'.repeat(pad)}`;
+    };
+    const put = (mediaType: string) =>
+      putPayload(data, mediaType, (ref) => fitsTransport(backend, ref), {
+        s3: storage.emulators.s3,
+        bucket: BUCKET,
+        requestId: `req-${backend}`,
+        stage: 'detail',
+        name: 'input.bin',
+      });
+
+    it('goes inline one byte under and exactly at the limit', async () => {
+      for (const bytes of [TRANSPORTS[backend].limitBytes - 1, TRANSPORTS[backend].limitBytes]) {
+        const ref = await put(mediaTypeFor(bytes));
+        expect('inline' in ref && ref.encoding).toBe('base64');
+        expect(transportSize(backend, ref)).toBe(bytes);
+      }
+    });
+
+    it('goes to S3 one byte over the limit', async () => {
+      const ref = await put(mediaTypeFor(TRANSPORTS[backend].limitBytes + 1));
+      expect('s3' in ref && ref.s3.key).toBe(`runs/req-${backend}/detail/input.bin`);
     });
   });
 });

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
-import { encodeInline, readPayload, refSize } from '#commons/payload';
-import { BUDGETS, StageInput } from '#contracts/schemas';
+import { encodeInline, readPayload } from '#commons/payload';
+import { StageInput } from '#contracts/schemas';
 import { TIERS } from '#contracts/tiers';
+import { fitsTransport, GPU_BACKENDS, TRANSPORTS, transportSize } from '#contracts/transports';
 import { makeHandler } from '#functions/prepare-stage-input';
 import { BUCKET, type Storage, startStorage } from './support/storage.ts';
 
@@ -29,11 +30,11 @@ async function stageInputOf(ref: unknown) {
 }
 
 describe('prepare-stage-input', () => {
-  it('builds the StageInput inline as utf8 when it fits the RunTask budget', async () => {
+  it('builds the StageInput inline as utf8 when it fits the RunTask overrides', async () => {
     const { ref } = await logic(structuredClone(fixture));
 
     expect('inline' in ref && ref.encoding).toBe('utf8');
-    expect(refSize(ref)).toBeLessThanOrEqual(BUDGETS.ecsStageInput);
+    expect(fitsTransport('task', ref)).toBe(true);
     expect(await stageInputOf(ref)).toEqual({
       schemaVersion: 1,
       requestId: 'exec-prepare-1',
@@ -54,7 +55,7 @@ describe('prepare-stage-input', () => {
     const { ref } = await logic(event);
 
     expect('inline' in ref && ref.encoding).toBe('gzip+base64');
-    expect(refSize(ref)).toBeLessThanOrEqual(BUDGETS.ecsStageInput);
+    expect(fitsTransport('task', ref)).toBe(true);
     expect((await stageInputOf(ref)).svg).toEqual(event.current.svg);
   });
 
@@ -72,14 +73,63 @@ describe('prepare-stage-input', () => {
     expect(input.config).toEqual(TIERS.medium.optimize);
   });
 
-  it('allows the larger Batch budget when the transport is batch', async () => {
-    const event = { ...structuredClone(fixture), transport: 'batch' };
+  it('allows the larger SubmitJob request when the backend is batch', async () => {
+    const event = { ...structuredClone(fixture), backend: 'batch' };
     event.current.target = encodeInline(randomBytes(7000), 'image/png', 100_000);
 
     const { ref } = await logic(event);
 
     expect('inline' in ref).toBe(true);
-    expect(refSize(ref)).toBeLessThanOrEqual(BUDGETS.batchStageInput);
+    expect(transportSize('batch', ref)).toBeLessThanOrEqual(TRANSPORTS.batch.limitBytes);
+  });
+
+  const noise = (length: number) =>
+    Array.from(randomBytes(length), (byte) => String.fromCharCode(0x30 + (byte % 0x2a))).join('');
+
+  describe.each(GPU_BACKENDS)('on the %s backend', (backend) => {
+    const text = noise(40_000);
+    const eventWith = (chars: number) => {
+      const event = { ...structuredClone(fixture), backend };
+      event.current.svg = encodeInline(text.slice(0, chars), 'image/svg+xml', 1_000_000);
+      return event;
+    };
+    /** Bytes the service would receive were the StageInput for `chars` inline as utf8. */
+    const requestSize = async (chars: number) => {
+      const { ref } = await logic(eventWith(chars));
+      const json = (await readPayload(ref, storage.emulators.s3)).toString('utf8');
+      return transportSize(backend, { ...encodeInline(json, 'application/json', Infinity) });
+    };
+    /** Padding whose request is exactly `bytes` long (each character adds one byte). */
+    const charsFor = async (bytes: number) => {
+      let chars = 100;
+      for (let i = 0; i < 5; i++) {
+        const size = await requestSize(chars);
+        if (size === bytes) return chars;
+        chars += bytes - size;
+      }
+      throw new Error(`no padding gives a ${backend} request of ${bytes} bytes`);
+    };
+
+    it('keeps a StageInput inline when the request is exactly at the limit', async () => {
+      const limit = TRANSPORTS[backend].limitBytes;
+      const chars = await charsFor(limit);
+
+      const { ref } = await logic(eventWith(chars));
+
+      expect('inline' in ref && ref.encoding).toBe('utf8');
+      expect(transportSize(backend, ref)).toBe(limit);
+    });
+
+    it('leaves utf8 for a StageInput one byte over the limit', async () => {
+      const limit = TRANSPORTS[backend].limitBytes;
+      const chars = await charsFor(limit + 1);
+
+      const { ref } = await logic(eventWith(chars));
+
+      // Compressed when that fits, else in S3 (payload.test.ts has the exact S3 boundary).
+      expect('inline' in ref && ref.encoding).not.toBe('utf8');
+      if ('inline' in ref) expect(fitsTransport(backend, ref)).toBe(true);
+    });
   });
 
   it.each([

@@ -1,4 +1,4 @@
-"""`python -m chat2svg_detail local|task|activity ARN|check|tiny-models DIR`.
+"""`python -m chat2svg_detail local|task|queue [URL]|activity ARN|check|tiny-models DIR`.
 
 `check` answers, without loading torch, whether this machine can run the stage at all (for the
 resource assessment): `{"ok": true, ...}` on stdout and exit 0, else the failure document on stderr."""
@@ -40,14 +40,10 @@ def main(argv: list[str]) -> int:
 
     if command == "check":
         return check()
-    from chat2svg_worker import main_activity, main_local, main_task
+    if command in ("local", "task", "queue", "activity"):
+        from chat2svg_worker import main as worker_main
 
-    if command == "local":
-        return main_local(run)
-    if command == "task":
-        return main_task(run)
-    if command == "activity" and len(argv) == 2:
-        return main_activity(run, argv[1])
+        return worker_main(run, argv)
     print(__doc__, file=sys.stderr)
     return 2
 

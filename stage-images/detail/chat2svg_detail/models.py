@@ -20,26 +20,13 @@ SAM_DIR = "sam"
 # The image ships its weights here (Dockerfile); run-local defaults to a folder in the user's cache.
 DEFAULT_MODEL_DIR = "/opt/chat2svg/models"
 
-# Files each component needs before anything is loaded; weights may be sharded or an fp16 variant,
-# hence the patterns.
-_REQUIRED: dict[str, list[str]] = {
-    "sdxl": [
-        "model_index.json",
-        "scheduler/scheduler_config.json",
-        "tokenizer/tokenizer_config.json",
-        "tokenizer_2/tokenizer_config.json",
-        "text_encoder/config.json",
-        "text_encoder/*.safetensors",
-        "text_encoder_2/config.json",
-        "text_encoder_2/*.safetensors",
-        "unet/config.json",
-        "unet/*.safetensors",
-        "vae/config.json",
-        "vae/*.safetensors",
-    ],
-    "controlnet": ["config.json", "*.safetensors"],
-    "sam": ["config.json", "*processor_config.json", "*.safetensors"],
-}
+# The pinned set, and the one statement of the MODEL_DIR layout: each component's `required` files
+# (read by the local runtime's capabilities.ts too).
+PINNED_MANIFEST = Path(__file__).resolve().parent.parent / MANIFEST
+
+
+def pinned_components() -> dict[str, Any]:
+    return json.loads(PINNED_MANIFEST.read_text())["components"]
 
 
 @dataclass(frozen=True)
@@ -82,15 +69,15 @@ def check_models(root: Path | None = None) -> ModelSet:
         raise ModelUnavailable(f"{manifest_path} is not a model manifest: {exc}") from exc
     models = ModelSet(root, manifest)
     missing: list[str] = []
-    for name in ("sdxl", "sam", "controlnet"):
+    for name, pinned in pinned_components().items():
         if name not in components:
-            if name != "controlnet":
+            if not pinned.get("optional"):
                 missing.append(f"{name} (not in manifest)")
             continue
         if not models.has(name):
             continue
         base = models.path(name)
-        missing += [f"{name}/{p}" for p in _REQUIRED[name] if not any(base.glob(p))]
+        missing += [f"{name}/{p}" for p in pinned["required"] if not any(base.glob(p))]
     if missing:
         raise ModelUnavailable(f"incomplete MODEL_DIR={root}: missing {', '.join(missing[:6])}")
     return models

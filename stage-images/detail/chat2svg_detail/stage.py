@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import io
-import json
 import os
 import resource
 import time
@@ -29,6 +28,7 @@ from chat2svg_worker import (
     read_payload,
 )
 from chat2svg_worker.contracts import validate_stage_config
+from chat2svg_worker.payload import json_size
 
 # SAM, vectorization and the target image work at 512 px on the longest side, as Chat2SVG does;
 # the optimize stage resamples the target to its own resolution.
@@ -227,6 +227,6 @@ def run(stage_input: dict[str, Any]) -> dict[str, Any]:
         "image/png",
         stage_input,
         "target.png",
-        budget=max(0, BUDGETS["stageOutput"] - len(json.dumps(svg_ref)) - OUTPUT_RESERVE),
+        budget=max(0, BUDGETS["stageOutput"] - json_size(svg_ref) - OUTPUT_RESERVE),
     )
     return {"stage": "detail", "svg": svg_ref, "target": target_ref, "metrics": result.metrics}

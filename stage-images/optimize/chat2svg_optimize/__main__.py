@@ -1,4 +1,4 @@
-"""`python -m chat2svg_optimize [local|task|activity <arn>]`: the stage's three entries."""
+"""`python -m chat2svg_optimize [local|task|queue [url]|activity <arn>]`: the stage's entries."""
 
 import json
 import sys

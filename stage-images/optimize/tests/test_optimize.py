@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from chat2svg_worker import BUDGETS, InvalidInput, make_payload
+from chat2svg_worker import InvalidInput, make_payload
 from chat2svg_worker.contracts import errors
 from PIL import Image
 
@@ -99,8 +99,8 @@ def stage_input(iterations: int = 30, **extra) -> dict:
             "optForQuality": True,
             "resolution": 64,
         },  # fmt: skip
-        "svg": make_payload(START.encode(), "image/svg+xml", budget=BUDGETS["ecsStageInput"]),
-        "target": make_payload(buf.getvalue(), "image/png", budget=BUDGETS["ecsStageInput"]),
+        "svg": make_payload(START.encode(), "image/svg+xml", budget=64 * 1024),
+        "target": make_payload(buf.getvalue(), "image/png", budget=64 * 1024),
         **extra,
     }
 

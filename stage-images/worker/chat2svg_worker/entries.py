@@ -1,5 +1,5 @@
-"""The three entries over one core `run(StageInput) -> StageOutput`: local, task token, activity
-(docs/architecture.md §6)."""
+"""The entries over one core `run(StageInput) -> StageOutput`: local, task token, queue
+(chat2svg_worker.queue), activity (docs/architecture.md §6)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ class _Heartbeat:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
+        # The first beat goes out at once: the state's heartbeat clock has run since the work was
+        # sent, through the whole cold start (docs/architecture.md, "Heartbeats and timeouts").
+        while True:
             try:
                 self._sfn.send_task_heartbeat(taskToken=self._token)
             except Exception as exc:
@@ -104,6 +106,8 @@ class _Heartbeat:
                     # Step Functions has given up on this task: finishing the work would be waste.
                     log("task abandoned by Step Functions; exiting", level="ERROR")
                     os._exit(4)
+            if self._stop.wait(self._interval):
+                return
 
 
 def _heartbeat_seconds() -> float:
@@ -199,7 +203,8 @@ def main_activity(
 
 
 def main(run: RunFn, argv: list[str] | None = None) -> int:
-    """`local` (default), `task`, or `activity <arn>` (or STAGE_ACTIVITY_ARN)."""
+    """`local` (default), `task`, `queue [URL]` (or STAGE_QUEUE_URL / QUEUE_NAME), or `activity <arn>`
+    (or STAGE_ACTIVITY_ARN)."""
     args = sys.argv[1:] if argv is None else argv
     mode = args[0] if args else ("task" if os.environ.get("SFN_TASK_TOKEN") else "local")
     if mode == "local":
@@ -212,5 +217,13 @@ def main(run: RunFn, argv: list[str] | None = None) -> int:
             log("activity mode needs an ARN argument or STAGE_ACTIVITY_ARN", level="ERROR")
             return 3
         return main_activity(run, arn)
-    log(f"unknown mode {mode!r}; use local, task or activity", level="ERROR")
+    if mode == "queue":
+        from chat2svg_worker.queue import main_queue, queue_url_from_env
+
+        url = args[1] if len(args) > 1 else queue_url_from_env()
+        if not url:
+            log("queue mode needs a URL argument, STAGE_QUEUE_URL or QUEUE_NAME", level="ERROR")
+            return 3
+        return main_queue(run, url)
+    log(f"unknown mode {mode!r}; use local, task, queue or activity", level="ERROR")
     return 3

@@ -14,14 +14,11 @@ from typing import Any
 from chat2svg_worker.contracts import validate_payload_ref
 from chat2svg_worker.errors import Failed, InvalidInput, StageError, Unavailable
 
-# Same numbers as BUDGETS in functions/contracts/schemas.ts.
-ECS_STAGE_INPUT_BUDGET = 6 * 1024
-BATCH_STAGE_INPUT_BUDGET = 24 * 1024
+# Same numbers as BUDGETS in functions/contracts/schemas.ts. A stage's input has no fixed budget:
+# prepare-stage-input fits it to the GPU backend's request (functions/contracts/transports.ts).
 STAGE_OUTPUT_BUDGET = 128 * 1024
 CACHE_SVG_BUDGET = 300_000
 BUDGETS = {
-    "ecsStageInput": ECS_STAGE_INPUT_BUDGET,
-    "batchStageInput": BATCH_STAGE_INPUT_BUDGET,
     "stageOutput": STAGE_OUTPUT_BUDGET,
     "cacheSvg": CACHE_SVG_BUDGET,
 }
@@ -44,6 +41,13 @@ def s3_client() -> Any:
     from botocore.config import Config
 
     return boto3.client("s3", config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}))
+
+
+def json_size(value: Any) -> int:
+    """Size of a value as every transport carries it: UTF-8 bytes of its compact JSON, non-ASCII kept
+    as is. The same definition as jsonSize in functions/contracts/transports.ts (golden vectors in
+    tests/golden/payload-size.json)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def _sha256(data: bytes) -> str:
@@ -106,15 +110,15 @@ def make_payload(
     client: Any = None,
 ) -> dict[str, Any]:
     """A PayloadRef for `data`: the first inline encoding (utf8 for text, else base64, then
-    gzip+base64) whose serialized ref is at most `budget` chars, else an S3 object."""
+    gzip+base64) whose serialized ref is at most `budget` bytes (json_size), else an S3 object."""
     meta = {"mediaType": media_type, "bytes": len(data), "sha256": _sha256(data)}
     for encoding, text in _inline_candidates(data, media_type):
         ref = {"inline": text, "encoding": encoding, **meta}
-        if len(json.dumps(ref)) <= budget:
+        if json_size(ref) <= budget:
             return ref
     if not s3_bucket or not s3_key:
         raise PayloadTooLarge(
-            f"{media_type} payload of {len(data)} bytes exceeds the inline budget of {budget} chars "
+            f"{media_type} payload of {len(data)} bytes exceeds the inline budget of {budget} bytes "
             "and no payload bucket is configured (set PAYLOAD_BUCKET)"
         )
     try:
@@ -125,7 +129,8 @@ def make_payload(
 
 
 def make_json_payload(doc: Any, *, budget: int, **kwargs: Any) -> dict[str, Any]:
-    return make_payload(json.dumps(doc, separators=(",", ":")).encode(), "application/json", budget=budget, **kwargs)
+    data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return make_payload(data, "application/json", budget=budget, **kwargs)
 
 
 def make_output_payload(

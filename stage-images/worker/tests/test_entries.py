@@ -7,8 +7,11 @@ import threading
 
 from worker_support import ECHO_STAGE, FakeStepFunctions, run_echo
 
-from chat2svg_worker import BUDGETS, make_json_payload, make_payload
+from chat2svg_worker import make_json_payload, make_payload
 from chat2svg_worker.contracts import tiers
+
+# Any small budget: inline or not is decided per transport by prepare-stage-input.
+INLINE_BUDGET = 6 * 1024
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="3" fill="#123"/></svg>'
 
@@ -24,7 +27,7 @@ def stage_input(**steer: object) -> dict:
         "style": "",
         "seed": 0,
         "config": tiers()["medium"]["optimize"],
-        "svg": make_payload(SVG, "image/svg+xml", budget=BUDGETS["ecsStageInput"]),
+        "svg": make_payload(SVG, "image/svg+xml", budget=INLINE_BUDGET),
     }
 
 
@@ -73,7 +76,7 @@ def test_local_mode_reports_a_crash_as_stage_failed() -> None:
 def task_env(fake: FakeStepFunctions, doc: dict) -> dict[str, str]:
     return {
         "SFN_TASK_TOKEN": "token-1",
-        "STAGE_INPUT": json.dumps(make_json_payload(doc, budget=BUDGETS["ecsStageInput"])),
+        "STAGE_INPUT": json.dumps(make_json_payload(doc, budget=INLINE_BUDGET)),
         "STAGE_HEARTBEAT_SECONDS": "0.1",
     }
 

@@ -62,6 +62,53 @@ class FakeStepFunctions:
             return [b for a, b in self.calls if a == action][-1]
 
 
+class FakeAwsJson:
+    """A loopback endpoint for an AWS JSON-protocol service: records each call, answers from `reply`."""
+
+    def __init__(self, reply: Any) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                action = self.headers.get("X-Amz-Target", "").split(".")[-1]
+                with fake.lock:
+                    fake.calls.append((action, body))
+                    answer = reply(action, body)
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_PUT(self) -> None:  # noqa: N802 - the ECS agent's task-protection endpoint
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                with fake.lock:
+                    fake.calls.append((f"PUT {self.path}", body))
+                data = b"{}"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def actions(self) -> list[str]:
+        with self.lock:
+            return [a for a, _ in self.calls]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 @pytest.fixture
 def fake_sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStepFunctions]:
     fake = FakeStepFunctions()
