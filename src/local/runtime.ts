@@ -381,7 +381,7 @@ async function generate(
   return { report, svg, output, statesEntered };
 }
 
-/** The run report of ARCHITECTURE.md §8 from an execution's output and its timings. */
+/** The run report (docs/architecture.md §11) from an execution's output and its timings. */
 export function reportOf(output: ExecutionOutput, totalMs: number, stageMs: number): RunReport {
   const { result } = output;
   return {
