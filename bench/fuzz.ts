@@ -8,6 +8,7 @@ import { SaxesParser } from 'saxes';
 import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
 import { renderPreview } from '#local/preview';
 import { extractSvg } from '#template/llm/template-svg';
+import { CSS_FUNCTIONS, cssFunctionNames, SAFE_ELEMENTS } from '../test/support/svg-checklist.ts';
 
 const total = Number(process.argv[2] ?? 20_000);
 let state = Number(process.argv[3] ?? 1) >>> 0;
@@ -120,30 +121,13 @@ function document(): string {
 }
 
 // ---- an independent check of an output, sharing nothing with the sanitizer's lists ----------
-// biome-ignore format: packed lists read better
-const SAFE = new Set(['svg', 'g', 'defs', 'title', 'desc', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline',
-  'polygon', 'text', 'tspan', 'linearGradient', 'radialGradient', 'stop', 'clipPath', 'mask', 'image', 'use', 'filter',
-  'feBlend', 'feColorMatrix', 'feComposite', 'feFlood', 'feGaussianBlur', 'feMerge', 'feMergeNode', 'feOffset',
-  'symbol', 'pattern', 'marker']);
-const FUNCTIONS = new Set([
-  'url',
-  'rgb',
-  'rgba',
-  'hsl',
-  'hsla',
-  'matrix',
-  'translate',
-  'scale',
-  'rotate',
-  'skewx',
-  'skewy',
-]);
 function dangers(svg: string): string[] {
   const found: string[] = [];
   if (/<!|<\?/.test(svg)) found.push('markup declaration');
   const parser = new SaxesParser({ xmlns: true });
   parser.on('opentag', (tag) => {
-    if (tag.uri !== 'http://www.w3.org/2000/svg' || !SAFE.has(tag.local)) found.push(`<${tag.name}>`);
+    if (tag.uri !== 'http://www.w3.org/2000/svg' || !SAFE_ELEMENTS.has(tag.local))
+      found.push(`<${tag.name}>`);
     for (const attr of Object.values(tag.attributes)) {
       if (attr.prefix === 'xmlns' || attr.name === 'xmlns') continue;
       const flat = [...attr.value]
@@ -155,7 +139,8 @@ function dangers(svg: string): string[] {
         found.push(`@${attr.name}=${flat}`);
       for (const m of flat.matchAll(/data:[^,;]*/g))
         if (!/^data:image\/(png|jpeg|gif|webp)$/.test(m[0])) found.push(m[0]);
-      for (const m of flat.matchAll(/([a-z-]*)\(/g)) if (!FUNCTIONS.has(m[1])) found.push(`${m[1]}()`);
+      for (const name of cssFunctionNames(attr.value))
+        if (!CSS_FUNCTIONS.includes(name)) found.push(`${name}()`);
       for (const m of flat.matchAll(/url\(([^)]*)\)/g)) if (!/^['"]?#/.test(m[1])) found.push(`url(${m[1]})`);
     }
   });
