@@ -1,7 +1,12 @@
 // The load signal store (DynamoDB table `signals`, pk `name`): GPU load per stage, rolling stage
 // durations per tier, and tiers decided at admission. Whoever runs the GPU stages writes it (the
 // local `chat2svg serve`; on AWS, the GPU backend); the assessment reads it, in both places alike.
-import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CONTAINER_STAGES, type ContainerStageName, Tier } from '#contracts/schemas';
 
 /** Load items older than this are ignored: a writer that stopped is no signal. */
@@ -94,6 +99,22 @@ export async function readLoadSignals(
   };
 }
 
+/** One signal item, expiring with the rest: its name, its fields. */
+function putSignal(
+  ddb: DynamoDBClient,
+  table: string,
+  name: string,
+  now: Date,
+  fields: Record<string, AttributeValue>,
+) {
+  return ddb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { name: { S: name }, ...fields, expiresAt: expiresAt(now) },
+    }),
+  );
+}
+
 export async function writeStageLoad(
   ddb: DynamoDBClient,
   table: string,
@@ -101,20 +122,13 @@ export async function writeStageLoad(
   load: Omit<StageLoadSignal, 'updatedAt'>,
   now = new Date(),
 ): Promise<void> {
-  await ddb.send(
-    new PutItemCommand({
-      TableName: table,
-      Item: {
-        name: { S: loadName(stage) },
-        queued: num(load.queued),
-        running: num(load.running),
-        workers: num(load.workers),
-        backlogSeconds: num(load.backlogSeconds),
-        updatedAt: { S: now.toISOString() },
-        expiresAt: expiresAt(now),
-      },
-    }),
-  );
+  await putSignal(ddb, table, loadName(stage), now, {
+    queued: num(load.queued),
+    running: num(load.running),
+    workers: num(load.workers),
+    backlogSeconds: num(load.backlogSeconds),
+    updatedAt: { S: now.toISOString() },
+  });
 }
 
 export async function writeService(
@@ -125,19 +139,12 @@ export async function writeService(
   signal: ServiceSignal,
   now = new Date(),
 ): Promise<void> {
-  await ddb.send(
-    new PutItemCommand({
-      TableName: table,
-      Item: {
-        name: { S: serviceName(stage, tier) },
-        p50Seconds: num(signal.p50Seconds),
-        p95Seconds: num(signal.p95Seconds),
-        count: num(signal.count),
-        updatedAt: { S: now.toISOString() },
-        expiresAt: expiresAt(now),
-      },
-    }),
-  );
+  await putSignal(ddb, table, serviceName(stage, tier), now, {
+    p50Seconds: num(signal.p50Seconds),
+    p95Seconds: num(signal.p95Seconds),
+    count: num(signal.count),
+    updatedAt: { S: now.toISOString() },
+  });
 }
 
 export async function writeAllocation(
@@ -147,15 +154,8 @@ export async function writeAllocation(
   allocation: Allocation,
   now = new Date(),
 ): Promise<void> {
-  await ddb.send(
-    new PutItemCommand({
-      TableName: table,
-      Item: {
-        name: { S: allocationName(requestId) },
-        tier: { S: allocation.tier },
-        reason: { S: allocation.reason },
-        expiresAt: expiresAt(now),
-      },
-    }),
-  );
+  await putSignal(ddb, table, allocationName(requestId), now, {
+    tier: { S: allocation.tier },
+    reason: { S: allocation.reason },
+  });
 }
