@@ -55,10 +55,13 @@ COARSE_SHARE = 0.4  # of the iterations at half resolution; the rest in REFINE_R
 REFINE_ROUNDS = 2  # refinement before each fine phase, each spending its share of the size budget
 
 
-def configure_torch(seed: int) -> None:
+def configure_torch(seed: int, device: torch.device) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # Only CUDA has nondeterministic kernels among the ops used here (index_add, scatter). The
+    # switch also imports torch's compiler stack, 2.8 s of every CPU run's start when set there.
+    if device.type == "cuda":
+        torch.use_deterministic_algorithms(True, warn_only=True)
     # One intra-op thread by default: the rasterizer's ops are many and small, and on a 2-core
     # machine shared with other processes a second thread measured 2-4x slower (bench/optimize_bench.py).
     threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "1"))
@@ -326,7 +329,7 @@ class Result:
 
 
 def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: int, device: torch.device) -> Result:
-    configure_torch(seed)
+    configure_torch(seed, device)
     width, height = canvas_size(scene, config.resolution)
     start_svg = write_svg(scene)
     budget = config.size_budget * len(start_svg.encode())
