@@ -18,14 +18,8 @@ import { sanitizeSvg } from '#commons/sanitize';
 import { DETAIL_TYPES, EVENT_SCHEMA_VERSION, type GenerationResultEvent } from '#contracts/events';
 import type { StageReport } from '#contracts/schemas';
 import { BUDGETS } from '#contracts/schemas';
-import {
-  cacheItem,
-  FinalizeInput,
-  type GenerationResult,
-  isDegraded,
-  minifySvg,
-  orderedReports,
-} from './result.ts';
+import { minifySvg } from './minify.ts';
+import { cacheItem, FinalizeInput, type GenerationResult, isDegraded, orderedReports } from './result.ts';
 
 export interface FinalizeConfig {
   readonly cacheTable: string;

@@ -1,6 +1,5 @@
-// Finalize's building blocks: minify, the result document, the cache item.
+// Finalize's building blocks: the result document and the cache item (minify.ts minifies).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { optimize } from 'svgo';
 import { z } from 'zod';
 import { addSeconds, toIso } from '#commons/clock';
 import { GenerationRequest, PayloadRef, STAGES, StageReport, Tier } from '#contracts/schemas';
@@ -34,44 +33,6 @@ export const GenerationResult = z.object({
   objectsWritten: z.number().int().nonnegative(),
 });
 export type GenerationResult = z.infer<typeof GenerationResult>;
-
-export interface Minified {
-  svg: string;
-  /** Elements in the minified document, the root <svg> included (as the sanitizer counts). */
-  elements: number;
-}
-
-/**
- * svgo with the default preset, except: ids stay (path_N names the shapes a later edit or the
- * report refers to), paths stay separate (merging would fuse shapes), the viewBox stays (svgo 4's
- * preset keeps it; scaling depends on it).
- */
-export function minifySvg(svg: string): Minified {
-  let elements = 0;
-  const { data } = optimize(svg, {
-    // One pass: a second one saved nothing on pipeline outputs and doubled the time on large ones.
-    multipass: false,
-    plugins: [
-      { name: 'preset-default', params: { overrides: { cleanupIds: false, mergePaths: false } } },
-      {
-        name: 'countElements',
-        fn: () => ({
-          root: {
-            enter: () => {
-              elements = 0;
-            },
-          },
-          element: {
-            enter: () => {
-              elements += 1;
-            },
-          },
-        }),
-      },
-    ],
-  });
-  return { svg: data, elements };
-}
 
 /** The three stage reports in pipeline order; a missing one (should not happen) says so. */
 export function orderedReports(reports: FinalizeInput['reports']): StageReport[] {

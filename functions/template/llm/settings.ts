@@ -15,28 +15,7 @@ import type { ClientSettings } from './client.ts';
 import { TemplateNotConfiguredError } from './errors.ts';
 import { openAiAdapter } from './openai.ts';
 import type { ChatAdapter, ProviderName } from './types.ts';
-
-/** Prefix of each provider's variables (`<PREFIX>_MODEL_ID`, `<PREFIX>_API_KEY`, …). */
-const VARIABLES: Record<ProviderName, string> = {
-  bedrock: 'BEDROCK',
-  anthropic: 'ANTHROPIC',
-  openai: 'OPENAI',
-};
-
-/**
- * The template settings a developer sets in their shell (keys, endpoints, models of every provider,
- * CHAT2SVG_LLM_*), for a local runtime to hand to the template handler as Lambda configuration
- * would. AWS credentials are not among them: they reach a handler only where a run asks for them.
- */
-export function llmVariables(env: Env): Record<string, string> {
-  const prefixes = [...Object.values(VARIABLES).map((prefix) => `${prefix}_`), 'CHAT2SVG_LLM_'];
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      (entry): entry is [string, string] =>
-        entry[1] !== undefined && prefixes.some((prefix) => entry[0].startsWith(prefix)),
-    ),
-  );
-}
+import { VARIABLES } from './variables.ts';
 
 /** USD per million input / output tokens, list prices; CHAT2SVG_LLM_PRICE overrides. */
 const PRICES: [RegExp, number, number][] = [
@@ -115,21 +94,6 @@ function bedrockClientConfig(env: Env): BedrockRuntimeClientConfig {
         ? { accessKeyId, secretAccessKey, sessionToken: optionalEnv('AWS_SESSION_TOKEN', env) }
         : undefined,
   };
-}
-
-/**
- * The key-based providers this environment can call: a key (or its secret) is set, or, for openai,
- * a custom endpoint that may need none. Bedrock depends on AWS credentials, which the caller knows.
- */
-export function keyedProviders(env: Env = process.env): ProviderName[] {
-  return (['anthropic', 'openai'] as const).filter((provider) => {
-    const variable = VARIABLES[provider];
-    return (
-      optionalEnv(`${variable}_API_KEY`, env) !== undefined ||
-      optionalEnv(`${variable}_API_KEY_SECRET_ARN`, env) !== undefined ||
-      (provider === 'openai' && optionalEnv(`${variable}_BASE_URL`, env) !== undefined)
-    );
-  });
 }
 
 function visionFlag(env: Env, fallback: boolean): boolean {
