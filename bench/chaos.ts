@@ -24,7 +24,8 @@ import {
 } from '#contracts/events';
 import { STAGES, type StageName } from '#contracts/schemas';
 import { loadDefinition } from '#local/definition';
-import { createLocalRuntime, type GenerateResult, type LocalRuntime } from '#local/runtime';
+import type { GenerateResult } from '#local/result';
+import { createLocalRuntime, type LocalRuntime } from '#local/runtime';
 import { answer, FakeProvider, type Reply } from '../test/fixtures/llm/fake-server.ts';
 import { FAKE_STAGES_DIR, rendersAsSvg } from '../test/support/local.ts';
 

@@ -16,17 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeIssues } from '#commons/errors';
 import { GenerationRequest, LlmProvider, type RunReport } from '#contracts/schemas';
-import { doctor } from './doctor.ts';
-import { defaultHome } from './emulators.ts';
-import { type PreviewBudget, renderPreview } from './preview.ts';
-import {
-  createLocalRuntime,
-  detectCapabilities,
-  ExecutionFailedError,
-  type GenerateResult,
-} from './runtime.ts';
-import { generateOnServer } from './serve/client.ts';
-import { type ServeCommand, startServe } from './serve/serve.ts';
+import { type Preview, type PreviewBudget, startPreview } from './preview.ts';
+import { ExecutionFailedError, type GenerateResult } from './result.ts';
+import type { ServeCommand } from './serve/serve.ts';
 import { WORKER_MODES, type WorkerMode } from './workers.ts';
 
 const USAGE = `Usage: chat2svg generate "<prompt>" [options]
@@ -87,7 +79,7 @@ const processIo: CliIo = {
 };
 
 export interface CliOptions {
-  /** Budgets for the PNG preview. @default renderPreview's */
+  /** Budgets for the PNG preview. @default startPreview's */
   readonly preview?: PreviewBudget;
 }
 
@@ -100,6 +92,10 @@ export async function main(argv: string[], io: CliIo = processIo, options: CliOp
     }
     if ('kind' in command && command.kind === 'serve') return await serve(command, io);
     if ('doctor' in command) {
+      const [{ doctor }, { defaultHome }] = await Promise.all([
+        import('./doctor.ts'),
+        import('./emulators.ts'),
+      ]);
       for (const line of await doctor(defaultHome(), { reset: command.reset })) io.stdout(`${line}\n`);
       return 0;
     }
@@ -272,23 +268,43 @@ function parseOptions(argv: string[]) {
 }
 
 async function generate(command: GenerateCommand, io: CliIo, options: CliOptions): Promise<number> {
-  const result = command.server
-    ? await generateOnServer(command.server, command.request, (line) => io.stderr(`${line}\n`))
-    : await generateHere(command, io);
-  writeFile(command.out, result.svg);
-  writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
-  // The SVG and the report are the result; a preview that does not render is only skipped.
-  const preview = await renderPreview(result.svg, options.preview);
-  if ('png' in preview) writeFile(command.preview, preview.png);
-  else io.stderr(`preview skipped: ${preview.skipped}\n`);
-  io.stderr(`${summary(result.report)}\n`);
-  const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
-  io.stderr(`wrote ${written.join(', ')}\n`);
-  io.stdout(`${command.out}\n`);
-  return 0;
+  // Started now, so the renderer's own start-up overlaps the run rather than following it.
+  const renderer = startPreview(options.preview);
+  let rendering: Promise<Preview> | undefined;
+  const render = (result: GenerateResult) => {
+    rendering = renderer.render(result.svg);
+  };
+  try {
+    const result = command.server
+      ? await (await import('./serve/client.ts')).generateOnServer(command.server, command.request, (line) =>
+          io.stderr(`${line}\n`),
+        )
+      : await generateHere(command, io, render);
+    if (!rendering) render(result);
+    writeFile(command.out, result.svg);
+    writeFile(command.report, `${JSON.stringify(result.report, null, 2)}\n`);
+    // The SVG and the report are the result; a preview that does not render is only skipped.
+    const preview = await (rendering as Promise<Preview>);
+    if ('png' in preview) writeFile(command.preview, preview.png);
+    else io.stderr(`preview skipped: ${preview.skipped}\n`);
+    io.stderr(`${summary(result.report)}\n`);
+    const written = [command.out, ...('png' in preview ? [command.preview] : []), command.report];
+    io.stderr(`wrote ${written.join(', ')}\n`);
+    io.stdout(`${command.out}\n`);
+    return 0;
+  } finally {
+    if (!rendering) renderer.cancel();
+  }
 }
 
-async function generateHere(command: GenerateCommand, io: CliIo): Promise<GenerateResult> {
+/** Runs the request in-process; `onResult` hears of the result before the runtime is stopped. */
+async function generateHere(
+  command: GenerateCommand,
+  io: CliIo,
+  onResult: (result: GenerateResult) => void,
+): Promise<GenerateResult> {
+  // Loaded here: `generate --server` and the usage need none of the runtime.
+  const { createLocalRuntime, detectCapabilities } = await import('./runtime.ts');
   // The plan only says a stage cannot run here; say what this machine lacks for it.
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
@@ -315,7 +331,9 @@ async function generateHere(command: GenerateCommand, io: CliIo): Promise<Genera
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    return await runtime.generate(command.request);
+    const result = await runtime.generate(command.request);
+    onResult(result);
+    return result;
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
@@ -328,9 +346,11 @@ function verboseLevel(verbose: boolean): string | undefined {
 }
 
 async function serve(command: ServeCommand, io: CliIo): Promise<number> {
+  const { detectCapabilities } = await import('./capabilities.ts');
   const { stages, missing } = detectCapabilities();
   for (const [stage, reason] of Object.entries(missing))
     io.stderr(`[${stage}] not available here: ${reason}\n`);
+  const { startServe } = await import('./serve/serve.ts');
   const running = await startServe({
     port: command.port,
     host: command.host,

@@ -57,7 +57,7 @@ export function handlerUrl(entry: string, handlersDir?: string): string {
 }
 
 /** Bump when the shape of LocalDefinition changes, so old cache files are ignored. */
-const CACHE_FORMAT = 3;
+const CACHE_FORMAT = 4;
 
 export interface LocalFunction {
   readonly logicalId: string;
@@ -156,6 +156,9 @@ export async function synthesizeLocal(
   const { template } = pipeline;
   const resolveRef = infra.localResolveRef(template);
   const definition = infra.resolveDefinition(pipeline, resolveRef);
+  // Checked here, once per synthesis, so a run (from the cache) need not check it again.
+  const { engineFor } = await import('./engine-adapter.ts');
+  engineFor(definition, { validate: true });
   const resolve = (value: unknown) => infra.resolveCfn(value, resolveRef);
 
   const functions: LocalFunction[] = [];

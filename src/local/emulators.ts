@@ -15,10 +15,11 @@ import {
   CreateTableCommand,
   DynamoDBClient,
   type KeySchemaElement,
+  ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { type EmulatorFaults, emptyFaults, faultProxy } from './faults.ts';
@@ -75,6 +76,11 @@ export interface Emulators {
   readonly faults: EmulatorFaults;
   ensureTable(name: string, props: TableProperties): Promise<void>;
   ensureBucket(name: string): Promise<void>;
+  /** Creates the tables and buckets this home lacks: one listing each, then only what is missing. */
+  ensureStores(
+    tables: readonly (TableProperties & { name: string })[],
+    buckets: readonly string[],
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,6 +151,29 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const s3 = new S3Client({ ...base, endpoint: s3Endpoint, forcePathStyle: true });
   const events = new EventBridgeClient({ ...base, endpoint: eventsEndpoint });
 
+  const ensureTable = async (name: string, props: TableProperties) => {
+    try {
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: props.KeySchema,
+          AttributeDefinitions: props.AttributeDefinitions,
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  };
+  const ensureBucket = async (name: string) => {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+    } catch (error) {
+      const code = (error as Error).name;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+    }
+  };
+
   return {
     home,
     dynamodbEndpoint,
@@ -168,27 +197,21 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
     },
-    async ensureTable(name, props) {
-      try {
-        await dynamodb.send(
-          new CreateTableCommand({
-            TableName: name,
-            KeySchema: props.KeySchema,
-            AttributeDefinitions: props.AttributeDefinitions,
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ResourceInUseException)) throw error;
-      }
-    },
-    async ensureBucket(name) {
-      try {
-        await s3.send(new CreateBucketCommand({ Bucket: name }));
-      } catch (error) {
-        const code = (error as Error).name;
-        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
-      }
+    ensureTable,
+    ensureBucket,
+    async ensureStores(tables, buckets) {
+      const [listed, owned] = await Promise.all([
+        dynamodb.send(new ListTablesCommand({})),
+        s3.send(new ListBucketsCommand({})),
+      ]);
+      const haveTables = new Set(listed.TableNames);
+      const haveBuckets = new Set(owned.Buckets?.map((bucket) => bucket.Name));
+      await Promise.all([
+        ...tables
+          .filter((table) => !haveTables.has(table.name))
+          .map((table) => ensureTable(table.name, table)),
+        ...buckets.filter((bucket) => !haveBuckets.has(bucket)).map((bucket) => ensureBucket(bucket)),
+      ]);
     },
     async stop() {
       dynamodb.destroy();

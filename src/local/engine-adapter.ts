@@ -2,6 +2,7 @@
 // would, in one place: a Node 20 polyfill, two definition rewrites that keep the meaning, and a
 // live Context Object (docs/architecture.md §10).
 import { randomBytes } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
 import type { LocalDefinition } from './definition.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './emulators.ts';
 import { containerEnvironment, type StatesContainer } from './tasks.ts';
@@ -91,4 +92,15 @@ export function adaptForEngine<T>(definition: T): T {
   };
   visit(copy);
   return copy as T;
+}
+
+/**
+ * The engine for a resolved definition. `validate` checks the definition against the ASL schema
+ * and its paths and ARNs (ajv: about half a second on a small machine), so it runs where a
+ * definition is synthesized; the runtime then trusts what synthesizeLocal made or cached.
+ */
+export function engineFor(definition: unknown, { validate }: { validate: boolean }): StateMachine {
+  return new StateMachine(adaptForEngine(definition) as never, {
+    validationOptions: validate ? { checkPaths: true, checkArn: true } : { noValidate: true },
+  });
 }

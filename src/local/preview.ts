@@ -37,23 +37,35 @@ process.stdin.on('data', (chunk) => chunks.push(chunk)).on('end', () => {
 `;
 
 export function renderPreview(svg: string, budget: PreviewBudget = {}): Promise<Preview> {
+  return startPreview(budget).render(svg);
+}
+
+export interface PendingPreview {
+  /** Renders this SVG; the time budget counts from here. */
+  render(svg: string): Promise<Preview>;
+  /** Ends the renderer unused. */
+  cancel(): void;
+}
+
+/**
+ * Starts the renderer before there is anything to render, so its start-up (a Node process loading
+ * resvg) overlaps the run instead of following it.
+ */
+export function startPreview(budget: PreviewBudget = {}): PendingPreview {
   const { maxWidth = 512, maxHeight = 2048, timeoutMs = 10_000 } = budget;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', CHILD, RESVG, String(maxWidth), String(maxHeight)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const stdout: Buffer[] = [];
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-4096);
-    });
-    child.stdin.on('error', () => {}); // a child that dies early closes stdin; its exit says why
+  const child = spawn(process.execPath, ['-e', CHILD, RESVG, String(maxWidth), String(maxHeight)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stdout: Buffer[] = [];
+  let stderr = '';
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4096);
+  });
+  child.stdin.on('error', () => {}); // a child that dies early closes stdin; its exit says why
+  const ended = new Promise<Preview>((resolve) => {
     child.on('error', (error) => {
       clearTimeout(timer);
       resolve({ skipped: `the renderer did not start: ${error.message}` });
@@ -71,6 +83,18 @@ export function renderPreview(svg: string, budget: PreviewBudget = {}): Promise<
         resolve({ skipped: `the renderer failed: ${reason.slice(0, 200)}` });
       }
     });
-    child.stdin.end(svg);
   });
+  return {
+    render(svg) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.stdin.end(svg);
+      return ended;
+    },
+    cancel() {
+      child.kill('SIGKILL');
+    },
+  };
 }

@@ -6,25 +6,30 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { StateMachine } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { readPayload } from '#commons/payload';
 import {
   type ContainerStageName,
   PayloadRef,
   PipelinePlan,
-  RunReport,
   STAGES,
   type StageName,
   StageReport,
 } from '#contracts/schemas';
-import { GenerationResult } from '#functions/finalize-result/result';
-import { llmVariables } from '#template/llm/settings';
+import { llmVariables } from '#template/llm/variables';
 import { detectCapabilities } from './capabilities.ts';
 import { type LocalDefinition, loadDefinition, REPO_ROOT } from './definition.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
-import { adaptForEngine, contextObject } from './engine-adapter.ts';
+import { contextObject, engineFor } from './engine-adapter.ts';
+import {
+  type ArtifactName,
+  ExecutionFailedError,
+  ExecutionOutput,
+  type GenerateResult,
+  type PlanSummary,
+  reportOf,
+  type StageProgress,
+} from './result.ts';
 import { buildTaskHandlers, type ExecutionScope, type StageFaults, type TaskHandler } from './tasks.ts';
 import { createStageWorkers, type StageWorkers, type WorkerMode } from './workers.ts';
 
@@ -67,11 +72,6 @@ export interface LocalRuntimeOptions {
   readonly workers?: { readonly mode: WorkerMode; readonly perStage?: number };
 }
 
-/** One stage's outcome as the run report gives it, announced as soon as the state data has it. */
-export type StageProgress = Pick<StageReport, 'status' | 'reason' | 'durationMs'> & {
-  readonly stage: string;
-};
-
 export interface RunOptions {
   /** The execution name (and so the request id, when it is a safe key segment). @default a UUID */
   readonly name?: string;
@@ -81,33 +81,6 @@ export interface RunOptions {
   readonly onArtifact?: (name: ArtifactName, ref: PayloadRef) => void;
   /** Called once with the assessment's tier, its reasons and which stages it runs (not on a cache hit). */
   readonly onPlan?: (plan: PlanSummary) => void;
-}
-
-export interface PlanSummary extends Pick<PipelinePlan, 'tier' | 'reasons'> {
-  /** Whether the plan runs each stage (a gate may still skip or degrade it). */
-  readonly runs: Record<StageName, boolean>;
-}
-
-/**
- * The drawings a run leaves in its state data: the template (`$.templateSvg`), and each container
- * stage's output (`$.current`) when that stage ran, with detail's target image.
- */
-export const ARTIFACT_NAMES = ['template', 'detail', 'detail-target', 'optimize'] as const;
-export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
-
-export const ExecutionOutput = z.object({
-  cache: RunReport.shape.cache,
-  requestId: RunReport.shape.requestId,
-  result: GenerationResult,
-});
-export type ExecutionOutput = z.infer<typeof ExecutionOutput>;
-
-export interface GenerateResult {
-  readonly report: RunReport;
-  readonly svg: string;
-  readonly output: ExecutionOutput;
-  /** Names of the states entered, in order. */
-  readonly statesEntered: string[];
 }
 
 export interface LocalRuntime {
@@ -139,14 +112,6 @@ export interface LocalRuntime {
 /** The handler EventBridge calls for executions that end FAILED, TIMED_OUT or ABORTED. */
 const EXECUTION_ENDED_ENTRY = 'functions/execution-ended.ts';
 
-/** A failed execution; `name` is the error the state machine ended with (e.g. `Request.Invalid`). */
-export class ExecutionFailedError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
-
 export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const definition = options.definition ?? (await loadDefinition({ context: options.context }));
   const emulators = await startEmulators({
@@ -158,10 +123,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   let stopWorkers = async () => {};
   try {
-    await Promise.all([
-      ...definition.tables.map((table) => emulators.ensureTable(table.name, table)),
-      ...definition.buckets.map((bucket) => emulators.ensureBucket(bucket)),
-    ]);
+    await emulators.ensureStores(definition.tables, definition.buckets);
     const capabilities = options.capabilities ?? detectCapabilities().stages;
     const faults = { ...(options.faults ?? parseFaults(process.env.CHAT2SVG_FAULTS)) };
     const calls = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<StageName, number>;
@@ -184,6 +146,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
       if (region) env.AWS_REGION = env.AWS_DEFAULT_REGION = region;
       // The handlers then sign emulator calls with those credentials too: let that key id in.
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
       const ambient = await defaultProvider()().catch(() => undefined);
       if (ambient) emulators.allowAccessKey(ambient.accessKeyId);
     }
@@ -207,9 +170,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions = {}): Pro
       workers,
       handlersDir: options.handlersDir,
     });
-    const machine = new StateMachine(adaptForEngine(definition.definition) as never, {
-      validationOptions: { checkPaths: true, checkArn: true },
-    });
+    // Validated once, where it was synthesized (definition.ts).
+    const machine = engineFor(definition.definition, { validate: false });
     const running = new Map<string, RunningExecution>();
     // What the EventBridge rule on execution status changes does in AWS.
     const ended = async (
@@ -381,24 +343,6 @@ async function generate(
   return { report, svg, output, statesEntered };
 }
 
-/** The run report (docs/architecture.md §11) from an execution's output and its timings. */
-export function reportOf(output: ExecutionOutput, totalMs: number, stageMs: number): RunReport {
-  const { result } = output;
-  return {
-    requestId: output.requestId,
-    cache: output.cache,
-    tier: result.tier,
-    degraded: result.degraded,
-    stages: result.stages,
-    timings: {
-      totalMs: round(totalMs),
-      orchestrationMs: round(Math.max(0, totalMs - stageMs)),
-    },
-    output: result.output,
-    objectsWritten: result.objectsWritten,
-  };
-}
-
 /** The parts of the state data (docs/state-machine.md) progress is read from. */
 interface StateData {
   reports?: Record<string, unknown>;
@@ -493,8 +437,4 @@ function once(action: () => Promise<void>): () => Promise<void> {
     done ??= action();
     return done;
   };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

@@ -1,11 +1,12 @@
 // The chat2svg CLI: argument errors, and one generation writing the SVG, the PNG preview and the report.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunReport } from '#contracts/schemas';
 import { main, slug } from '#local/cli';
-import { definitionCacheFile } from '#local/definition';
+import { definitionCacheFile, REPO_ROOT } from '#local/definition';
 import { rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
 
 function captureIo() {
@@ -206,5 +207,31 @@ describe('chat2svg generate', { timeout: SYNTH_TIMEOUT_MS }, () => {
       0,
     );
     expect(JSON.parse(readFileSync(report, 'utf8')).cache, io.err).toBe('hit');
+  });
+
+  it('runs through bin/chat2svg too, the bundle a user runs, and answers a repeat from the cache', () => {
+    // The bundle (scripts/build-cli.mjs) leaves out what the engine never uses here: a run and a
+    // cache hit through it check that nothing a run needs was left out.
+    const { POWERTOOLS_LOG_LEVEL: _, POWERTOOLS_DEV: __, ...env } = process.env;
+    const bundled = (name: string) => {
+      const out = join(home, 'out', `${name}.svg`);
+      const run = spawnSync(join(REPO_ROOT, 'bin/chat2svg'), ['generate', 'a blue kite', '--out', out], {
+        cwd: home,
+        // Without the test run's logging settings, as a user runs it: stdout is the result's path.
+        env,
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe(out);
+      expect(
+        readFileSync(join(home, 'out', `${name}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
+      return RunReport.parse(JSON.parse(readFileSync(join(home, 'out', `${name}.report.json`), 'utf8')));
+    };
+
+    expect(bundled('kite').cache).toBe('miss');
+    expect(bundled('kite-again').cache).toBe('hit');
   });
 });

@@ -19,7 +19,8 @@ import {
   serviceTable,
 } from '#functions/assess-resources/allocate';
 import { writeAllocation, writeService, writeStageLoad } from '#functions/assess-resources/load-store';
-import type { StageProgress, StageWorkers } from '../runtime.ts';
+import type { StageProgress } from '../result.ts';
+import type { StageWorkers } from '../runtime.ts';
 import type { Generation } from './generations.ts';
 
 export type AdmissionMode = 'adaptive' | 'off';

@@ -9,7 +9,7 @@ import {
   type GenerateResult,
   reportOf,
   type StageProgress,
-} from '../runtime.ts';
+} from '../result.ts';
 
 const POLL_MS = 100;
 

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
 import { canonicalJson } from '#functions/normalize-request/identity';
-import type { ArtifactName, ExecutionOutput, LocalRuntime, PlanSummary, StageProgress } from '../runtime.ts';
+import type { ArtifactName, ExecutionOutput, PlanSummary, StageProgress } from '../result.ts';
+import type { LocalRuntime } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 

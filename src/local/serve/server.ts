@@ -7,8 +7,9 @@ import { describeIssues } from '#commons/errors';
 import { readPayload } from '#commons/payload';
 import { SvgInvalidError, sanitizeSvg } from '#commons/sanitize';
 import { GenerationRequest } from '#contracts/schemas';
-import { keyedProviders } from '#template/llm/settings';
-import { ARTIFACT_NAMES, type ArtifactName, type LocalRuntime } from '../runtime.ts';
+import { keyedProviders } from '#template/llm/variables';
+import { ARTIFACT_NAMES, type ArtifactName } from '../result.ts';
+import type { LocalRuntime } from '../runtime.ts';
 import type { Decision } from './admission.ts';
 import { describe, Generations, type GenerationsOptions, IdempotencyConflictError } from './generations.ts';
 
