@@ -22,6 +22,44 @@ const entryPoints = { cli: join(root, 'src/local/cli.ts') };
 for (const file of handlers(join(root, 'functions')))
   entryPoints[relative(root, file).replace(/\.ts$/, '')] = file;
 
+const EXTERNAL = [
+  'aws-cdk-lib',
+  'constructs',
+  'cdk-nag',
+  'esbuild',
+  'classic-level',
+  'dynalite',
+  's3rver',
+  'css-tree',
+  'csso',
+  '@resvg/resvg-js',
+  'asl-validator',
+];
+// aws-local-stepfunctions imports, at its top, what the local runtime never has it use: a Lambda
+// client for Tasks without an override (the runtime overrides every Task: src/local/tasks.ts) and
+// the ASL validator (run once per synthesis, src/local/definition.ts). Loading them costs a third
+// of a cold start, so in the bundle the first is a stub that refuses, the second loads on its use.
+const engineImports = {
+  name: 'engine-imports',
+  setup(b) {
+    const fromEngine = { filter: /^(@aws-sdk\/client-lambda|@aws-sdk\/credential-providers|asl-validator)$/ };
+    b.onResolve(fromEngine, (args) =>
+      /node_modules\/aws-local-stepfunctions\//.test(args.importer)
+        ? { path: args.path, namespace: 'engine' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'engine' }, ({ path }) => ({
+      contents:
+        path === 'asl-validator'
+          ? "export default (...args) => require('asl-validator')(...args);"
+          : `const refuse = () => { throw new Error('${path} is not used by the local runtime: every Task has a local handler'); };
+             export class LambdaClient { constructor() { refuse(); } }
+             export class InvokeCommand { constructor() { refuse(); } }
+             export const fromCognitoIdentityPool = refuse;`,
+      loader: 'js',
+    }));
+  },
+};
 const out = join(root, 'dist/local');
 const partial = `${out}.${process.pid}.tmp`;
 await build({
@@ -32,7 +70,15 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // npm packages are bundled too: resolving and compiling hundreds of small files is most of a
+  // cold start. Those that find files beside their own sources at run time (native bindings, data
+  // files, actions loaded by name) stay external, as does the CDK, which only a definition rebuild loads.
+  external: EXTERNAL,
+  plugins: [engineImports],
+  // Bundled CommonJS code calls require() for Node built-ins.
+  banner: {
+    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
+  },
   chunkNames: '[name]-[hash]',
   logLevel: 'error',
 });
