@@ -4,7 +4,7 @@
 #   miss: a cache miss through a running `chat2svg serve` whose workers are warm, sent with
 #         `chat2svg generate --server`, each with a prompt not seen before.
 # Every figure is wall time of the whole command, from the shell. Results: docs/benchmarks.md.
-# Usage: bench/cli-start.sh [runs=5]
+# Usage: bench/cli-start.sh [runs=5]   (KEEP=1 keeps the outputs and reports)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs="${1:-5}"
@@ -13,7 +13,7 @@ work="$(mktemp -d)"
 serve_pid=""
 cleanup() {
   if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true; fi
-  [ -n "${KEEP:-}" ] || rm -rf "$work"; echo "work: $work" >&2
+  if [ -n "${KEEP:-}" ]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
