@@ -39,7 +39,6 @@ export const BUDGETS = {
    * output (svg + target, stageOutput together), so it gets half of that.
    */
   templateOutput: 64 * 1024,
-  cacheSvg: 300_000,
 } as const;
 
 // ---- §5 payloads ----------------------------------------------------------------------------

@@ -17,10 +17,8 @@ from chat2svg_worker.errors import Failed, InvalidInput, StageError, Unavailable
 # Same numbers as BUDGETS in functions/contracts/schemas.ts. A stage's input has no fixed budget:
 # prepare-stage-input fits it to the GPU backend's request (functions/contracts/transports.ts).
 STAGE_OUTPUT_BUDGET = 128 * 1024
-CACHE_SVG_BUDGET = 300_000
 BUDGETS = {
     "stageOutput": STAGE_OUTPUT_BUDGET,
-    "cacheSvg": CACHE_SVG_BUDGET,
 }
 
 _TEXT_TYPES = ("text/", "application/json", "image/svg+xml", "application/xml")
