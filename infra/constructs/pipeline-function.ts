@@ -27,7 +27,8 @@ export const S3_OBJECT_ACTIONS = [
   's3:Abort*',
 ];
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/** A grant of CDK's (read, write, readWrite), or exactly these `dynamodb:` actions. */
+export type TableAccess = 'read' | 'write' | 'readWrite' | readonly `dynamodb:${string}`[];
 export type BucketAccess = 'read' | 'readWrite';
 
 export interface PipelineFunctionProps {
@@ -153,7 +154,8 @@ export class PipelineFunction extends Construct {
   /** Passes the table name in `name` and grants exactly the access the handler needs on it. */
   bindTable(name: string, table: dynamodb.ITable, access: TableAccess): this {
     this.function.addEnvironment(name, table.tableName);
-    if (access === 'read') table.grantReadData(this.function);
+    if (typeof access !== 'string') table.grant(this.function, ...access);
+    else if (access === 'read') table.grantReadData(this.function);
     else if (access === 'write') table.grantWriteData(this.function);
     else table.grantReadWriteData(this.function);
     return this;

@@ -1,5 +1,5 @@
-// Composition only: tables, payload bucket, handlers, GPU backend, the pipeline definition wrapped in
-// the Standard state machine with its logs and alarms, and the REST API.
+// Composition only: tables, payload bucket, handlers, GPU backend and its load publisher, the
+// pipeline definition wrapped in the Standard state machine with its logs and alarms, and the REST API.
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -36,6 +36,8 @@ export class PipelineStack extends Stack {
   public readonly stateMachineLogs: logs.LogGroup;
   public readonly alarms: PipelineAlarms;
   public readonly api: GenerationApi;
+  /** Writes the GPU backend's load per stage to the signals table, every minute. */
+  public readonly publishLoad: PipelineFunction;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -113,6 +115,8 @@ export class PipelineStack extends Stack {
       ),
       recordOutcome: withEnv(fn('RecordOutcome', 'record-outcome'), breakerEnvironment(config.breaker))
         .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
+        // GPU stage durations roll into the service windows (read, then a versioned put).
+        .bindTable('SIGNALS_TABLE', signals, ['dynamodb:GetItem', 'dynamodb:PutItem'])
         .bindEventBus('EVENT_BUS_NAME', defaultBus),
       takeProbe: withEnv(fn('TakeProbe', 'take-probe'), stageTimeoutEnvironment(stageTimeouts(config)))
         .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
@@ -157,6 +161,19 @@ export class PipelineStack extends Stack {
       containerMemoryMiB: config.gpu.containerMemoryMiB,
       logRetention,
       removalPolicy,
+    });
+
+    // The backend's queues, tasks or jobs per stage, published as load for admission and assessment.
+    this.publishLoad = fn('PublishLoad', 'publish-load/handler').bindTable('SIGNALS_TABLE', signals, [
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+    ]);
+    this.gpu.bindLoadReader(this.publishLoad.function);
+    new events.Rule(this, 'PublishLoadSchedule', {
+      description: `${namePrefix}: GPU load per stage into the signals table`,
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A missed minute is replaced by the next one; load older than two minutes is ignored anyway.
+      targets: [new eventTargets.LambdaFunction(this.publishLoad.function, { retryAttempts: 0 })],
     });
 
     const definition = new PipelineDefinition(this, 'Definition', {
@@ -223,7 +240,7 @@ export class PipelineStack extends Stack {
       email: config.alarms.email,
       degradedPercent: config.degradedAlarmPercent,
       stateMachine: this.stateMachine,
-      functions: Object.values(this.handlers).map((handler) => handler.function),
+      functions: [...Object.values(this.handlers), this.publishLoad].map((handler) => handler.function),
       api: this.api.api,
     });
 

@@ -22,12 +22,14 @@ const HANDLER_FILES = [
   'take-probe',
   'execution-ended',
   'finalize-result/handler',
+  'publish-load/handler',
 ];
 
 let template: Template;
 let app: ReturnType<typeof createPipelineApp>['app'];
 let breakersId: string;
 let cacheId: string;
+let signalsId: string;
 let bucketId: string;
 
 beforeAll(() => {
@@ -38,6 +40,7 @@ beforeAll(() => {
     table.Properties?.KeySchema?.[0]?.AttributeName === name;
   breakersId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('stage'));
   cacheId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('cacheKey'));
+  signalsId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('name'));
   bucketId = logicalIdOf(template, 'AWS::S3::Bucket', () => true);
 });
 
@@ -172,8 +175,9 @@ describe('functions', () => {
   it.each(['record-outcome', 'take-probe', 'execution-ended'])(
     'gives %s the breakers table and events, nothing else',
     (file) => {
-      const grants = grantsOf(template, file).filter((grant) =>
-        grant.actions.some((a) => a.startsWith('dynamodb:')),
+      const grants = grantsOf(template, file).filter(
+        (grant) =>
+          grant.actions.some((a) => a.startsWith('dynamodb:')) && !grant.resources.includes(signalsId),
       );
       expect(grants.length).toBeGreaterThan(0);
       for (const grant of grants) {
@@ -185,6 +189,15 @@ describe('functions', () => {
       expect(actions.filter((a) => /^s3:/.test(a))).toEqual([]);
     },
   );
+
+  it('lets record-outcome read and put the signals table’s items, and only that there', () => {
+    const onSignals = grantsOf(template, 'record-outcome').filter((g) => g.resources.includes(signalsId));
+    expect(onSignals.flatMap((g) => g.actions).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, 'record-outcome')].Properties
+        .Environment.Variables,
+    ).toMatchObject({ SIGNALS_TABLE: { Ref: signalsId } });
+  });
 
   it('lets assess-resources read the breakers table and the model manifests, and nothing else', () => {
     const grants = grantsOf(template, 'assess-resources/handler');

@@ -2,7 +2,8 @@
 // allocate.ts) picks the tier of an `auto` request from the GPU work already admitted, or turns the
 // request away (429 + Retry-After) when the environment says `reject` and even low misses the
 // deadline. The pick reaches the execution's assessment through the signal store, which also gets
-// the load and the rolling per-tier stage durations, as a GPU backend on AWS would write them.
+// the load per stage; the rolling per-tier stage durations there are written by record-outcome, as
+// on AWS.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CONTAINER_STAGES,
@@ -18,7 +19,14 @@ import {
   type ServiceSeconds,
   serviceTable,
 } from '#functions/assess-resources/allocate';
-import { writeAllocation, writeService, writeStageLoad } from '#functions/assess-resources/load-store';
+import {
+  quantile,
+  rollWindow,
+  SERVICE_WINDOW,
+  serviceSignal,
+  writeAllocation,
+  writeStageLoad,
+} from '#functions/assess-resources/load-store';
 import type { StageProgress, StageWorkers } from '../runtime.ts';
 import type { Generation } from './generations.ts';
 
@@ -111,9 +119,10 @@ export class Admission {
         if (report.status !== 'ran' || report.name === 'template') continue;
         const key = `${report.name}#${result.tier}`;
         const samples = this.samples.get(key) ?? [];
-        samples.push(report.durationMs / 1000);
-        if (samples.length > (this.options.window ?? 50)) samples.shift();
-        this.samples.set(key, samples);
+        this.samples.set(
+          key,
+          rollWindow(samples, report.durationMs / 1000, this.options.window ?? SERVICE_WINDOW),
+        );
       }
     }
     this.publish();
@@ -129,10 +138,10 @@ export class Admission {
       admitted: this.admitted.size,
       backlogSeconds: service ? this.load(service).backlogSeconds : null,
       service: Object.fromEntries(
-        [...this.samples].map(([key, samples]) => [
-          key,
-          { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length },
-        ]),
+        [...this.samples].map(([key, samples]) => {
+          const { p50Seconds, p95Seconds, count } = serviceSignal(samples);
+          return [key, { p50: p50Seconds, p95: p95Seconds, n: count }];
+        }),
       ),
     };
   }
@@ -168,7 +177,10 @@ export class Admission {
     };
   }
 
-  /** Writes load and durations to the signal store, one write burst at a time. */
+  /**
+   * Writes the load per stage to the signal store, one write burst at a time. Stage durations are
+   * not written here: record-outcome rolls them into the store's windows, here as on AWS.
+   */
   private publish(): void {
     const { store } = this.options;
     // Off: the assessment decides alone, without load signals (the fixed-tier baseline).
@@ -186,16 +198,6 @@ export class Admission {
         backlogSeconds: load?.backlogSeconds[stage] ?? 0,
       }),
     );
-    for (const [key, samples] of this.samples) {
-      const [stage, tier] = key.split('#') as [ContainerStageName, Tier];
-      writes.push(
-        writeService(store.ddb, store.table, stage, tier, {
-          p50Seconds: quantile(samples, 0.5),
-          p95Seconds: quantile(samples, 0.95),
-          count: samples.length,
-        }),
-      );
-    }
     this.publishing = Promise.all(writes)
       .then(() => undefined)
       .catch((error: Error) => {
@@ -209,10 +211,4 @@ export class Admission {
         }
       });
   }
-}
-
-function quantile(samples: readonly number[], q: number): number {
-  if (!samples.length) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
