@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type StageName } from '#contracts/schemas';
 import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, type StageStep } from '../metadata.ts';
@@ -158,6 +160,31 @@ export class PipelineFunction extends Construct {
     else if (access === 'read') table.grantReadData(this.function);
     else if (access === 'write') table.grantWriteData(this.function);
     else table.grantReadWriteData(this.function);
+    return this;
+  }
+
+  /**
+   * Passes the state machine ARN in `name`, allows starting its executions and describing them
+   * (execution names are per request, so DescribeExecution covers this machine's executions).
+   */
+  bindStateMachine(name: string, stateMachine: sfn.StateMachine): this {
+    this.function.addEnvironment(name, stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(this.function);
+    const stack = Stack.of(this);
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${stateMachine.stateMachineName}:*`,
+        ],
+      }),
+    );
+    const machine = `<${stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>`;
+    acknowledge(
+      this.function,
+      'DescribeExecution covers the executions of this one state machine; their names are per request.',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machine}:*]`,
+    );
     return this;
   }
 

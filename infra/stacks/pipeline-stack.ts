@@ -1,5 +1,6 @@
 // Composition only: tables, payload bucket, handlers, GPU backend and its load publisher, the
-// pipeline definition wrapped in the Standard state machine with its logs and alarms, and the REST API.
+// pipeline definition wrapped in the Standard state machine with its logs and alarms, and the REST
+// API with its front door.
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -38,6 +39,8 @@ export class PipelineStack extends Stack {
   public readonly api: GenerationApi;
   /** Writes the GPU backend's load per stage to the signals table, every minute. */
   public readonly publishLoad: PipelineFunction;
+  /** POST /v1/generations: admission, Idempotency-Key, StartExecution. */
+  public readonly startGeneration: PipelineFunction;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -226,8 +229,22 @@ export class PipelineStack extends Stack {
       metricValue: '1',
     });
 
+    this.startGeneration = withEnv(
+      fn('StartGeneration', 'start-generation/handler', { timeout: Duration.seconds(10) }),
+      {
+        STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
+        DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
+        ADMISSION_OVERLOAD: config.admission.overload,
+        CORS_ORIGINS: config.api.corsOrigins.join(','),
+      },
+    )
+      // Reads the load, writes the tier it allocates (allocation#<execution name>) for Assess.
+      .bindTable('SIGNALS_TABLE', signals, ['dynamodb:BatchGetItem', 'dynamodb:PutItem'])
+      .bindStateMachine('STATE_MACHINE_ARN', this.stateMachine);
+
     this.api = new GenerationApi(this, 'Api', {
       stateMachine: this.stateMachine,
+      startFunction: this.startGeneration.function,
       rateLimit: config.api.rateLimit,
       burstLimit: config.api.burstLimit,
       corsOrigins: config.api.corsOrigins,
@@ -240,7 +257,9 @@ export class PipelineStack extends Stack {
       email: config.alarms.email,
       degradedPercent: config.degradedAlarmPercent,
       stateMachine: this.stateMachine,
-      functions: [...Object.values(this.handlers), this.publishLoad].map((handler) => handler.function),
+      functions: [...Object.values(this.handlers), this.publishLoad, this.startGeneration].map(
+        (handler) => handler.function,
+      ),
       api: this.api.api,
     });
 

@@ -1,9 +1,9 @@
-// Admission control for `chat2svg serve`: at POST time the allocator (functions/assess-resources/
-// allocate.ts) picks the tier of an `auto` request from the GPU work already admitted, or turns the
-// request away (429 + Retry-After) when the environment says `reject` and even low misses the
-// deadline. The pick reaches the execution's assessment through the signal store, which also gets
-// the load per stage; the rolling per-tier stage durations there are written by record-outcome, as
-// on AWS.
+// Admission control for `chat2svg serve`: at POST time the decision the deployed front door makes
+// too (functions/start-generation/admission.ts: the allocator picks the tier of an `auto` request
+// from the GPU work already admitted, or turns the request away with 429 + Retry-After when the
+// environment says `reject` and even low misses the deadline). The pick reaches the execution's
+// assessment through the signal store, which also gets the load per stage; the rolling per-tier
+// stage durations there are written by record-outcome, as on AWS.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CONTAINER_STAGES,
@@ -11,14 +11,7 @@ import {
   type GenerationRequest,
   type Tier,
 } from '#contracts/schemas';
-import { TIER_ORDER } from '#contracts/tiers';
-import {
-  allocate,
-  DEFAULT_QUALITY,
-  type Load,
-  type ServiceSeconds,
-  serviceTable,
-} from '#functions/assess-resources/allocate';
+import type { Load, ServiceSeconds } from '#functions/assess-resources/allocate';
 import {
   quantile,
   rollWindow,
@@ -27,6 +20,7 @@ import {
   writeAllocation,
   writeStageLoad,
 } from '#functions/assess-resources/load-store';
+import { admissionDecision, type Decision, measuredService } from '#functions/start-generation/admission';
 import type { StageProgress, StageWorkers } from '../runtime.ts';
 import type { Generation } from './generations.ts';
 
@@ -45,9 +39,7 @@ export interface AdmissionOptions {
   readonly window?: number;
 }
 
-export type Decision =
-  | { readonly ok: true; readonly tier?: Tier; readonly reason?: string }
-  | { readonly ok: false; readonly retryAfterSeconds: number; readonly message: string };
+export type { Decision };
 
 interface Admitted {
   readonly tier: Tier | undefined;
@@ -66,29 +58,8 @@ export class Admission {
   decide(request: GenerationRequest): Decision {
     if (this.options.mode === 'off') return { ok: true };
     const service = this.service();
-    if (!service) return { ok: true }; // nothing measured yet: the assessment decides
-    const deadline = request.deadlineSeconds ?? this.options.defaultDeadlineSeconds;
-    const [allocation] = allocate(
-      [{ id: 'new', tier: request.tier, deadlineSeconds: deadline }],
-      this.load(service),
-      {
-        quality: DEFAULT_QUALITY,
-        overload: 'low',
-      },
-    );
-    if (!('tier' in allocation)) return { ok: true };
-    if (allocation.late && this.options.overload === 'reject') {
-      const wait = Math.max(1, Math.ceil(allocation.finishSeconds - deadline));
-      const what = request.tier === 'auto' ? 'even the low tier' : `tier ${request.tier}`;
-      return {
-        ok: false,
-        retryAfterSeconds: wait,
-        message: `GPU capacity is busy: ${what} would finish in about ${Math.round(allocation.finishSeconds)} s, past the ${deadline} s deadline; retry in ${wait} s`,
-      };
-    }
-    if (request.tier !== 'auto') return { ok: true };
-    const reason = `allocated ${allocation.tier} at admission: about ${Math.round(allocation.finishSeconds)} s against the ${deadline} s deadline${allocation.late ? ' (late even at low)' : ''}`;
-    return { ok: true, tier: allocation.tier, reason };
+    // Nothing measured yet: the assessment decides.
+    return admissionDecision(request, service && this.load(service), this.options);
   }
 
   /** Records an admitted generation; its allocation is in the store before its execution starts. */
@@ -155,10 +126,7 @@ export class Admission {
       const samples = this.samples.get(`${stage}#${tier}`);
       return samples?.length ? quantile(samples, 0.5) : undefined;
     };
-    const unmeasured = (stage: ContainerStageName) =>
-      TIER_ORDER.every((tier) => p50(stage, tier) === undefined);
-    if (this.options.stages.some(unmeasured)) return undefined;
-    return serviceTable(this.options.stages, p50, () => 0);
+    return measuredService(this.options.stages, p50);
   }
 
   /** Work already admitted, per stage, at each generation's tier (medium when the assessment picks). */
