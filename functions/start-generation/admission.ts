@@ -3,6 +3,7 @@
 // the new request against the GPU work already committed picks the tier of an `auto` request, or
 // turns the request away (429 + Retry-After) when the environment says `reject` and even its
 // cheapest choice misses the deadline. Explicit tiers are honoured or rejected, never changed.
+import { type Env, InvalidEnvError, optionalEnv } from '#commons/env';
 import type { ContainerStageName, GenerationRequest, Tier } from '#contracts/schemas';
 import { TIER_ORDER } from '#contracts/tiers';
 import {
@@ -19,6 +20,17 @@ export interface AdmissionPolicy {
   readonly overload: 'reject' | 'low';
   /** The deadline of a request that names none. */
   readonly defaultDeadlineSeconds: number;
+}
+
+/** The environment's `admission` settings as synthesized (ADMISSION_OVERLOAD, DEFAULT_DEADLINE_SECONDS). */
+export function admissionPolicyFromEnv(env: Env): AdmissionPolicy {
+  const overload = optionalEnv('ADMISSION_OVERLOAD', env) ?? 'low';
+  if (overload !== 'low' && overload !== 'reject')
+    throw new InvalidEnvError('ADMISSION_OVERLOAD', `expected "low" or "reject", got "${overload}"`);
+  const deadline = Number(optionalEnv('DEFAULT_DEADLINE_SECONDS', env) ?? 900);
+  if (!Number.isInteger(deadline) || deadline <= 0)
+    throw new InvalidEnvError('DEFAULT_DEADLINE_SECONDS', 'expected a positive whole number of seconds');
+  return { overload, defaultDeadlineSeconds: deadline };
 }
 
 export type Decision =

@@ -12,22 +12,29 @@ import {
 } from '@aws-sdk/client-sfn';
 import { dynamoClient, type HandlerDeps } from '#commons/clients';
 import { type Clock, systemClock } from '#commons/clock';
-import { type Env, InvalidEnvError, listEnv, optionalEnv, requireEnv } from '#commons/env';
+import { type Env, listEnv, optionalEnv, requireEnv } from '#commons/env';
 import { describeIssues, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
 import { GenerationRequest } from '#contracts/schemas';
 import { readLoadSignals, writeAllocation } from '#functions/assess-resources/load-store';
 import { parseCapabilities } from '#functions/assess-resources/signals';
-import { canonicalJson } from '#functions/normalize-request/identity';
-import { type AdmissionPolicy, admissionDecision, type Decision, loadFromSignals } from './admission.ts';
+import {
+  type AdmissionPolicy,
+  admissionDecision,
+  admissionPolicyFromEnv,
+  type Decision,
+  loadFromSignals,
+} from './admission.ts';
 import {
   bodyText,
   executionArn,
+  executionInput,
   executionName,
   idempotencyKey,
   ProxyEvent,
   type ProxyReply,
   replies,
+  sameRequest,
 } from './http.ts';
 
 export interface StartGenerationConfig {
@@ -44,17 +51,11 @@ export interface StartGenerationConfig {
 }
 
 export function configFromEnv(env: Env = process.env): StartGenerationConfig {
-  const overload = optionalEnv('ADMISSION_OVERLOAD', env) ?? 'low';
-  if (overload !== 'low' && overload !== 'reject')
-    throw new InvalidEnvError('ADMISSION_OVERLOAD', `expected "low" or "reject", got "${overload}"`);
-  const deadline = Number(optionalEnv('DEFAULT_DEADLINE_SECONDS', env) ?? 900);
-  if (!Number.isInteger(deadline) || deadline <= 0)
-    throw new InvalidEnvError('DEFAULT_DEADLINE_SECONDS', 'expected a positive number of seconds');
   return {
     stateMachineArn: requireEnv('STATE_MACHINE_ARN', env),
     signalsTable: optionalEnv('SIGNALS_TABLE', env),
     stages: parseCapabilities(listEnv('STAGE_CAPABILITIES', env)),
-    policy: { overload, defaultDeadlineSeconds: deadline },
+    policy: admissionPolicyFromEnv(env),
     corsOrigins: listEnv('CORS_ORIGINS', env),
   };
 }
@@ -109,13 +110,10 @@ export function makeHandler(config: StartGenerationConfig, deps: HandlerDeps & {
     const name = executionName(event.requestContext.requestId, caller, key);
 
     // A retry answers with the execution its key started: same request ⇒ the same 202, else 422.
-    const answerEarlier = (earlier: DescribeExecutionCommandOutput) => {
-      const started = JSON.parse(earlier.input ?? '{}') as { caller?: unknown; request?: unknown };
-      const same = GenerationRequest.safeParse(started.request);
-      if (started.caller !== caller || !same.success || canonicalJson(same.data) !== canonicalJson(request))
-        return reply(422, { message: `Idempotency-Key "${key}" was used with a different request` });
-      return reply(202, { id: name, startDate: earlier.startDate?.toISOString() });
-    };
+    const answerEarlier = (earlier: DescribeExecutionCommandOutput) =>
+      sameRequest(earlier.input, caller, request)
+        ? reply(202, { id: name, startDate: earlier.startDate?.toISOString() })
+        : reply(422, { message: `Idempotency-Key "${key}" was used with a different request` });
     if (key !== undefined) {
       const earlier = await describe(name);
       if (earlier) return answerEarlier(earlier);
@@ -139,8 +137,8 @@ export function makeHandler(config: StartGenerationConfig, deps: HandlerDeps & {
         new StartExecutionCommand({
           stateMachineArn: config.stateMachineArn,
           name,
-          // The caller envelope Normalize unwraps and GET scopes by; canonical so a retry's input is equal.
-          input: canonicalJson({ caller, request: body }),
+          // The caller envelope Normalize unwraps and GET scopes by.
+          input: executionInput(caller, body),
         }),
       );
       logger.info('generation started', {

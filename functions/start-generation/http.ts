@@ -2,6 +2,8 @@
 // header, the execution name a request starts under, and the replies with their CORS headers.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { GenerationRequest } from '#contracts/schemas';
+import { canonicalJson } from '#functions/normalize-request/identity';
 
 /** The parts of an API Gateway (REST, proxy) event the front door reads; the rest passes by. */
 export const ProxyEvent = z
@@ -58,6 +60,18 @@ export function executionName(requestId: string, caller: string, key: string | u
   return `idem-${createHash('sha256')
     .update(JSON.stringify([caller, key]))
     .digest('hex')}`;
+}
+
+/** The execution input: the caller envelope, canonical so that a retry's input is equal. */
+export function executionInput(caller: string, body: unknown): string {
+  return canonicalJson({ caller, request: body });
+}
+
+/** Whether an execution's input is this caller's envelope around this request (after parsing). */
+export function sameRequest(input: string | undefined, caller: string, request: GenerationRequest): boolean {
+  const started = JSON.parse(input ?? '{}') as { caller?: unknown; request?: unknown };
+  const parsed = GenerationRequest.safeParse(started.request);
+  return started.caller === caller && parsed.success && canonicalJson(parsed.data) === canonicalJson(request);
 }
 
 /** `arn:…:stateMachine:<machine>` ⇒ `arn:…:execution:<machine>:<name>`. */

@@ -359,6 +359,18 @@ describe('start-generation', () => {
     expect(json(reply)).toEqual({ message: 'internal error' });
   });
 
+  it('refuses an admission setting the environment cannot mean, at cold start', () => {
+    const env = { STATE_MACHINE_ARN: MACHINE, STAGE_CAPABILITIES: 'detail,optimize' };
+
+    expect(() => configFromEnv({ ...env, ADMISSION_OVERLOAD: 'drop' })).toThrow(
+      /ADMISSION_OVERLOAD is invalid/,
+    );
+    expect(() => configFromEnv({ ...env, DEFAULT_DEADLINE_SECONDS: '-5' })).toThrow(
+      /DEFAULT_DEADLINE_SECONDS is invalid/,
+    );
+    expect(configFromEnv(env).policy).toEqual({ overload: 'low', defaultDeadlineSeconds: 900 });
+  });
+
   it('echoes an allowed browser Origin and lets the page read Retry-After', async () => {
     const door = frontDoor('reject', { CORS_ORIGINS: 'http://localhost:5173' });
     await gpuLoad(3000);
