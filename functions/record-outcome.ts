@@ -1,6 +1,7 @@
 // Record outcome: counts a stage's success or failure in its circuit breaker's window (request
-// errors are not counted), applies the state change that follows, and returns the stage's
-// StageReport (docs/state-machine.md, gated fragment).
+// errors are not counted), applies the state change that follows, adds a GPU stage's duration to
+// the rolling service window the allocator reads, and returns the stage's StageReport
+// (docs/state-machine.md, gated fragment).
 import { announceBreakerChange } from '#breaker/announce';
 import { classifyError, RecordOutcomeInput, stageReport } from '#breaker/outcome';
 import { type BreakerSettings, breakerSettingsFromEnv } from '#breaker/settings';
@@ -11,13 +12,16 @@ import { type Clock, systemClock } from '#commons/clock';
 import { type Env, optionalEnv, requireEnv } from '#commons/env';
 import { parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
-import type { StageReport } from '#contracts/schemas';
+import { CONTAINER_STAGES, type ContainerStageName, type StageReport } from '#contracts/schemas';
+import { recordServiceSample } from '#functions/assess-resources/load-store';
 
 export interface RecordOutcomeConfig {
   readonly breakersTable: string;
   readonly settings: BreakerSettings;
   /** Breaker State Changed events go here; none means no event. */
   readonly eventBus: string | undefined;
+  /** The load signal store, where GPU stage durations roll into p50/p95; none = not kept. */
+  readonly signalsTable?: string;
   /** @default the system clock */
   readonly clock?: Clock;
 }
@@ -27,6 +31,7 @@ export function configFromEnv(env: Env = process.env): RecordOutcomeConfig {
     breakersTable: requireEnv('BREAKERS_TABLE', env),
     settings: breakerSettingsFromEnv(env),
     eventBus: optionalEnv('EVENT_BUS_NAME', env),
+    signalsTable: optionalEnv('SIGNALS_TABLE', env),
   };
 }
 
@@ -87,6 +92,22 @@ export function makeHandler(config: RecordOutcomeConfig, deps: HandlerDeps = {})
         },
         logger,
       );
+    }
+    const durationMs = input.current?.durationMs;
+    const gpuStage = (CONTAINER_STAGES as readonly string[]).includes(input.stage);
+    if (config.signalsTable && outcome === 'success' && gpuStage && durationMs !== undefined && input.tier) {
+      // The duration is a signal, not the outcome: a store that cannot take it changes no report.
+      try {
+        await recordServiceSample(
+          ddb,
+          config.signalsTable,
+          input.stage as ContainerStageName,
+          input.tier,
+          durationMs / 1000,
+        );
+      } catch (error) {
+        logger.warn('stage duration not kept in the service window', { stage: input.stage, error });
+      }
     }
     return stageReport(input, NOTES[transition.event]);
   }, tools);

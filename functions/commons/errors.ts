@@ -1,5 +1,5 @@
 // Named errors: Step Functions Retry/Catch match on `name`. Callers reach the pipeline through the
-// API's direct integration (docs/architecture.md §12), which answers 5xx with a generic body.
+// API (docs/architecture.md §12), which answers 5xx with a generic body.
 import type { z } from 'zod';
 
 /** The request itself is invalid: the only reason a generation ends without an SVG. */

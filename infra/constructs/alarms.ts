@@ -15,6 +15,9 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, type DetailType, EVENT_SOURCE } from '#contracts/events';
 import { acknowledge } from '../nag.ts';
 
+/** Metrics one CloudWatch metric-math alarm may use. */
+const MAX_ALARM_METRICS = 10;
+
 export interface PipelineAlarmsProps {
   readonly namePrefix: string;
   /** Subscribed to the topic when set. */
@@ -99,16 +102,20 @@ export class PipelineAlarms extends Construct {
       props.degradedPercent,
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
-    alarm(
-      'LambdaErrors',
-      new cloudwatch.MathExpression({
-        expression: 'SUM(METRICS())',
-        usingMetrics: Object.fromEntries(props.functions.map((fn, i) => [`f${i}`, fn.metricErrors(period)])),
-        period: period.period,
-        label: 'pipeline Lambda errors',
-      }),
-      'pipeline Lambda functions errored',
-    );
+    // An alarm's math sums at most 10 metrics: one alarm per ten functions.
+    for (let start = 0; start < props.functions.length; start += MAX_ALARM_METRICS) {
+      const group = props.functions.slice(start, start + MAX_ALARM_METRICS);
+      alarm(
+        start === 0 ? 'LambdaErrors' : `LambdaErrors${start / MAX_ALARM_METRICS + 1}`,
+        new cloudwatch.MathExpression({
+          expression: 'SUM(METRICS())',
+          usingMetrics: Object.fromEntries(group.map((fn, i) => [`f${i}`, fn.metricErrors(period)])),
+          period: period.period,
+          label: 'pipeline Lambda errors',
+        }),
+        'pipeline Lambda functions errored',
+      );
+    }
     alarm('Api5xx', props.api.metricServerError(period), 'the API answered with 5xx');
   }
 }

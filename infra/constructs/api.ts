@@ -1,8 +1,10 @@
-// REST front door: POST /v1/generations starts an execution, GET /v1/generations/{id} describes it.
-// Both are direct Step Functions integrations (no Lambda), signed with IAM.
+// REST front door, signed with IAM: POST /v1/generations goes to the start-generation Lambda
+// (validation, admission with 429 + Retry-After, Idempotency-Key, StartExecution);
+// GET /v1/generations/{id} is a direct DescribeExecution integration (no Lambda).
 import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -11,6 +13,8 @@ import { acknowledge } from '../nag.ts';
 
 export interface GenerationApiProps {
   readonly stateMachine: sfn.StateMachine;
+  /** The front door behind POST (functions/start-generation/handler.ts), with its own grants. */
+  readonly startFunction: lambda.IFunction;
   /**
    * Deployment stage name.
    * @default 'live'
@@ -44,7 +48,7 @@ export interface GenerationApiProps {
 const JSON_TYPE = 'application/json';
 const GENERIC_ERROR = JSON.stringify({ message: 'internal error' });
 const NOT_FOUND = JSON.stringify({ message: 'generation not found' });
-/** Seconds a throttled caller is asked to wait (Retry-After). */
+/** Seconds a caller throttled by API Gateway itself is asked to wait (Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
 
 /**
@@ -64,31 +68,10 @@ function corsHeader(origins: readonly string[]): string {
   ].join('\n');
 }
 
-/**
- * StartExecution's 4xx, told apart by the error type in the body: throttling is 429 with
- * Retry-After, a repeated execution name 409, anything else the caller's 400, never a 500.
- */
-function startErrorTemplate(origins: readonly string[]): string {
-  return [
-    corsHeader(origins),
-    "#set($type = $input.path('$.__type'))",
-    "#if($type.contains('Throttling') || $type.contains('TooManyRequests') || $type.contains('ExecutionLimitExceeded'))",
-    '#set($context.responseOverride.status = 429)',
-    `#set($context.responseOverride.header.Retry-After = "${RETRY_AFTER_SECONDS}")`,
-    `{"message": "too many requests; retry after ${RETRY_AFTER_SECONDS} s"}`,
-    "#elseif($type.contains('ExecutionAlreadyExists'))",
-    '#set($context.responseOverride.status = 409)',
-    '{"message": "a generation with this id already exists"}',
-    '#else',
-    '{"message": "request rejected"}',
-    '#end',
-  ].join('\n');
-}
-
 export class GenerationApi extends Construct {
   public readonly api: apigw.RestApi;
   public readonly accessLogs: logs.LogGroup;
-  /** Role API Gateway assumes to call Step Functions. */
+  /** Role API Gateway assumes to describe executions (GET). */
   public readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: GenerationApiProps) {
@@ -105,7 +88,7 @@ export class GenerationApi extends Construct {
             defaultCorsPreflightOptions: {
               allowOrigins: [...origins],
               allowMethods: ['GET', 'POST', 'OPTIONS'],
-              allowHeaders: [...apigw.Cors.DEFAULT_HEADERS, 'x-amz-content-sha256'],
+              allowHeaders: [...apigw.Cors.DEFAULT_HEADERS, 'x-amz-content-sha256', 'Idempotency-Key'],
               maxAge: Duration.hours(1),
             },
           }
@@ -129,7 +112,6 @@ export class GenerationApi extends Construct {
     this.role = new iam.Role(this, 'IntegrationRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
     });
-    stateMachine.grantStartExecution(this.role);
     const { partition, region, account } = Stack.of(this);
     const executions = `arn:${partition}:states:${region}:${account}:execution:${stateMachine.stateMachineName}`;
     this.role.addToPolicy(
@@ -149,54 +131,29 @@ export class GenerationApi extends Construct {
       schema: requestSchema as apigw.JsonSchema,
     });
 
-    // The API Gateway request id doubles as the execution name, so the caller's id is the key
-    // for GET without exposing ARNs. The execution input is the caller envelope
-    // `{ caller: <IAM principal ARN>, request: <body> }` (Normalize unwraps it); GET answers only
-    // the principal named there, so results are scoped to whoever started them.
-    generations.addMethod(
-      'POST',
-      new apigw.AwsIntegration({
-        service: 'states',
-        action: 'StartExecution',
-        options: {
-          credentialsRole: this.role,
-          passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-          requestTemplates: {
-            [JSON_TYPE]: [
-              '{',
-              `"stateMachineArn": "${stateMachine.stateMachineArn}",`,
-              '"name": "$context.requestId",',
-              '"input": "{\\"caller\\": \\"$util.escapeJavaScript($context.identity.userArn)\\", \\"request\\": ',
-              `$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")}"`,
-              '}',
-            ].join(''),
-          },
-          integrationResponses: [
-            {
-              statusCode: '202',
-              responseTemplates: {
-                [JSON_TYPE]: `${corsHeader(origins)}{"id": "$context.requestId", "startDate": "$input.path('$.startDate')"}`,
-              },
-            },
-            {
-              statusCode: '400',
-              selectionPattern: '4\\d{2}',
-              responseTemplates: { [JSON_TYPE]: startErrorTemplate(origins) },
-            },
-            {
-              statusCode: '500',
-              selectionPattern: '5\\d{2}',
-              responseTemplates: { [JSON_TYPE]: `${corsHeader(origins)}${GENERIC_ERROR}` },
-            },
-          ],
-        },
-      }),
-      {
-        requestValidator: validator,
-        requestModels: { [JSON_TYPE]: requestModel },
-        methodResponses: ['202', '400', '409', '429', '500'].map((statusCode) => ({ statusCode })),
+    // API Gateway's own throttling answers 429 too; the caller is told when to come back.
+    this.api.addGatewayResponse('Throttled', {
+      type: apigw.ResponseType.THROTTLED,
+      responseHeaders: { 'Retry-After': `'${RETRY_AFTER_SECONDS}'` },
+      templates: {
+        [JSON_TYPE]: JSON.stringify({ message: `too many requests; retry after ${RETRY_AFTER_SECONDS} s` }),
       },
-    );
+    });
+
+    // The body is checked against the model first (nothing invalid reaches the Lambda), then the
+    // front door parses it with the same zod schema, admits it and starts the execution under the
+    // API request id (or, with an Idempotency-Key, a hash of caller and key), with the caller
+    // envelope `{ caller: <IAM principal ARN>, request: <body> }` as input (Normalize unwraps it);
+    // GET answers only the principal named there, so results are scoped to whoever started them.
+    generations.addMethod('POST', new apigw.LambdaIntegration(props.startFunction, { proxy: true }), {
+      requestValidator: validator,
+      requestModels: { [JSON_TYPE]: requestModel },
+      methodResponses: [
+        ...['202', '400', '409', '422'].map((statusCode) => ({ statusCode })),
+        { statusCode: '429', responseParameters: { 'method.response.header.Retry-After': true } },
+        { statusCode: '500' },
+      ],
+    });
 
     const executionArn = `${executions}:$util.escapeJavaScript($input.params('id'))`;
     generations.addResource('{id}').addMethod(

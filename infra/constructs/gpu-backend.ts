@@ -5,12 +5,14 @@
 //   batch – one AWS Batch job per request on a GPU compute environment
 import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import type { GpuBackendName } from '#contracts/transports';
+import { backlogEnvironment } from '#functions/publish-load/environment';
 import { acknowledge } from '../nag.ts';
 import { BatchBackend } from './gpu/batch.ts';
 import { EcsGpuCapacity } from './gpu/ecs-capacity.ts';
@@ -181,6 +183,23 @@ export class GpuBackend extends Construct {
   /** cdk-nag finding ids of the wildcard grants CDK gives the state machine to start work. */
   runTaskGrantFindings(): string[] {
     return this.backend.stateMachineFindings();
+  }
+
+  /**
+   * Lets `fn` read each stage's backlog (functions/publish-load): where to look in its environment,
+   * read-only grants beside them.
+   */
+  bindLoadReader(fn: lambda.Function): void {
+    for (const [name, value] of Object.entries(backlogEnvironment(this.backend.backlogSource())))
+      fn.addEnvironment(name, value);
+    const findings = this.backend.grantBacklogRead(fn);
+    if (findings.length)
+      acknowledge(
+        fn,
+        'Backlog reads only: ListTasks (held to the cluster by condition) and Batch ListJobs have no ' +
+          'resource-level permission; task ids are known only at run time.',
+        ...findings,
+      );
   }
 
   /**

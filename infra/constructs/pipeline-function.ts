@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type StageName } from '#contracts/schemas';
 import { ENTRY_METADATA_KEY, ROLE_METADATA_KEY, type StageStep } from '../metadata.ts';
@@ -27,7 +29,8 @@ export const S3_OBJECT_ACTIONS = [
   's3:Abort*',
 ];
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/** A grant of CDK's (read, write, readWrite), or exactly these `dynamodb:` actions. */
+export type TableAccess = 'read' | 'write' | 'readWrite' | readonly `dynamodb:${string}`[];
 export type BucketAccess = 'read' | 'readWrite';
 
 export interface PipelineFunctionProps {
@@ -153,9 +156,35 @@ export class PipelineFunction extends Construct {
   /** Passes the table name in `name` and grants exactly the access the handler needs on it. */
   bindTable(name: string, table: dynamodb.ITable, access: TableAccess): this {
     this.function.addEnvironment(name, table.tableName);
-    if (access === 'read') table.grantReadData(this.function);
+    if (typeof access !== 'string') table.grant(this.function, ...access);
+    else if (access === 'read') table.grantReadData(this.function);
     else if (access === 'write') table.grantWriteData(this.function);
     else table.grantReadWriteData(this.function);
+    return this;
+  }
+
+  /**
+   * Passes the state machine ARN in `name`, allows starting its executions and describing them
+   * (execution names are per request, so DescribeExecution covers this machine's executions).
+   */
+  bindStateMachine(name: string, stateMachine: sfn.StateMachine): this {
+    this.function.addEnvironment(name, stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(this.function);
+    const stack = Stack.of(this);
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${stateMachine.stateMachineName}:*`,
+        ],
+      }),
+    );
+    const machine = `<${stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>`;
+    acknowledge(
+      this.function,
+      'DescribeExecution covers the executions of this one state machine; their names are per request.',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machine}:*]`,
+    );
     return this;
   }
 

@@ -1,5 +1,6 @@
-// Composition only: tables, payload bucket, handlers, GPU backend, the pipeline definition wrapped in
-// the Standard state machine with its logs and alarms, and the REST API.
+// Composition only: tables, payload bucket, handlers, GPU backend and its load publisher, the
+// pipeline definition wrapped in the Standard state machine with its logs and alarms, and the REST
+// API with its front door.
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -36,6 +37,10 @@ export class PipelineStack extends Stack {
   public readonly stateMachineLogs: logs.LogGroup;
   public readonly alarms: PipelineAlarms;
   public readonly api: GenerationApi;
+  /** Writes the GPU backend's load per stage to the signals table, every minute. */
+  public readonly publishLoad: PipelineFunction;
+  /** POST /v1/generations: admission, Idempotency-Key, StartExecution. */
+  public readonly startGeneration: PipelineFunction;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -113,6 +118,8 @@ export class PipelineStack extends Stack {
       ),
       recordOutcome: withEnv(fn('RecordOutcome', 'record-outcome'), breakerEnvironment(config.breaker))
         .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
+        // GPU stage durations roll into the service windows (read, then a versioned put).
+        .bindTable('SIGNALS_TABLE', signals, ['dynamodb:GetItem', 'dynamodb:PutItem'])
         .bindEventBus('EVENT_BUS_NAME', defaultBus),
       takeProbe: withEnv(fn('TakeProbe', 'take-probe'), stageTimeoutEnvironment(stageTimeouts(config)))
         .bindTable('BREAKERS_TABLE', breakers, 'readWrite')
@@ -157,6 +164,19 @@ export class PipelineStack extends Stack {
       containerMemoryMiB: config.gpu.containerMemoryMiB,
       logRetention,
       removalPolicy,
+    });
+
+    // The backend's queues, tasks or jobs per stage, published as load for admission and assessment.
+    this.publishLoad = fn('PublishLoad', 'publish-load/handler').bindTable('SIGNALS_TABLE', signals, [
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+    ]);
+    this.gpu.bindLoadReader(this.publishLoad.function);
+    new events.Rule(this, 'PublishLoadSchedule', {
+      description: `${namePrefix}: GPU load per stage into the signals table`,
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A missed minute is replaced by the next one; load older than two minutes is ignored anyway.
+      targets: [new eventTargets.LambdaFunction(this.publishLoad.function, { retryAttempts: 0 })],
     });
 
     const definition = new PipelineDefinition(this, 'Definition', {
@@ -209,8 +229,22 @@ export class PipelineStack extends Stack {
       metricValue: '1',
     });
 
+    this.startGeneration = withEnv(
+      fn('StartGeneration', 'start-generation/handler', { timeout: Duration.seconds(10) }),
+      {
+        STAGE_CAPABILITIES: CONTAINER_STAGES.join(','),
+        DEFAULT_DEADLINE_SECONDS: String(config.admission.defaultDeadlineSeconds),
+        ADMISSION_OVERLOAD: config.admission.overload,
+        CORS_ORIGINS: config.api.corsOrigins.join(','),
+      },
+    )
+      // Reads the load, writes the tier it allocates (allocation#<execution name>) for Assess.
+      .bindTable('SIGNALS_TABLE', signals, ['dynamodb:BatchGetItem', 'dynamodb:PutItem'])
+      .bindStateMachine('STATE_MACHINE_ARN', this.stateMachine);
+
     this.api = new GenerationApi(this, 'Api', {
       stateMachine: this.stateMachine,
+      startFunction: this.startGeneration.function,
       rateLimit: config.api.rateLimit,
       burstLimit: config.api.burstLimit,
       corsOrigins: config.api.corsOrigins,
@@ -223,7 +257,9 @@ export class PipelineStack extends Stack {
       email: config.alarms.email,
       degradedPercent: config.degradedAlarmPercent,
       stateMachine: this.stateMachine,
-      functions: Object.values(this.handlers).map((handler) => handler.function),
+      functions: [...Object.values(this.handlers), this.publishLoad, this.startGeneration].map(
+        (handler) => handler.function,
+      ),
       api: this.api.api,
     });
 

@@ -1,16 +1,12 @@
 // The API construct alone, on a small stack: the request model comes from the one request schema,
-// and results are scoped to the principal that started them.
+// POST goes to the front-door Lambda, and results are scoped to the principal that started them.
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { invocationContext } from '#commons/lambda';
 import { generationRequestJsonSchema } from '#contracts/schemas';
-import { configFromEnv, makeHandler } from '#functions/normalize-request/handler';
 import { GenerationApi } from '#infra/constructs/api';
-
-const normalizeHandler = makeHandler(configFromEnv({}));
-const normalize = (event: unknown) => normalizeHandler(event, invocationContext());
 
 let template: Template;
 beforeAll(() => {
@@ -18,7 +14,12 @@ beforeAll(() => {
   const stateMachine = new sfn.StateMachine(stack, 'Machine', {
     definitionBody: sfn.DefinitionBody.fromChainable(sfn.Pass.jsonPath(stack, 'Done')),
   });
-  new GenerationApi(stack, 'Api', { stateMachine });
+  const startFunction = new lambda.Function(stack, 'Start', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('export const handler = async () => ({ statusCode: 202, body: "{}" });'),
+  });
+  new GenerationApi(stack, 'Api', { stateMachine, startFunction });
   template = Template.fromStack(stack);
 });
 
@@ -46,23 +47,49 @@ describe('GenerationApi', () => {
     });
   });
 
-  it('starts the execution with the caller principal beside the body, which Normalize unwraps', async () => {
-    const body = { prompt: ' a "quoted" fox\n', seed: 3 };
-    const request = text(method('POST').RequestTemplates['application/json'])
-      .replace('$context.requestId', 'req-1')
-      .replace('$util.escapeJavaScript($context.identity.userArn)', 'arn:aws:iam::111122223333:user/alice')
-      .replace(
-        `$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")`,
-        JSON.stringify(JSON.stringify(body)).slice(1, -1),
-      );
+  it('sends POST to the front-door Lambda, behind the request model and IAM auth', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      RequestValidatorId: Match.anyValue(),
+      RequestModels: { 'application/json': Match.anyValue() },
+      Integration: Match.objectLike({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' }),
+    });
+    expect(text(method('POST').Uri)).toMatch(/lambda:path\/2015-03-31\/functions\/<ref>\/invocations/);
+  });
 
-    const started = JSON.parse(request);
-    const input = JSON.parse(started.input);
-    const normalized = await normalize({ request: input, executionName: started.name });
+  it('documents 429 with Retry-After among the POST responses', () => {
+    const post = Object.values(template.findResources('AWS::ApiGateway::Method')).find(
+      (m) => m.Properties.HttpMethod === 'POST',
+    );
+    expect(post?.Properties.MethodResponses).toEqual(
+      expect.arrayContaining([
+        { StatusCode: '202' },
+        { StatusCode: '400' },
+        { StatusCode: '422' },
+        { StatusCode: '429', ResponseParameters: { 'method.response.header.Retry-After': true } },
+      ]),
+    );
+  });
 
-    expect(input.caller).toBe('arn:aws:iam::111122223333:user/alice');
-    expect(normalized.request).toMatchObject({ prompt: 'a "quoted" fox', seed: 3 });
-    expect(normalized.requestId).toBe('req-1');
+  it('asks callers API Gateway itself throttles to retry after a second', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      ResponseParameters: { 'gatewayresponse.header.Retry-After': "'1'" },
+    });
+  });
+
+  it('lets API Gateway invoke the front door, and its own role only describe executions', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement,
+    );
+    expect(statements.flatMap((statement) => [statement.Action].flat())).not.toContain(
+      'states:StartExecution',
+    );
   });
 
   it('answers GET only to the principal named in the execution input, else not found', () => {

@@ -6,10 +6,11 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { MODEL_STORE_ENV } from '#contracts/model-store';
 import { GPU_BACKENDS, type GpuBackendName } from '#contracts/transports';
+import { backlogSourceFromEnv } from '#functions/publish-load/environment';
 import { createPipelineApp } from '#infra/app';
 import { loadConfig } from '#infra/config/environments';
 import { type AslState, resolveDefinition, synthesizePipeline } from '#infra/definition';
-import { resources } from './template-helpers.ts';
+import { functionIdFor, grantsOf, resources } from './template-helpers.ts';
 
 const prod = loadConfig('prod');
 const synthesized = new Map<GpuBackendName, ReturnType<typeof createPipelineApp>>();
@@ -67,6 +68,61 @@ describe.each(GPU_BACKENDS)('the %s backend', (backend) => {
       const store = environment.find((variable: { Name: string }) => variable.Name === MODEL_STORE_ENV);
       expect(JSON.stringify(store.Value)).toContain(storeBucket);
       expect(JSON.stringify(store.Value)).toContain('/models/');
+    }
+  });
+
+  it('runs publish-load every minute', () => {
+    const template = templateFor(backend);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIdFor(template, 'publish-load/handler'), 'Arn'] } }),
+      ],
+    });
+  });
+
+  it('tells publish-load where this backend’s backlog is, in variables its handler reads', () => {
+    const template = templateFor(backend);
+    const env = template.findResources('AWS::Lambda::Function')[
+      functionIdFor(template, 'publish-load/handler')
+    ].Properties.Environment.Variables as Record<string, unknown>;
+    const source = backlogSourceFromEnv(
+      Object.fromEntries(
+        Object.entries(env).map(([name, value]) => [
+          name,
+          typeof value === 'string' ? value : JSON.stringify(value),
+        ]),
+      ),
+    );
+    expect(source.backend).toBe(backend);
+    expect(env.SIGNALS_TABLE).toEqual({ Ref: expect.stringMatching(/Signals/) });
+  });
+
+  it('lets publish-load read the backlog and put signal items, nothing more', () => {
+    const template = templateFor(backend);
+    const grants = grantsOf(template, 'publish-load/handler');
+    const expected = {
+      pool: ['ecs:DescribeServices', 'sqs:GetQueueAttributes'],
+      task: ['ecs:DescribeTasks', 'ecs:ListTasks'],
+      batch: ['batch:ListJobs'],
+    }[backend];
+    // Active tracing's X-Ray actions share the unscoped statement with ListJobs.
+    const actions = new Set(grants.flatMap((g) => g.actions).filter((a) => !a.startsWith('xray:')));
+    expect([...actions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem', ...expected].sort());
+    for (const grant of grants.filter((g) => g.actions.some((a) => a.startsWith('dynamodb:'))))
+      expect(grant.resources).toMatch(/Signals/);
+    if (backend === 'task') {
+      const list = template
+        .toJSON()
+        .Resources[
+          Object.keys(template.findResources('AWS::IAM::Policy')).find((id) =>
+            id.startsWith('PublishLoad'),
+          ) ?? ''
+        ].Properties.PolicyDocument.Statement.find(
+          (statement: { Action: unknown }) => statement.Action === 'ecs:ListTasks',
+        );
+      expect(list.Condition).toEqual({ ArnEquals: { 'ecs:cluster': expect.anything() } });
     }
   });
 

@@ -22,12 +22,15 @@ const HANDLER_FILES = [
   'take-probe',
   'execution-ended',
   'finalize-result/handler',
+  'publish-load/handler',
+  'start-generation/handler',
 ];
 
 let template: Template;
 let app: ReturnType<typeof createPipelineApp>['app'];
 let breakersId: string;
 let cacheId: string;
+let signalsId: string;
 let bucketId: string;
 
 beforeAll(() => {
@@ -38,6 +41,7 @@ beforeAll(() => {
     table.Properties?.KeySchema?.[0]?.AttributeName === name;
   breakersId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('stage'));
   cacheId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('cacheKey'));
+  signalsId = logicalIdOf(template, 'AWS::DynamoDB::Table', keyed('name'));
   bucketId = logicalIdOf(template, 'AWS::S3::Bucket', () => true);
 });
 
@@ -172,8 +176,9 @@ describe('functions', () => {
   it.each(['record-outcome', 'take-probe', 'execution-ended'])(
     'gives %s the breakers table and events, nothing else',
     (file) => {
-      const grants = grantsOf(template, file).filter((grant) =>
-        grant.actions.some((a) => a.startsWith('dynamodb:')),
+      const grants = grantsOf(template, file).filter(
+        (grant) =>
+          grant.actions.some((a) => a.startsWith('dynamodb:')) && !grant.resources.includes(signalsId),
       );
       expect(grants.length).toBeGreaterThan(0);
       for (const grant of grants) {
@@ -185,6 +190,15 @@ describe('functions', () => {
       expect(actions.filter((a) => /^s3:/.test(a))).toEqual([]);
     },
   );
+
+  it('lets record-outcome read and put the signals table’s items, and only that there', () => {
+    const onSignals = grantsOf(template, 'record-outcome').filter((g) => g.resources.includes(signalsId));
+    expect(onSignals.flatMap((g) => g.actions).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, 'record-outcome')].Properties
+        .Environment.Variables,
+    ).toMatchObject({ SIGNALS_TABLE: { Ref: signalsId } });
+  });
 
   it('lets assess-resources read the breakers table and the model manifests, and nothing else', () => {
     const grants = grantsOf(template, 'assess-resources/handler');
@@ -341,53 +355,74 @@ describe('state machine', () => {
 });
 
 describe('API', () => {
-  it('starts executions from POST /v1/generations with a validated body and IAM auth', () => {
+  it('sends POST /v1/generations to start-generation with a validated body and IAM auth', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'POST',
       AuthorizationType: 'AWS_IAM',
       RequestValidatorId: Match.anyValue(),
       RequestModels: { 'application/json': Match.anyValue() },
       Integration: Match.objectLike({
-        Type: 'AWS',
-        Uri: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('states:action/StartExecution')])] },
+        Type: 'AWS_PROXY',
+        Uri: {
+          'Fn::Join': [
+            '',
+            Match.arrayWith([{ 'Fn::GetAtt': [functionIdFor(template, 'start-generation/handler'), 'Arn'] }]),
+          ],
+        },
       }),
     });
   });
 
-  it('answers StartExecution throttling with 429 and Retry-After, other client errors with 4xx, never 500', () => {
+  it('answers POST with 202, 400, 409, 422, 429 with Retry-After, or 500', () => {
     const post = resources(template, 'AWS::ApiGateway::Method').find(
       ([, method]) => method.Properties?.HttpMethod === 'POST',
     )?.[1];
-    const responses = post?.Properties?.Integration.IntegrationResponses as {
-      StatusCode: string;
-      SelectionPattern?: string;
-      ResponseTemplates: Record<string, string>;
-    }[];
-    const clientError = responses.find((r) => r.SelectionPattern === '4\\d{2}');
-    expect(clientError?.StatusCode).toBe('400');
-    const vtl = clientError?.ResponseTemplates['application/json'] ?? '';
-    expect(vtl).toContain('#set($context.responseOverride.status = 429)');
-    expect(vtl).toContain('#set($context.responseOverride.header.Retry-After = "1")');
-    expect(vtl).toContain('#set($context.responseOverride.status = 409)');
-    expect(responses.find((r) => r.SelectionPattern === '5\\d{2}')?.StatusCode).toBe('500');
     expect(
       ((post?.Properties?.MethodResponses ?? []) as { StatusCode: string }[]).map((r) => r.StatusCode),
-    ).toEqual(['202', '400', '409', '429', '500']);
+    ).toEqual(['202', '400', '409', '422', '429', '500']);
+    expect(post?.Properties?.MethodResponses).toContainEqual({
+      StatusCode: '429',
+      ResponseParameters: { 'method.response.header.Retry-After': true },
+    });
   });
 
-  it('answers CORS preflight without auth for the environment’s origins, and echoes an allowed Origin', () => {
+  it('gives start-generation the admission settings, the signals table and the state machine', () => {
+    const env =
+      template.findResources('AWS::Lambda::Function')[functionIdFor(template, 'start-generation/handler')]
+        .Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      SIGNALS_TABLE: { Ref: signalsId },
+      STATE_MACHINE_ARN: { Ref: expect.stringMatching(/^Pipeline/) },
+      STAGE_CAPABILITIES: 'detail,optimize',
+      DEFAULT_DEADLINE_SECONDS: '900',
+      ADMISSION_OVERLOAD: 'low',
+      CORS_ORIGINS: 'http://localhost:5173,http://127.0.0.1:5173',
+    });
+    const grants = grantsOf(template, 'start-generation/handler');
+    expect(
+      grants
+        .filter((g) => g.resources.includes(signalsId))
+        .flatMap((g) => g.actions)
+        .sort(),
+    ).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem']);
+    expect(grants.flatMap((g) => g.actions).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'states:DescribeExecution',
+      'states:StartExecution',
+    ]);
+  });
+
+  it('answers CORS preflight without auth for the environment’s origins, Idempotency-Key allowed', () => {
     const options = resources(template, 'AWS::ApiGateway::Method').filter(
       ([, method]) => method.Properties?.HttpMethod === 'OPTIONS',
     );
     expect(options.length).toBeGreaterThan(0);
-    for (const [, method] of options) expect(method.Properties?.AuthorizationType).toBe('NONE');
-    const post = resources(template, 'AWS::ApiGateway::Method').find(
-      ([, method]) => method.Properties?.HttpMethod === 'POST',
-    )?.[1];
-    const accepted =
-      post?.Properties?.Integration.IntegrationResponses[0].ResponseTemplates['application/json'];
-    expect(accepted).toContain('["http://localhost:5173", "http://127.0.0.1:5173"].contains($origin)');
-    expect(accepted).toContain('Access-Control-Allow-Origin = $origin');
+    for (const [, method] of options) {
+      expect(method.Properties?.AuthorizationType).toBe('NONE');
+      const headers = JSON.stringify(method.Properties?.Integration.IntegrationResponses);
+      expect(headers).toContain('Idempotency-Key');
+    }
   });
 
   it('describes executions from GET /v1/generations/{id}', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getBreaker } from '#breaker/store';
 import { invocationContext } from '#commons/lambda';
@@ -187,5 +187,47 @@ describe('record-outcome', () => {
     await expect(logic({ ...structuredClone(failure), ...change })).rejects.toMatchObject({
       name: 'Input.Invalid',
     });
+  });
+});
+
+describe('record-outcome with the signals table', () => {
+  let withSignals: ReturnType<typeof makeHandler>;
+  const record = (event: unknown) => withSignals(event, invocationContext());
+  const service = async (name: string) =>
+    (
+      await storage.emulators.dynamodb.send(
+        new GetItemCommand({ TableName: TABLES.signals, Key: { name: { S: name } }, ConsistentRead: true }),
+      )
+    ).Item;
+
+  beforeAll(() => {
+    withSignals = makeHandler(
+      configFromEnv({
+        BREAKERS_TABLE: TABLES.breakers,
+        SIGNALS_TABLE: TABLES.signals,
+        BREAKER_FAILURE_RATE_PERCENT: '50',
+        BREAKER_MINIMUM_CALLS: '3',
+        BREAKER_WINDOW_SECONDS: '60',
+        BREAKER_OPEN_SECONDS: '30',
+      }),
+      storage.deps,
+    );
+  });
+
+  it('rolls a GPU stage’s duration into the window of its tier', async () => {
+    await record({ ...structuredClone(success), executionId: 'exec-s1' });
+    await record({ ...structuredClone(success), executionId: 'exec-s2', current: { durationMs: 20500 } });
+
+    const item = await service('service#detail#medium');
+    expect(item?.samples?.L?.map((value) => Number(value.N))).toEqual([41.5, 20.5]);
+    expect(item?.p50Seconds?.N).toBe('41.5');
+  });
+
+  it('keeps no duration of a failure or of the template stage', async () => {
+    await record({ ...structuredClone(failure), stage: 'optimize', tier: 'low' });
+    await record({ ...structuredClone(success), stage: 'template', tier: 'low', executionId: 'exec-t' });
+
+    expect(await service('service#optimize#low')).toBeUndefined();
+    expect(await service('service#template#low')).toBeUndefined();
   });
 });

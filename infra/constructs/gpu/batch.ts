@@ -12,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import { STAGE_INPUT_ENV, TASK_TOKEN_ENV } from '#contracts/transports';
+import type { BacklogSource } from '#functions/publish-load/environment';
 import { acknowledge } from '../../nag.ts';
 import {
   capitalize,
@@ -131,7 +132,7 @@ export class BatchBackend extends Construct implements StageBackend {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       // The same request TRANSPORTS.batch measures (functions/contracts/transports.ts).
       parameters: {
-        JobName: `${this.props.namePrefix}-${options.stage}`,
+        JobName: this.jobName(options.stage),
         JobQueue: this.jobQueue.jobQueueArn,
         JobDefinition: jobDefinition.jobDefinitionArn,
         ContainerOverrides: {
@@ -153,5 +154,23 @@ export class BatchBackend extends Construct implements StageBackend {
 
   stateMachineFindings(): string[] {
     return [];
+  }
+
+  /** Every job of a stage has this name, so the backlog is counted per stage by name. */
+  jobName(stage: ContainerStageName): string {
+    return `${this.props.namePrefix}-${stage}`;
+  }
+
+  backlogSource(): BacklogSource {
+    const stages = Object.fromEntries(
+      CONTAINER_STAGES.map((stage) => [stage, { jobName: this.jobName(stage) }]),
+    ) as Extract<BacklogSource, { backend: 'batch' }>['stages'];
+    return { backend: 'batch', jobQueue: this.jobQueue.jobQueueArn, stages };
+  }
+
+  /** ListJobs has no resource-level permission. */
+  grantBacklogRead(grantee: iam.IGrantable): string[] {
+    iam.Grant.addToPrincipal({ grantee, actions: ['batch:ListJobs'], resourceArns: ['*'] });
+    return ['AwsSolutions-IAM5[Resource::*]'];
   }
 }

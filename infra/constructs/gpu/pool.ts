@@ -12,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import { STAGE_CONTAINER_NAME } from '#contracts/transports';
+import type { BacklogSource } from '#functions/publish-load/environment';
 import { STAGE_METADATA_KEY } from '../../metadata.ts';
 import { acknowledge } from '../../nag.ts';
 import {
@@ -40,9 +41,11 @@ export class PoolBackend extends Construct implements StageBackend {
   public readonly name = 'pool' as const;
   public readonly transientErrors = ['SQS.AmazonSQSException', 'SQS.SdkClientException'];
   public readonly services: Record<ContainerStageName, ecsPatterns.QueueProcessingEc2Service>;
+  private readonly cluster: ecs.ICluster;
 
   constructor(scope: Construct, id: string, props: PoolBackendProps) {
     super(scope, id);
+    this.cluster = props.capacity.cluster;
     const stack = Stack.of(this);
     const services = {} as Record<ContainerStageName, ecsPatterns.QueueProcessingEc2Service>;
     for (const stage of CONTAINER_STAGES) {
@@ -148,6 +151,31 @@ export class PoolBackend extends Construct implements StageBackend {
   }
 
   stateMachineFindings(): string[] {
+    return [];
+  }
+
+  /** Each stage's queue (waiting and taken messages) and its service (running workers). */
+  backlogSource(): BacklogSource {
+    const stages = Object.fromEntries(
+      CONTAINER_STAGES.map((stage) => [
+        stage,
+        {
+          queueUrl: this.services[stage].sqsQueue.queueUrl,
+          service: this.services[stage].service.serviceName,
+        },
+      ]),
+    ) as Extract<BacklogSource, { backend: 'pool' }>['stages'];
+    return { backend: 'pool', cluster: this.cluster.clusterName, stages };
+  }
+
+  grantBacklogRead(grantee: iam.IGrantable): string[] {
+    for (const stage of CONTAINER_STAGES)
+      this.services[stage].sqsQueue.grant(grantee, 'sqs:GetQueueAttributes');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:DescribeServices'],
+      resourceArns: CONTAINER_STAGES.map((stage) => this.services[stage].service.serviceArn),
+    });
     return [];
   }
 }

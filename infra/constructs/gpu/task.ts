@@ -2,12 +2,14 @@
 // that scales from zero. The StageInput and task token travel as container overrides.
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CONTAINER_STAGES, type ContainerStageName } from '#contracts/schemas';
 import { STAGE_CONTAINER_NAME, STAGE_INPUT_ENV, TASK_TOKEN_ENV } from '#contracts/transports';
+import type { BacklogSource } from '#functions/publish-load/environment';
 import { STAGE_METADATA_KEY } from '../../metadata.ts';
 import {
   capitalize,
@@ -119,6 +121,43 @@ export class TaskBackend extends Construct implements StageBackend {
       resultSelector: options.resultSelector,
       resultPath: options.resultPath,
     });
+  }
+
+  /** Each stage's tasks, by task definition family. */
+  backlogSource(): BacklogSource {
+    const stages = Object.fromEntries(
+      CONTAINER_STAGES.map((stage) => [stage, { family: this.taskDefinitions[stage].family }]),
+    ) as Extract<BacklogSource, { backend: 'task' }>['stages'];
+    return { backend: 'task', cluster: this.props.capacity.cluster.clusterName, stages };
+  }
+
+  /**
+   * ListTasks has no resource-level permission (it is held to this cluster by condition); task ids
+   * are known only at run time, so DescribeTasks covers this cluster's tasks.
+   */
+  grantBacklogRead(grantee: iam.IGrantable): string[] {
+    const stack = Stack.of(this);
+    const { cluster } = this.props.capacity;
+    const onCluster = { ArnEquals: { 'ecs:cluster': cluster.clusterArn } };
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:ListTasks'],
+      resourceArns: ['*'],
+      conditions: onCluster,
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ecs:DescribeTasks'],
+      resourceArns: [
+        stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` }),
+      ],
+      conditions: onCluster,
+    });
+    const clusterId = stack.getLogicalId(cluster.node.defaultChild as CfnElement);
+    return [
+      'AwsSolutions-IAM5[Resource::*]',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${clusterId}>/*]`,
+    ];
   }
 
   /**

@@ -5,6 +5,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ContainerStageName } from '#contracts/schemas';
 import type { GpuBackendName } from '#contracts/transports';
+import type { BacklogSource } from '#functions/publish-load/environment';
 
 export interface RunStageTaskOptions {
   readonly stage: ContainerStageName;
@@ -30,4 +31,11 @@ export interface StageBackend {
   runStageTask(scope: Construct, id: string, options: RunStageTaskOptions): sfn.TaskStateBase;
   /** cdk-nag finding ids of the wildcard grants CDK gives the state machine to start work. */
   stateMachineFindings(): string[];
+  /** Where each stage's backlog is read (functions/publish-load), as construct tokens. */
+  backlogSource(): BacklogSource;
+  /**
+   * Read-only access to that backlog for `grantee`; returns the cdk-nag finding ids of its
+   * wildcard grants (APIs without resource-level permissions, task ids known only at run time).
+   */
+  grantBacklogRead(grantee: iam.IGrantable): string[];
 }

@@ -1,8 +1,9 @@
-// Admission control for `chat2svg serve`: at POST time the allocator (functions/assess-resources/
-// allocate.ts) picks the tier of an `auto` request from the GPU work already admitted, or turns the
-// request away (429 + Retry-After) when the environment says `reject` and even low misses the
-// deadline. The pick reaches the execution's assessment through the signal store, which also gets
-// the load and the rolling per-tier stage durations, as a GPU backend on AWS would write them.
+// Admission control for `chat2svg serve`: at POST time the decision the deployed front door makes
+// too (functions/start-generation/admission.ts: the allocator picks the tier of an `auto` request
+// from the GPU work already admitted, or turns the request away with 429 + Retry-After when the
+// environment says `reject` and even low misses the deadline). The pick reaches the execution's
+// assessment through the signal store, which also gets the load per stage; the rolling per-tier
+// stage durations there are written by record-outcome, as on AWS.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CONTAINER_STAGES,
@@ -10,15 +11,16 @@ import {
   type GenerationRequest,
   type Tier,
 } from '#contracts/schemas';
-import { TIER_ORDER } from '#contracts/tiers';
+import type { Load, ServiceSeconds } from '#functions/assess-resources/allocate';
 import {
-  allocate,
-  DEFAULT_QUALITY,
-  type Load,
-  type ServiceSeconds,
-  serviceTable,
-} from '#functions/assess-resources/allocate';
-import { writeAllocation, writeService, writeStageLoad } from '#functions/assess-resources/load-store';
+  quantile,
+  rollWindow,
+  SERVICE_WINDOW,
+  serviceSignal,
+  writeAllocation,
+  writeStageLoad,
+} from '#functions/assess-resources/load-store';
+import { admissionDecision, type Decision, measuredService } from '#functions/start-generation/admission';
 import type { StageProgress } from '../result.ts';
 import type { StageWorkers } from '../runtime.ts';
 import type { Generation } from './generations.ts';
@@ -38,9 +40,7 @@ export interface AdmissionOptions {
   readonly window?: number;
 }
 
-export type Decision =
-  | { readonly ok: true; readonly tier?: Tier; readonly reason?: string }
-  | { readonly ok: false; readonly retryAfterSeconds: number; readonly message: string };
+export type { Decision };
 
 interface Admitted {
   readonly tier: Tier | undefined;
@@ -59,29 +59,8 @@ export class Admission {
   decide(request: GenerationRequest): Decision {
     if (this.options.mode === 'off') return { ok: true };
     const service = this.service();
-    if (!service) return { ok: true }; // nothing measured yet: the assessment decides
-    const deadline = request.deadlineSeconds ?? this.options.defaultDeadlineSeconds;
-    const [allocation] = allocate(
-      [{ id: 'new', tier: request.tier, deadlineSeconds: deadline }],
-      this.load(service),
-      {
-        quality: DEFAULT_QUALITY,
-        overload: 'low',
-      },
-    );
-    if (!('tier' in allocation)) return { ok: true };
-    if (allocation.late && this.options.overload === 'reject') {
-      const wait = Math.max(1, Math.ceil(allocation.finishSeconds - deadline));
-      const what = request.tier === 'auto' ? 'even the low tier' : `tier ${request.tier}`;
-      return {
-        ok: false,
-        retryAfterSeconds: wait,
-        message: `GPU capacity is busy: ${what} would finish in about ${Math.round(allocation.finishSeconds)} s, past the ${deadline} s deadline; retry in ${wait} s`,
-      };
-    }
-    if (request.tier !== 'auto') return { ok: true };
-    const reason = `allocated ${allocation.tier} at admission: about ${Math.round(allocation.finishSeconds)} s against the ${deadline} s deadline${allocation.late ? ' (late even at low)' : ''}`;
-    return { ok: true, tier: allocation.tier, reason };
+    // Nothing measured yet: the assessment decides.
+    return admissionDecision(request, service && this.load(service), this.options);
   }
 
   /** Records an admitted generation; its allocation is in the store before its execution starts. */
@@ -112,9 +91,10 @@ export class Admission {
         if (report.status !== 'ran' || report.name === 'template') continue;
         const key = `${report.name}#${result.tier}`;
         const samples = this.samples.get(key) ?? [];
-        samples.push(report.durationMs / 1000);
-        if (samples.length > (this.options.window ?? 50)) samples.shift();
-        this.samples.set(key, samples);
+        this.samples.set(
+          key,
+          rollWindow(samples, report.durationMs / 1000, this.options.window ?? SERVICE_WINDOW),
+        );
       }
     }
     this.publish();
@@ -130,10 +110,10 @@ export class Admission {
       admitted: this.admitted.size,
       backlogSeconds: service ? this.load(service).backlogSeconds : null,
       service: Object.fromEntries(
-        [...this.samples].map(([key, samples]) => [
-          key,
-          { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), n: samples.length },
-        ]),
+        [...this.samples].map(([key, samples]) => {
+          const { p50Seconds, p95Seconds, count } = serviceSignal(samples);
+          return [key, { p50: p50Seconds, p95: p95Seconds, n: count }];
+        }),
       ),
     };
   }
@@ -147,10 +127,7 @@ export class Admission {
       const samples = this.samples.get(`${stage}#${tier}`);
       return samples?.length ? quantile(samples, 0.5) : undefined;
     };
-    const unmeasured = (stage: ContainerStageName) =>
-      TIER_ORDER.every((tier) => p50(stage, tier) === undefined);
-    if (this.options.stages.some(unmeasured)) return undefined;
-    return serviceTable(this.options.stages, p50, () => 0);
+    return measuredService(this.options.stages, p50);
   }
 
   /** Work already admitted, per stage, at each generation's tier (medium when the assessment picks). */
@@ -169,7 +146,10 @@ export class Admission {
     };
   }
 
-  /** Writes load and durations to the signal store, one write burst at a time. */
+  /**
+   * Writes the load per stage to the signal store, one write burst at a time. Stage durations are
+   * not written here: record-outcome rolls them into the store's windows, here as on AWS.
+   */
   private publish(): void {
     const { store } = this.options;
     // Off: the assessment decides alone, without load signals (the fixed-tier baseline).
@@ -187,16 +167,6 @@ export class Admission {
         backlogSeconds: load?.backlogSeconds[stage] ?? 0,
       }),
     );
-    for (const [key, samples] of this.samples) {
-      const [stage, tier] = key.split('#') as [ContainerStageName, Tier];
-      writes.push(
-        writeService(store.ddb, store.table, stage, tier, {
-          p50Seconds: quantile(samples, 0.5),
-          p95Seconds: quantile(samples, 0.95),
-          count: samples.length,
-        }),
-      );
-    }
     this.publishing = Promise.all(writes)
       .then(() => undefined)
       .catch((error: Error) => {
@@ -210,10 +180,4 @@ export class Admission {
         }
       });
   }
-}
-
-function quantile(samples: readonly number[], q: number): number {
-  if (!samples.length) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }

@@ -4,6 +4,7 @@ import { breakerSettingsFromEnv } from '#breaker/settings';
 import { getBreakers } from '#breaker/store';
 import { windowStats } from '#breaker/transition';
 import type { ContainerStageName } from '#contracts/schemas';
+import { admissionPolicyFromEnv } from '#functions/start-generation/admission';
 import type { LocalDefinition } from '../definition.ts';
 import { createLocalRuntime, type LocalRuntime } from '../runtime.ts';
 import type { WorkerMode } from '../workers.ts';
@@ -67,10 +68,11 @@ export async function startServe(options: StartServeOptions = {}): Promise<Serve
       (fn) => fn.entry === 'functions/assess-resources/handler.ts',
     );
     const env = assess?.environment ?? {};
+    const policy = admissionPolicyFromEnv(env);
     const admission = new Admission({
       mode: options.admission ?? 'adaptive',
-      overload: options.overload ?? (env.ADMISSION_OVERLOAD === 'reject' ? 'reject' : 'low'),
-      defaultDeadlineSeconds: Number(env.DEFAULT_DEADLINE_SECONDS ?? 900),
+      overload: options.overload ?? policy.overload,
+      defaultDeadlineSeconds: policy.defaultDeadlineSeconds,
       workers: runtime.workers,
       stages: runtime.capabilities,
       store: env.SIGNALS_TABLE ? { ddb: runtime.emulators.dynamodb, table: env.SIGNALS_TABLE } : undefined,

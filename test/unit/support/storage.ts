@@ -1,9 +1,9 @@
 // Real local storage for handler tests: the local runtime's embedded dynalite and s3rver, the
-// project's two tables and payload bucket, and the clients a handler factory takes.
+// project's three tables and payload bucket, and the clients a handler factory takes.
 import type { HandlerDeps } from '#commons/clients';
 import { type Emulators, startEmulators } from '#local/emulators';
 
-export const TABLES = { breakers: 'test-breakers', cache: 'test-cache' } as const;
+export const TABLES = { breakers: 'test-breakers', cache: 'test-cache', signals: 'test-signals' } as const;
 export const BUCKET = 'test-payloads';
 
 export interface Storage {
@@ -22,6 +22,10 @@ export async function startStorage(): Promise<Storage> {
   await emulators.ensureTable(TABLES.cache, {
     KeySchema: [{ AttributeName: 'cacheKey', KeyType: 'HASH' }],
     AttributeDefinitions: [{ AttributeName: 'cacheKey', AttributeType: 'S' }],
+  });
+  await emulators.ensureTable(TABLES.signals, {
+    KeySchema: [{ AttributeName: 'name', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'name', AttributeType: 'S' }],
   });
   await emulators.ensureBucket(BUCKET);
   const { dynamodb, s3, events } = emulators;
