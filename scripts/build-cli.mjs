@@ -60,6 +60,18 @@ const engineImports = {
     }));
   },
 };
+// zod re-exports all of its 60-odd message locales as `z.locales`; nothing here reads them (its
+// English messages are configured by zod itself), so the bundle keeps English alone.
+const zodLocales = {
+  name: 'zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /node_modules\/zod\/v4\/(classic|core)\//.test(args.importer)
+        ? { path: join(args.resolveDir, '../locales/en.js') }
+        : undefined,
+    );
+  },
+};
 const out = join(root, 'dist/local');
 const partial = `${out}.${process.pid}.tmp`;
 await build({
@@ -74,7 +86,7 @@ await build({
   // cold start. Those that find files beside their own sources at run time (native bindings, data
   // files, actions loaded by name) stay external, as does the CDK, which only a definition rebuild loads.
   external: EXTERNAL,
-  plugins: [engineImports],
+  plugins: [engineImports, zodLocales],
   // Bundled CommonJS code calls require() for Node built-ins.
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
