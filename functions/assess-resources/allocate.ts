@@ -34,7 +34,10 @@ export interface Load {
   /** GPU-seconds already committed per stage (queued work and what running work has left). */
   readonly backlogSeconds: Record<ContainerStageName, number>;
   readonly service: ServiceSeconds;
-  /** Seconds outside the GPU stages (template, orchestration). @default 0 */
+  /**
+   * Seconds outside the GPU stages (template, orchestration), added to each finish time;
+   * `chat2svg serve` measures it (src/local/serve/overhead.ts). @default 0
+   */
   readonly overheadSeconds?: number;
 }
 

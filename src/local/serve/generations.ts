@@ -4,7 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
 import { canonicalJson } from '#functions/normalize-request/identity';
-import type { ArtifactName, ExecutionOutput, LocalRuntime, PlanSummary, StageProgress } from '../runtime.ts';
+import type {
+  ArtifactName,
+  ExecutionOutput,
+  GenerateResult,
+  LocalRuntime,
+  PlanSummary,
+  StageProgress,
+} from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -17,6 +24,8 @@ export interface Generation {
   error?: string;
   cause?: string;
   output?: ExecutionOutput;
+  /** The execution's wall time and the part of it outside stage work (the run report's). */
+  timings?: GenerateResult['report']['timings'];
   svg?: string;
   /** Per-stage events as they happen. */
   readonly progress: StageProgress[];
@@ -113,6 +122,7 @@ export class Generations {
         (result) => {
           generation.status = 'SUCCEEDED';
           generation.output = result.output;
+          generation.timings = result.report.timings;
           generation.svg = result.svg;
         },
         (error: Error) => {
