@@ -18,6 +18,7 @@ import {
   type Load,
   type ServiceSeconds,
   serviceTable,
+  UPGRADE_WITHIN,
 } from '#functions/assess-resources/allocate';
 import { writeAllocation, writeService, writeStageLoad } from '#functions/assess-resources/load-store';
 import type { StageProgress, StageWorkers } from '../runtime.ts';
@@ -79,6 +80,7 @@ export class Admission {
       {
         quality: DEFAULT_QUALITY,
         overload: 'low',
+        upgradeWithin: UPGRADE_WITHIN,
       },
     );
     if (!('tier' in allocation)) return { ok: true };
