@@ -58,6 +58,10 @@ interface Admitted {
 export class Admission {
   private readonly admitted = new Map<string, Admitted>();
   private readonly samples = new Map<string, number[]>();
+  /** Stage#tier keys with samples not yet written to the signal store. */
+  private readonly unwritten = new Set<string>();
+  /** When every duration was last written (ms, options.now): they expire from the store in an hour. */
+  private servicesWrittenAt = Number.NEGATIVE_INFINITY;
   private readonly overhead: OverheadEstimate;
   private readonly now: () => number;
   private publishing: Promise<void> | undefined;
@@ -144,6 +148,7 @@ export class Admission {
         samples.push(report.durationMs / 1000);
         if (samples.length > (this.options.window ?? 50)) samples.shift();
         this.samples.set(key, samples);
+        this.unwritten.add(key);
       }
     }
     this.publish();
@@ -230,7 +235,14 @@ export class Admission {
         backlogSeconds: load?.backlogSeconds[stage] ?? 0,
       }),
     );
-    for (const [key, samples] of this.samples) {
+    // Durations change only when a run ends: written then, not with every load update (each write
+    // is CPU this box's orchestration shares), and all of them every half hour.
+    if (this.now() - this.servicesWrittenAt > 1_800_000) {
+      for (const key of this.samples.keys()) this.unwritten.add(key);
+      this.servicesWrittenAt = this.now();
+    }
+    for (const key of this.unwritten) {
+      const samples = this.samples.get(key) ?? [];
       const [stage, tier] = key.split('#') as [ContainerStageName, Tier];
       writes.push(
         writeService(store.ddb, store.table, stage, tier, {
@@ -240,9 +252,12 @@ export class Admission {
         }),
       );
     }
+    const written = [...this.unwritten];
+    this.unwritten.clear();
     this.publishing = Promise.all(writes)
       .then(() => undefined)
       .catch((error: Error) => {
+        for (const key of written) this.unwritten.add(key);
         process.stderr.write(`serve: load signals not written: ${error.message}\n`);
       })
       .finally(() => {
