@@ -4,7 +4,8 @@
 //         at three rates; every request is posted over HTTP and polled to its end.
 //   sim:  the same allocator code at cloud scale (1,000 requests/min, 8 and 64 workers per stage).
 // Usage: npx tsx bench/load.ts sim
-//        npx tsx bench/load.ts live [--requests 200] [--scale 0.01] [--rates 0.5,1,2]
+//        npx tsx bench/load.ts live [--requests 200] [--scale 0.01] [--rates 0.5,1,2] [--deadline 300]
+//          [--modes adaptive,fixed]   (--deadline in full-scale seconds: each request's is × --scale)
 import { parseArgs } from 'node:util';
 import type { ContainerStageName, Tier } from '#contracts/schemas';
 import {
@@ -12,6 +13,7 @@ import {
   DEFAULT_QUALITY,
   type Policy,
   type ServiceSeconds,
+  UPGRADE_WITHIN,
 } from '#functions/assess-resources/allocate';
 import { startServe } from '#local/serve/serve';
 import { FAKE_STAGES_DIR, testDefinition } from '../test/support/local.ts';
@@ -82,7 +84,7 @@ function simulate(options: {
     detail: Array(options.workers).fill(0),
     optimize: Array(options.workers).fill(0),
   };
-  const policy: Policy = { quality: DEFAULT_QUALITY, overload: 'reject' };
+  const policy: Policy = { quality: DEFAULT_QUALITY, overload: 'reject', upgradeWithin: UPGRADE_WITHIN };
   const outcome: Outcome = {
     completed: 0,
     rejected: 0,
@@ -145,7 +147,16 @@ function simulate(options: {
   return outcome;
 }
 
-async function live(options: { requests: number; scale: number; rates: number[]; deadline: number }) {
+async function live(options: {
+  requests: number;
+  scale: number;
+  rates: number[];
+  /** Seconds at full scale; each request's deadline is this × scale. */
+  deadline: number;
+  modes: ('adaptive' | 'fixed')[];
+}) {
+  // Whole seconds, as the request schema takes them.
+  const deadline = Math.max(1, Math.round(options.deadline * options.scale));
   const scaled = Object.fromEntries(
     STAGES.map((stage) => [
       stage,
@@ -156,7 +167,7 @@ async function live(options: { requests: number; scale: number; rates: number[];
   const definition = await testDefinition();
   const lines: string[] = [];
   for (const rate of options.rates) {
-    for (const adaptive of [true, false]) {
+    for (const adaptive of options.modes.map((m) => m === 'adaptive')) {
       const serve = await startServe({
         port: 0,
         ephemeral: true,
@@ -183,7 +194,8 @@ async function live(options: { requests: number; scale: number; rates: number[];
               output?: { cache: string; result: { tier: Tier } };
             };
             if (g.status !== 'RUNNING') return g;
-            await new Promise((resolve) => setTimeout(resolve, 50));
+            // Every 200 ms: the poller shares the CPU with serve, in this process.
+            await new Promise((resolve) => setTimeout(resolve, 200));
           }
         };
         // Warm-up: one request per tier, so admission has measured durations.
@@ -210,38 +222,49 @@ async function live(options: { requests: number; scale: number; rates: number[];
           const duplicate = prompts.length > 0 && rand() < 0.1;
           const prompt = duplicate ? prompts[Math.floor(rand() * prompts.length)] : `a lantern ${rate} ${i}`;
           if (!duplicate) prompts.push(prompt);
-          const body = { prompt, deadlineSeconds: options.deadline };
+          const body = { prompt, deadlineSeconds: deadline };
           const sentAt = performance.now();
           sent.push(
-            post(body).then(async (reply) => {
-              if (reply.status === 429) {
-                outcome.rejected += 1;
-                return;
-              }
-              if (reply.status !== 202 || !reply.body.id) {
+            post(body)
+              .then(async (reply) => {
+                if (reply.status === 429) {
+                  outcome.rejected += 1;
+                  return;
+                }
+                if (reply.status !== 202 || !reply.body.id) {
+                  outcome.lost += 1;
+                  return;
+                }
+                const g = await until(reply.body.id);
+                if (g.status !== 'SUCCEEDED' || !g.output) {
+                  outcome.lost += 1;
+                  return;
+                }
+                const seconds = (performance.now() - sentAt) / 1000;
+                outcome.completed += 1;
+                outcome.latencies.push(seconds);
+                outcome.tiers[g.output.result.tier] += 1;
+                if (seconds > deadline) outcome.deadlineMisses += 1;
+              })
+              .catch((error: Error) => {
+                // A request whose POST or polling failed never got its answer: lost.
+                process.stderr.write(`lost: ${error.message}\n`);
                 outcome.lost += 1;
-                return;
-              }
-              const g = await until(reply.body.id);
-              if (g.status !== 'SUCCEEDED' || !g.output) {
-                outcome.lost += 1;
-                return;
-              }
-              const seconds = (performance.now() - sentAt) / 1000;
-              outcome.completed += 1;
-              outcome.latencies.push(seconds);
-              outcome.tiers[g.output.result.tier] += 1;
-              if (seconds > options.deadline) outcome.deadlineMisses += 1;
-            }),
+              }),
           );
           await new Promise((resolve) => setTimeout(resolve, (-Math.log(1 - rand()) / rate) * 1000));
         }
         await Promise.all(sent);
+        if (outcome.completed + outcome.rejected + outcome.lost !== options.requests)
+          throw new Error(`counts do not add up to ${options.requests}: ${JSON.stringify(outcome)}`);
         outcome.spanSeconds = (performance.now() - started) / 1000;
         // Each completed request that did not run optimize itself was answered by dedupe or the cache.
         outcome.savedByDedupe = outcome.completed - (serve.runtime.calls.optimize - calls.optimize);
         lines.push(row(`${rate}/s ${adaptive ? 'adaptive' : 'fixed medium'}`, outcome));
-        process.stderr.write(`${lines.at(-1)}\n`);
+        const { overhead } = serve.admission.status();
+        process.stderr.write(
+          `${lines.at(-1)}\n  non-GPU seconds per request (serve's estimate at the end): ${overhead.base.toFixed(2)} + ${overhead.perRequest.toFixed(2)} per request on the CPU side, ${overhead.samples} samples\n`,
+        );
       } finally {
         await serve.stop();
       }
@@ -258,6 +281,7 @@ const { positionals, values } = parseArgs({
     rates: { type: 'string' },
     deadline: { type: 'string' },
     minutes: { type: 'string' },
+    modes: { type: 'string' },
   },
 });
 const mode = positionals[0] ?? 'sim';
@@ -277,7 +301,8 @@ if (mode === 'sim') {
     requests: Number(values.requests ?? 200),
     scale: Number(values.scale ?? 0.01),
     rates: (values.rates ?? '0.5,1,2').split(',').map(Number),
-    deadline: Number(values.deadline ?? 3),
+    deadline: Number(values.deadline ?? 300),
+    modes: (values.modes ?? 'adaptive,fixed').split(',') as ('adaptive' | 'fixed')[],
   });
   console.log(HEADER);
   for (const line of lines) console.log(line);

@@ -6,13 +6,16 @@
 // 2. A request that misses its deadline even so is rejected (`overload: 'reject'`, 429 +
 //    Retry-After) or kept and runs late (`overload: 'low'`). Explicit tiers are never changed.
 // 3. Upgrades (low→medium, medium→high) of `auto` requests are taken greedily, the best quality
-//    gained per GPU-second first, each only if every request that met its deadline still does.
+//    gained per GPU-second first, each only if every request that met its deadline still does and
+//    the upgraded one finishes within `upgradeWithin` of its deadline: the rest is headroom for
+//    requests not yet arrived, whom an upgrade's GPU-seconds would otherwise delay or turn away.
 //
 // Completion times come from `schedule`: the requests in arrival order through each GPU stage's
 // workers (first free worker first), stage after stage, after the work already committed.
-// Bound: with one deadline for all and one worker, step 3 is the greedy for the multiple-choice
-// knapsack over increasing-efficiency-ordered upgrades, within one upgrade's quality of the
-// optimum; test/unit/allocate.test.ts checks it against exhaustive search on small cases.
+// Bound: with `upgradeWithin` 1 (the default), one deadline for all and one worker, step 3 is the
+// greedy for the multiple-choice knapsack over increasing-efficiency-ordered upgrades, within one
+// upgrade's quality of the optimum; test/unit/allocate.test.ts checks it against exhaustive search
+// on small cases.
 import { CONTAINER_STAGES, type ContainerStageName, type Tier } from '#contracts/schemas';
 import { TIER_ORDER, workFactor } from '#contracts/tiers';
 
@@ -34,7 +37,10 @@ export interface Load {
   /** GPU-seconds already committed per stage (queued work and what running work has left). */
   readonly backlogSeconds: Record<ContainerStageName, number>;
   readonly service: ServiceSeconds;
-  /** Seconds outside the GPU stages (template, orchestration). @default 0 */
+  /**
+   * Seconds outside the GPU stages (template, orchestration), added to each finish time;
+   * `chat2svg serve` measures it (src/local/serve/overhead.ts). @default 0
+   */
   readonly overheadSeconds?: number;
 }
 
@@ -43,10 +49,18 @@ export interface Policy {
   readonly quality: Record<Tier, number>;
   /** What happens to a request that misses its deadline even at the cheapest choice it allows. */
   readonly overload: 'reject' | 'low';
+  /** Share of its deadline within which an upgraded request must finish. @default 1 */
+  readonly upgradeWithin?: number;
 }
 
 /** Relative quality per tier: medium keeps most of high's value for about 70% of its GPU time. */
 export const DEFAULT_QUALITY: Record<Tier, number> = { high: 1, medium: 0.8, low: 0.55 };
+
+/**
+ * Upgrades spend at most half a request's deadline: one request at a time is allocated (at the
+ * front door, in the assessment), so the other half is kept for the ones arriving after it.
+ */
+export const UPGRADE_WITHIN = 0.5;
 
 export type Allocation =
   | { readonly id: string; readonly tier: Tier; readonly finishSeconds: number; readonly late: boolean }
@@ -156,9 +170,9 @@ export function allocate(requests: readonly Pending[], load: Load, policy: Polic
     const before = tiers[best];
     tiers[best] = next;
     const trial = finishes();
-    const stillOnTime = keptIndexes().every(
-      (i) => late[i] || (trial.get(i) ?? 0) <= requests[i].deadlineSeconds,
-    );
+    const stillOnTime =
+      (trial.get(best) ?? 0) <= requests[best].deadlineSeconds * (policy.upgradeWithin ?? 1) &&
+      keptIndexes().every((i) => late[i] || (trial.get(i) ?? 0) <= requests[i].deadlineSeconds);
     if (stillOnTime) finish = trial;
     else {
       tiers[best] = before;

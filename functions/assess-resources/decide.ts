@@ -13,7 +13,7 @@ import {
   type Tier,
 } from '#contracts/schemas';
 import { TIER_ORDER, TIERS, workFactor } from '#contracts/tiers';
-import { allocate, DEFAULT_QUALITY, type ServiceSeconds, serviceTable } from './allocate.ts';
+import { allocate, DEFAULT_QUALITY, type ServiceSeconds, serviceTable, UPGRADE_WITHIN } from './allocate.ts';
 import type { LoadSignals } from './load-store.ts';
 
 export interface BreakerSignal {
@@ -123,7 +123,7 @@ function loadAdaptiveTier(
       service: serviceSeconds(runs, signals),
     },
     // The front door rejects; once running, a request is always served (at low when late).
-    { quality: DEFAULT_QUALITY, overload: 'low' },
+    { quality: DEFAULT_QUALITY, overload: 'low', upgradeWithin: UPGRADE_WITHIN },
   );
   if (!('tier' in allocation)) return undefined;
   const load = running

@@ -12,6 +12,7 @@ import {
   type Load,
   type ServiceSeconds,
   serviceTable,
+  UPGRADE_WITHIN,
 } from '#functions/assess-resources/allocate';
 import type { LoadSignals } from '#functions/assess-resources/load-store';
 
@@ -86,6 +87,7 @@ export function admissionDecision(
   const [allocation] = allocate([{ id: 'new', tier: request.tier, deadlineSeconds: deadline }], load, {
     quality: DEFAULT_QUALITY,
     overload: 'low',
+    upgradeWithin: UPGRADE_WITHIN,
   });
   if (!('tier' in allocation)) return { ok: true };
   if (allocation.late && policy.overload === 'reject') {

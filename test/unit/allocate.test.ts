@@ -93,6 +93,19 @@ describe('allocate', () => {
     });
   });
 
+  it('upgrades only within the share of the deadline the policy allows, keeping the rest as headroom', () => {
+    // Idle, one worker: low 45 s, medium 60 s, high 79 s against a 100 s deadline.
+    const request: Pending = { id: 'r', tier: 'auto', deadlineSeconds: 100 };
+
+    const [whole] = allocate([request], load(1), policy);
+    const [half] = allocate([request], load(1), { ...policy, upgradeWithin: 0.5 });
+    const [nearly] = allocate([request], load(1), { ...policy, upgradeWithin: 0.7 });
+
+    expect(whole).toMatchObject({ tier: 'high', late: false });
+    expect(half).toMatchObject({ tier: 'low', late: false });
+    expect(nearly).toMatchObject({ tier: 'medium', late: false });
+  });
+
   it('rejects with a Retry-After, or runs late at low, when even low misses the deadline', () => {
     const request: Pending = { id: 'r', tier: 'auto', deadlineSeconds: 100 };
 

@@ -254,11 +254,11 @@ describe('decidePlan under measured GPU load', () => {
     );
   });
 
-  it('steps auto down as the committed GPU work grows, from the measured durations', () => {
+  it('steps auto down as the committed GPU work grows, upgrading only within half the deadline', () => {
     const load = { stages: { detail: stageLoad(90), optimize: stageLoad(90) }, service };
 
-    expect(decidePlan(request({ deadlineSeconds: 120 }), signals({ load }), NOW).tier).toBe('medium');
-    expect(decidePlan(request({ deadlineSeconds: 100 }), signals({ load }), NOW).tier).toBe('low');
+    expect(decidePlan(request({ deadlineSeconds: 240 }), signals({ load }), NOW).tier).toBe('medium');
+    expect(decidePlan(request({ deadlineSeconds: 200 }), signals({ load }), NOW).tier).toBe('low');
   });
 
   it('uses the default deadline when the request names none', () => {

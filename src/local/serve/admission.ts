@@ -3,7 +3,8 @@
 // from the GPU work already admitted, or turns the request away with 429 + Retry-After when the
 // environment says `reject` and even low misses the deadline). The pick reaches the execution's
 // assessment through the signal store, which also gets the load per stage; the rolling per-tier
-// stage durations there are written by record-outcome, as on AWS.
+// stage durations there are written by record-outcome, as on AWS. The allocator's prediction adds
+// each request's non-GPU time, measured here (overhead.ts).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CONTAINER_STAGES,
@@ -24,6 +25,7 @@ import { admissionDecision, type Decision, measuredService } from '#functions/st
 import type { StageProgress } from '../result.ts';
 import type { StageWorkers } from '../runtime.ts';
 import type { Generation } from './generations.ts';
+import { OverheadEstimate } from './overhead.ts';
 
 export type AdmissionMode = 'adaptive' | 'off';
 
@@ -36,8 +38,10 @@ export interface AdmissionOptions {
   /** Container stages that run here. */
   readonly stages: readonly ContainerStageName[];
   readonly store?: { readonly ddb: DynamoDBClient; readonly table: string };
-  /** Durations kept per stage and tier for p50/p95. @default 50 */
+  /** Durations kept per stage and tier for p50/p95, and non-GPU times for the overhead. @default 50 */
   readonly window?: number;
+  /** Clock in milliseconds (tests). @default performance.now */
+  readonly now?: () => number;
 }
 
 export type { Decision };
@@ -45,6 +49,10 @@ export type { Decision };
 interface Admitted {
   readonly tier: Tier | undefined;
   readonly left: Set<ContainerStageName>;
+  /** When it was admitted (ms, options.now). */
+  readonly since: number;
+  /** Other admitted requests outside the GPU stages then. */
+  readonly cpuSide: number;
 }
 
 export class Admission {
@@ -53,7 +61,13 @@ export class Admission {
   private publishing: Promise<void> | undefined;
   private publishAgain = false;
 
-  constructor(private readonly options: AdmissionOptions) {}
+  private readonly overhead: OverheadEstimate;
+  private readonly now: () => number;
+
+  constructor(private readonly options: AdmissionOptions) {
+    this.overhead = new OverheadEstimate(options.window ?? SERVICE_WINDOW);
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** Whether a request is taken, and at which tier for `auto`. */
   decide(request: GenerationRequest): Decision {
@@ -67,7 +81,8 @@ export class Admission {
   async admit(id: string, request: GenerationRequest, decision: Decision): Promise<void> {
     const tier =
       decision.ok && decision.tier ? decision.tier : request.tier === 'auto' ? undefined : request.tier;
-    this.admitted.set(id, { tier, left: new Set(this.options.stages) });
+    const cpuSide = this.cpuSide();
+    this.admitted.set(id, { tier, left: new Set(this.options.stages), since: this.now(), cpuSide });
     const { store } = this.options;
     if (store && decision.ok && decision.tier)
       await writeAllocation(store.ddb, store.table, id, {
@@ -83,10 +98,24 @@ export class Admission {
   }
 
   end(generation: Generation): void {
+    const admitted = this.admitted.get(generation.id);
     this.admitted.delete(generation.id);
     const result = generation.output?.result;
     // Only a full run measures a stage: a cache hit or a join ran nothing here.
     if (result && generation.output?.cache === 'miss') {
+      const timings = generation.timings;
+      if (admitted && timings) {
+        // Stage work is the template's and the GPU stages' (queue + service); the template's own
+        // time is non-GPU, so only the GPU stages' part is taken off the end-to-end time.
+        const templateMs = result.stages
+          .filter((report) => !(CONTAINER_STAGES as readonly string[]).includes(report.name))
+          .reduce((sum, report) => sum + report.durationMs, 0);
+        const gpuMs = Math.max(0, timings.totalMs - timings.orchestrationMs - templateMs);
+        this.overhead.record({
+          cpuSide: admitted.cpuSide,
+          seconds: Math.max(0, this.now() - admitted.since - gpuMs) / 1000,
+        });
+      }
       for (const report of result.stages) {
         if (report.status !== 'ran' || report.name === 'template') continue;
         const key = `${report.name}#${result.tier}`;
@@ -108,6 +137,12 @@ export class Admission {
       overload: this.options.overload,
       defaultDeadlineSeconds: this.options.defaultDeadlineSeconds,
       admitted: this.admitted.size,
+      overhead: {
+        ...this.overhead.line(),
+        samples: this.overhead.count,
+        cpuSide: this.cpuSide(),
+        predictedSeconds: this.overhead.predict(this.cpuSide()),
+      },
       backlogSeconds: service ? this.load(service).backlogSeconds : null,
       service: Object.fromEntries(
         [...this.samples].map(([key, samples]) => {
@@ -143,7 +178,15 @@ export class Admission {
       },
       backlogSeconds,
       service,
+      overheadSeconds: this.overhead.predict(this.cpuSide()),
     };
+  }
+
+  /** Admitted requests not on a GPU stage now (not queued for a worker, not running on one). */
+  private cpuSide(): number {
+    const load = this.options.workers.load();
+    const onGpu = CONTAINER_STAGES.reduce((sum, stage) => sum + load[stage].queued + load[stage].running, 0);
+    return Math.max(0, this.admitted.size - onGpu);
   }
 
   /**

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest, PayloadRef } from '#contracts/schemas';
 import { canonicalJson } from '#functions/normalize-request/identity';
-import type { ArtifactName, ExecutionOutput, PlanSummary, StageProgress } from '../result.ts';
+import type { ArtifactName, ExecutionOutput, GenerateResult, PlanSummary, StageProgress } from '../result.ts';
 import type { LocalRuntime } from '../runtime.ts';
 
 export type GenerationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -18,6 +18,8 @@ export interface Generation {
   error?: string;
   cause?: string;
   output?: ExecutionOutput;
+  /** The execution's wall time and the part of it outside stage work (the run report's). */
+  timings?: GenerateResult['report']['timings'];
   svg?: string;
   /** Per-stage events as they happen. */
   readonly progress: StageProgress[];
@@ -114,6 +116,7 @@ export class Generations {
         (result) => {
           generation.status = 'SUCCEEDED';
           generation.output = result.output;
+          generation.timings = result.report.timings;
           generation.svg = result.svg;
         },
         (error: Error) => {
