@@ -104,3 +104,48 @@ describe('Admission: non-GPU time', () => {
     expect(admission.status().overhead.samples).toBe(0);
   });
 });
+
+describe('Admission: repeats', () => {
+  const idle = { queued: 0, running: 0, workers: 1 };
+  const admission = new Admission({
+    mode: 'adaptive',
+    overload: 'reject',
+    defaultDeadlineSeconds: 5,
+    workers: { load: () => ({ detail: idle, optimize: idle }) } as unknown as StageWorkers,
+    stages: ['detail', 'optimize'],
+  });
+  const ask = (prompt: string) => ({ prompt, tier: 'auto' }) as GenerationRequest;
+  const ran = (id: string) =>
+    ({
+      id,
+      status: 'SUCCEEDED',
+      output: {
+        cache: 'miss',
+        requestId: id,
+        result: {
+          tier: 'medium',
+          stages: [
+            { name: 'detail', status: 'ran', reason: '', durationMs: 1000 },
+            { name: 'optimize', status: 'ran', reason: '', durationMs: 2000 },
+          ],
+        },
+      },
+    }) as unknown as Generation;
+
+  it('takes a repeat of a request in flight or answered without charging it GPU time, whatever the load', async () => {
+    await admission.admit('first', ask('a lantern'), { ok: true });
+    admission.end(ran('first'));
+    for (const prompt of ['a kite', 'a drum', 'a bell'])
+      await admission.admit(prompt, ask(prompt), admission.decide(ask(prompt)));
+    const backlog = admission.status().backlogSeconds;
+
+    // Three optimize runs of about 2 s queue on one worker: a new request misses a 5 s deadline.
+    expect(admission.decide(ask('a boat')).ok).toBe(false);
+    // The same requests again: one answered (now in the cache), one in flight (it joins).
+    for (const repeat of [ask('a lantern'), ask('a kite')]) {
+      expect(admission.decide(repeat)).toEqual({ ok: true });
+      await admission.admit(`again ${repeat.prompt}`, repeat, { ok: true });
+    }
+    expect(admission.status().backlogSeconds).toEqual(backlog);
+  });
+});

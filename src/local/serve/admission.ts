@@ -21,6 +21,7 @@ import {
   writeAllocation,
   writeStageLoad,
 } from '#functions/assess-resources/load-store';
+import { canonicalJson } from '#functions/normalize-request/identity';
 import { admissionDecision, type Decision, measuredService } from '#functions/start-generation/admission';
 import type { StageProgress } from '../result.ts';
 import type { StageWorkers } from '../runtime.ts';
@@ -53,11 +54,20 @@ interface Admitted {
   readonly since: number;
   /** Other admitted requests outside the GPU stages then. */
   readonly cpuSide: number;
+  /** The request as the cache key hashes it (canonical JSON). */
+  readonly identity: string;
 }
+
+/** How many answered requests are remembered as repeats-to-be (their results are in the cache). */
+const ANSWERED_KEPT = 1000;
 
 export class Admission {
   private readonly admitted = new Map<string, Admitted>();
   private readonly samples = new Map<string, number[]>();
+  /** Admitted requests by identity, how many of each are in flight. */
+  private readonly inFlight = new Map<string, number>();
+  /** Identities answered lately, oldest first. */
+  private readonly answered = new Set<string>();
   private publishing: Promise<void> | undefined;
   private publishAgain = false;
 
@@ -72,6 +82,9 @@ export class Admission {
   /** Whether a request is taken, and at which tier for `auto`. */
   decide(request: GenerationRequest): Decision {
     if (this.options.mode === 'off') return { ok: true };
+    // A repeat joins the generation in flight or is answered from the cache: it needs no GPU time,
+    // so load never turns it away.
+    if (this.isRepeat(canonicalJson(request))) return { ok: true };
     const service = this.service();
     // Nothing measured yet: the assessment decides.
     return admissionDecision(request, service && this.load(service), this.options);
@@ -82,7 +95,11 @@ export class Admission {
     const tier =
       decision.ok && decision.tier ? decision.tier : request.tier === 'auto' ? undefined : request.tier;
     const cpuSide = this.cpuSide();
-    this.admitted.set(id, { tier, left: new Set(this.options.stages), since: this.now(), cpuSide });
+    const identity = canonicalJson(request);
+    // A repeat is charged no GPU work: it runs none (docs/architecture.md §3, in-flight dedupe).
+    const left = new Set(this.isRepeat(identity) ? [] : this.options.stages);
+    this.admitted.set(id, { tier, left, since: this.now(), cpuSide, identity });
+    this.inFlight.set(identity, (this.inFlight.get(identity) ?? 0) + 1);
     const { store } = this.options;
     if (store && decision.ok && decision.tier)
       await writeAllocation(store.ddb, store.table, id, {
@@ -100,6 +117,17 @@ export class Admission {
   end(generation: Generation): void {
     const admitted = this.admitted.get(generation.id);
     this.admitted.delete(generation.id);
+    if (admitted) {
+      const left = (this.inFlight.get(admitted.identity) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(admitted.identity, left);
+      else this.inFlight.delete(admitted.identity);
+      if (generation.status === 'SUCCEEDED') {
+        this.answered.delete(admitted.identity);
+        this.answered.add(admitted.identity);
+        if (this.answered.size > ANSWERED_KEPT)
+          this.answered.delete(this.answered.values().next().value as string);
+      }
+    }
     const result = generation.output?.result;
     // Only a full run measures a stage: a cache hit or a join ran nothing here.
     if (result && generation.output?.cache === 'miss') {
@@ -180,6 +208,10 @@ export class Admission {
       service,
       overheadSeconds: this.overhead.predict(this.cpuSide()),
     };
+  }
+
+  private isRepeat(identity: string): boolean {
+    return this.inFlight.has(identity) || this.answered.has(identity);
   }
 
   /** Admitted requests not on a GPU stage now (not queued for a worker, not running on one). */
