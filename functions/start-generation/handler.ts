@@ -2,6 +2,7 @@
 // admits it against the GPU load in the signal store (admission.ts; 429 + Retry-After when the
 // environment rejects on overload) and starts the execution, named so Idempotency-Key retries map
 // to the execution their key started.
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -15,9 +16,10 @@ import { type Clock, systemClock } from '#commons/clock';
 import { type Env, listEnv, optionalEnv, requireEnv } from '#commons/env';
 import { describeIssues, parseOrThrow } from '#commons/errors';
 import { createTools, lambdaHandler, MetricUnit } from '#commons/lambda';
-import { GenerationRequest } from '#contracts/schemas';
+import { GenerationRequest, PIPELINE_VERSION } from '#contracts/schemas';
 import { readLoadSignals, writeAllocation } from '#functions/assess-resources/load-store';
 import { parseCapabilities } from '#functions/assess-resources/signals';
+import { cacheKeyOf } from '#functions/normalize-request/identity';
 import {
   type AdmissionPolicy,
   admissionDecision,
@@ -41,6 +43,10 @@ export interface StartGenerationConfig {
   readonly stateMachineArn: string;
   /** The load signal store; none = every request is taken and the assessment decides alone. */
   readonly signalsTable?: string;
+  /** The result cache, where a repeat finds its result or the claim of the run it will join. */
+  readonly cacheTable?: string;
+  /** Part of every cache key, as Normalize computes it. */
+  readonly pipelineVersion: string;
   /** The GPU stages this deployment runs (STAGE_CAPABILITIES). */
   readonly stages: ReturnType<typeof parseCapabilities>;
   readonly policy: AdmissionPolicy;
@@ -54,6 +60,8 @@ export function configFromEnv(env: Env = process.env): StartGenerationConfig {
   return {
     stateMachineArn: requireEnv('STATE_MACHINE_ARN', env),
     signalsTable: optionalEnv('SIGNALS_TABLE', env),
+    cacheTable: optionalEnv('CACHE_TABLE', env),
+    pipelineVersion: optionalEnv('PIPELINE_VERSION', env) ?? PIPELINE_VERSION,
     stages: parseCapabilities(listEnv('STAGE_CAPABILITIES', env)),
     policy: admissionPolicyFromEnv(env),
     corsOrigins: listEnv('CORS_ORIGINS', env),
@@ -82,10 +90,34 @@ export function makeHandler(config: StartGenerationConfig, deps: HandlerDeps & {
     }
   };
 
+  /**
+   * Whether the request's cache key holds a fresh result or a live claim: the execution will return
+   * the result or join the run in flight (docs/architecture.md §3), with no GPU work of its own.
+   */
+  const isRepeat = async (request: GenerationRequest): Promise<boolean> => {
+    if (!config.cacheTable) return false;
+    const reply = await ddb.send(
+      new GetItemCommand({
+        TableName: config.cacheTable,
+        Key: { cacheKey: { S: cacheKeyOf(request, config.pipelineVersion) } },
+        ProjectionExpression: 'expiresAtIso, #status, pendingUntil',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    const item = reply.Item;
+    const now = clock().toISOString();
+    if (!item) return false;
+    return item.status?.S === 'pending'
+      ? (item.pendingUntil?.S ?? '') > now
+      : (item.expiresAtIso?.S ?? '') > now;
+  };
+
   /** Admission against the load in the store; a store that cannot be read admits (and says so). */
   const admit = async (request: GenerationRequest): Promise<Decision> => {
     if (!config.signalsTable) return { ok: true };
     try {
+      // Load never turns away a request that needs no GPU time.
+      if (await isRepeat(request)) return { ok: true };
       const signals = await readLoadSignals(ddb, config.signalsTable, undefined, clock());
       return admissionDecision(request, loadFromSignals(signals, config.stages), config.policy);
     } catch (error) {

@@ -240,6 +240,8 @@ export class PipelineStack extends Stack {
     )
       // Reads the load, writes the tier it allocates (allocation#<execution name>) for Assess.
       .bindTable('SIGNALS_TABLE', signals, ['dynamodb:BatchGetItem', 'dynamodb:PutItem'])
+      // A repeat (a cached result or a live in-flight claim on its key) is taken without admission.
+      .bindTable('CACHE_TABLE', cache, ['dynamodb:GetItem'])
       .bindStateMachine('STATE_MACHINE_ARN', this.stateMachine);
 
     this.api = new GenerationApi(this, 'Api', {

@@ -386,12 +386,13 @@ describe('API', () => {
     });
   });
 
-  it('gives start-generation the admission settings, the signals table and the state machine', () => {
+  it('gives start-generation the admission settings, the signals table, a read of the cache and the state machine', () => {
     const env =
       template.findResources('AWS::Lambda::Function')[functionIdFor(template, 'start-generation/handler')]
         .Properties.Environment.Variables;
     expect(env).toMatchObject({
       SIGNALS_TABLE: { Ref: signalsId },
+      CACHE_TABLE: { Ref: cacheId },
       STATE_MACHINE_ARN: { Ref: expect.stringMatching(/^Pipeline/) },
       STAGE_CAPABILITIES: 'detail,optimize',
       DEFAULT_DEADLINE_SECONDS: '900',
@@ -405,8 +406,12 @@ describe('API', () => {
         .flatMap((g) => g.actions)
         .sort(),
     ).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem']);
+    expect(grants.filter((g) => g.resources.includes(cacheId)).flatMap((g) => g.actions)).toEqual([
+      'dynamodb:GetItem',
+    ]);
     expect(grants.flatMap((g) => g.actions).sort()).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'states:DescribeExecution',
       'states:StartExecution',

@@ -4,7 +4,7 @@
 // with its named-execution rules answers StartExecution and DescribeExecution.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -16,12 +16,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
-import type { Tier } from '#contracts/schemas';
+import { GenerationRequest, PIPELINE_VERSION, type Tier } from '#contracts/schemas';
 import { writeService, writeStageLoad } from '#functions/assess-resources/load-store';
 import {
   makeHandler as makeNormalize,
   configFromEnv as normalizeConfig,
 } from '#functions/normalize-request/handler';
+import { cacheKeyOf } from '#functions/normalize-request/identity';
 import { configFromEnv, makeHandler } from '#functions/start-generation/handler';
 import { type Storage, startStorage, TABLES } from './support/storage.ts';
 
@@ -195,6 +196,35 @@ describe('start-generation', () => {
         ),
       );
       expect(sfnStub.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
+    it('takes a repeat whatever the load: its key holds a fresh result or a live claim to join', async () => {
+      await gpuLoad(3000);
+      const door = frontDoor('reject', { CACHE_TABLE: TABLES.cache });
+      const cacheKey = cacheKeyOf(GenerationRequest.parse({ prompt: 'a fox' }), PIPELINE_VERSION);
+      const item = async (attributes: Record<string, string>) =>
+        storage.emulators.dynamodb.send(
+          new PutItemCommand({
+            TableName: TABLES.cache,
+            Item: {
+              cacheKey: { S: cacheKey },
+              ...Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { S: value }])),
+            },
+          }),
+        );
+      const later = new Date(NOW.getTime() + 60_000).toISOString();
+      const earlier = new Date(NOW.getTime() - 60_000).toISOString();
+
+      await item({ expiresAtIso: later });
+      expect((await door(request({ prompt: '  a fox ' }))).statusCode).toBe(202);
+      await item({ status: 'pending', pendingUntil: later });
+      expect((await door(request({ prompt: 'a fox' }))).statusCode).toBe(202);
+      // An expired result and a claim past its lease hold nothing: the request is admitted as new.
+      await item({ expiresAtIso: earlier });
+      expect((await door(request({ prompt: 'a fox' }))).statusCode).toBe(429);
+      await item({ status: 'pending', pendingUntil: earlier });
+      expect((await door(request({ prompt: 'a fox' }))).statusCode).toBe(429);
+      expect((await door(request({ prompt: 'a wolf' }))).statusCode).toBe(429);
     });
 
     it('keeps the request at low, late, where the environment does not reject', async () => {
