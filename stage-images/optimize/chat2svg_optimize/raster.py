@@ -152,6 +152,13 @@ def view_transform(view_box: tuple[float, float, float, float], width: int, heig
 GRID_OFFSET = 2.0**-10
 
 
+def clamp_unit(x: Tensor) -> Tensor:
+    """x clamped to [0, 1], with the gradient of the inside at the bounds. torch's clamp answers 0
+    there, and colors and opacities sit on a bound more often than not (#fff, #000, opacity 1):
+    such a channel could never move back inside, whatever the target."""
+    return torch.where((x >= 0) & (x <= 1), x, x.clamp(0, 1))
+
+
 def segments_in_pixels(st: SceneTensors, width: int, height: int) -> tuple[Tensor, float]:
     """Every cubic's control points on the pixel grid (S, 4, 2), and the viewBox scale."""
     scale, ox, oy = view_transform(st.view_box, width, height)
@@ -509,11 +516,11 @@ def render(
     if bool(st.evenodd.any()):
         evenodd = 1 - ((fill_w.abs() % 2) - 1).abs()
         fill_cov = torch.where(st.evenodd[sh], evenodd, fill_cov)
-    op = st.opacity.clamp(0, 1)
-    fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill * op)[sh] * fill_cov
+    op = clamp_unit(st.opacity)
+    fa = (clamp_unit(st.fill[:, 3]) * st.has_fill * op)[sh] * fill_cov
     if stroke_edges.shape[0]:
         stroke_cov = coverage(stroke_edges, stroke_owner, crops, width, height).abs().clamp(max=1)
-        sa = (st.stroke[:, 3].clamp(0, 1) * st.has_stroke)[sh] * stroke_cov
+        sa = (clamp_unit(st.stroke[:, 3]) * st.has_stroke)[sh] * stroke_cov
         # Stroke over fill, then the shape's opacity: weights of the fill and stroke colors.
         wf, ws = fa * (1 - sa), sa * op[sh]
     else:
@@ -554,9 +561,9 @@ def _composite(
     log_t = torch.log(1 - a_e * (1 - 1e-4)).double()
     cum = log_t.cumsum(0)
     after = torch.exp(cum[end_of] - cum).to(wf.dtype)  # Π over the shapes above (1 − alpha)
-    color = st.fill[shape, :3].clamp(0, 1) * (wf[entry] * after)[:, None]
+    color = clamp_unit(st.fill[:, :3])[shape] * (wf[entry] * after)[:, None]
     if ws is not None:
-        color = color + st.stroke[shape, :3].clamp(0, 1) * (ws[entry] * after)[:, None]
+        color = color + clamp_unit(st.stroke[:, :3])[shape] * (ws[entry] * after)[:, None]
     image = wf.new_zeros(height * width, 3).index_add(0, pix, color)
     log_total = wf.new_zeros(height * width).index_add(0, pix, log_t.to(wf.dtype))
     return image, torch.exp(log_total)
