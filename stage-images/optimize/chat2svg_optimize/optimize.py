@@ -288,9 +288,10 @@ def fit(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(iterations))
     target = target.to(device=device, dtype=st.points.dtype)
+    cache: dict = {}  # the rasterizer's crops, kept while the shapes stay inside them
     for _ in range(iterations):
         opt.zero_grad(set_to_none=True)
-        image = render(st, width, height).image
+        image = render(st, width, height, cache=cache).image
         loss = F.mse_loss(image, target) + CURVATURE_WEIGHT * _curvature(st)
         loss.backward()
         opt.step()
