@@ -60,6 +60,10 @@ def configure_torch(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # Deterministic mode also fills every new tensor with NaN, a debugging aid that cost about a
+    # tenth of each rasterizer iteration (hundreds of allocations per step); no op here reads
+    # memory it did not write.
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
     # One intra-op thread by default: the rasterizer's ops are many and small, and on a 2-core
     # machine shared with other processes a second thread measured 2-4x slower (bench/optimize_bench.py).
     threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "1"))
