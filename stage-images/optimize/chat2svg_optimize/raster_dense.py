@@ -125,8 +125,8 @@ def render_dense(
     cov = fill_w.abs().clamp(max=1)
     evenodd = 1 - ((fill_w.abs() % 2) - 1).abs()
     fill_cov = torch.where(st.evenodd[:, None, None], evenodd, cov)
-    op = sparse.clamp_unit(st.opacity)
-    fa = (sparse.clamp_unit(st.fill[:, 3]) * st.has_fill * op)[:, None, None] * fill_cov
+    op = st.opacity.clamp(0, 1)  # alpha and opacity: as raster.render
+    fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill * op)[:, None, None] * fill_cov
     # Stroke outlines come from the sparse path's geometry, which has data-dependent shapes:
     # scenes without strokes (the common case when optimizing fills) skip it after one sync.
     stroke_seg = st.has_stroke[seg_shape]
@@ -134,7 +134,7 @@ def render_dense(
         sub_st = sparse._restrict(st, stroke_seg)
         stroke_edges, stroke_owner = sparse._stroke_geometry(sub_st, poly[stroke_seg], seg_shape[stroke_seg], scale)
         stroke_cov = winding(stroke_edges, stroke_owner, P, width, height).abs().clamp(max=1)
-        sa = (sparse.clamp_unit(st.stroke[:, 3]) * st.has_stroke)[:, None, None] * stroke_cov
+        sa = (st.stroke[:, 3].clamp(0, 1) * st.has_stroke)[:, None, None] * stroke_cov
         wf, ws = fa * (1 - sa), sa * op[:, None, None]
         a = wf + ws
     else:

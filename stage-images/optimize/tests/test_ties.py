@@ -111,9 +111,10 @@ def test_unit_clamp_passes_the_inside_gradient_at_its_bounds(x: float) -> None:
 
 
 @pytest.mark.parametrize("method", ["sparse", "dense"])
-def test_colors_and_opacity_on_their_bounds_get_a_gradient(method: str) -> None:
-    # A white, fully opaque square (every channel on a bound, as #fff, #000 and opacity 1 are)
-    # fitted to a pale blue one: the channels must be told to move inside, not be frozen.
+def test_colors_on_their_bounds_get_a_gradient_and_opaque_stays_opaque(method: str) -> None:
+    # A white, fully opaque square (every channel on a bound, as #fff and #000 are) fitted to a
+    # pale blue one: the channels must be told to move inside, not be frozen. Alpha and opacity
+    # keep torch's clamp: the fit does not turn an opaque shape translucent.
     start = svg('<rect x="3" y="4" width="8" height="9" fill="#ffffff"/>')
     st_ = to_tensors(parse_svg(start), dtype=torch.float64)
     target = render(to_tensors(parse_svg(start.replace("#ffffff", "#e8f5f7"))), SIZE, SIZE).image.double()
@@ -122,4 +123,4 @@ def test_colors_and_opacity_on_their_bounds_get_a_gradient(method: str) -> None:
     background = (0.2, 0.2, 0.2)  # so that a lower alpha darkens the square, toward the target
     ((render(st_, SIZE, SIZE, background, method=method).image - target) ** 2).sum().backward()
     assert (st_.fill.grad[0, :3] > 0).all()  # every channel is too bright: pushed down
-    assert st_.fill.grad[0, 3] > 0 and st_.opacity.grad[0] > 0
+    assert st_.fill.grad[0, 3] == 0 and st_.opacity.grad[0] == 0
