@@ -53,6 +53,7 @@ OPACITY_LR = 1.0
 CURVATURE_WEIGHT = 0.05
 COARSE_SHARE = 0.4  # of the iterations at half resolution; the rest in REFINE_ROUNDS fine phases
 REFINE_ROUNDS = 2  # refinement before each fine phase, each spending its share of the size budget
+QUALITY_ROUNDING_PSNR = 50.0  # dB against the unrounded render: rounding a quality-first result over budget
 
 
 def configure_torch(seed: int, device: torch.device) -> None:
@@ -62,6 +63,10 @@ def configure_torch(seed: int, device: torch.device) -> None:
     # switch also imports torch's compiler stack, 2.8 s of every CPU run's start when set there.
     if device.type == "cuda":
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # Deterministic mode also fills every new tensor with NaN, a debugging aid that cost about a
+        # tenth of each rasterizer iteration (hundreds of allocations per step); no op here reads
+        # memory it did not write.
+        torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
     # One intra-op thread by default: the rasterizer's ops are many and small, and on a 2-core
     # machine shared with other processes a second thread measured 2-4x slower (bench/optimize_bench.py).
     threads = int(os.environ.get("CHAT2SVG_TORCH_THREADS", "1"))
@@ -290,9 +295,10 @@ def fit(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(iterations))
     target = target.to(device=device, dtype=st.points.dtype)
+    cache: dict = {}  # the rasterizer's crops, kept while the shapes stay inside them
     for _ in range(iterations):
         opt.zero_grad(set_to_none=True)
-        image = render(st, width, height).image
+        image = render(st, width, height, cache=cache).image
         loss = F.mse_loss(image, target) + CURVATURE_WEIGHT * _curvature(st)
         loss.backward()
         opt.step()
@@ -319,6 +325,25 @@ def choose_digits(scene: Scene, reference: Tensor, width: int, height: int, devi
         if psnr(render_scene(rounded, width, height, device), reference) >= min_psnr:
             return digits
     return 3
+
+
+def compact(scene: Scene, budget: float, for_size: bool, width: int, height: int, device) -> tuple[Scene, int]:
+    """`scene` made smaller, and the decimals to write it with. For size: invisible shapes dropped,
+    segments simplified within a third of a pixel (when that keeps 35 dB), fewest decimals. For
+    quality (a result over its `budget` bytes), the cheapest loss first: fewer decimals, kept
+    near-lossless, and only when that does not bring it under the budget, the same as for size."""
+    px = max(scene.view_box[2], scene.view_box[3]) / max(width, height)
+    scene = drop_invisible(scene, 0.5 * px)
+    reference = render_scene(scene, width, height, device)
+    if not for_size:
+        digits = choose_digits(scene, reference, width, height, device, min_psnr=QUALITY_ROUNDING_PSNR)
+        if len(write_svg(scene, digits).encode()) <= budget:
+            return scene, digits
+    simplified = simplify(scene, 0.35 * px)
+    simplified_image = render_scene(simplified, width, height, device)
+    if psnr(simplified_image, reference) >= 35:
+        scene, reference = simplified, simplified_image
+    return scene, choose_digits(scene, reference, width, height, device)
 
 
 @dataclass
@@ -369,16 +394,8 @@ def optimize(scene: Scene, target: Tensor | None, config: OptimizeConfig, seed: 
         best = fitted if after >= before else scene
     elapsed = time.perf_counter() - start
     digits = 2
-    # Over its size budget, a quality-first result is compacted like a size-first one.
     if config.opt_for_size or (budget and len(write_svg(best, digits).encode()) > budget):
-        px = max(scene.view_box[2], scene.view_box[3]) / max(width, height)
-        best = drop_invisible(best, 0.5 * px)
-        reference = render_scene(best, width, height, device)
-        simplified = simplify(best, 0.35 * px)
-        simplified_image = render_scene(simplified, width, height, device)
-        if psnr(simplified_image, reference) >= 35:
-            best, reference = simplified, simplified_image
-        digits = choose_digits(best, reference, width, height, device)
+        best, digits = compact(best, budget, config.opt_for_size, width, height, device)
     svg = write_svg(best, digits)
     if fine_target is not None:
         final = render_scene(best, width, height, device)

@@ -125,7 +125,7 @@ def render_dense(
     cov = fill_w.abs().clamp(max=1)
     evenodd = 1 - ((fill_w.abs() % 2) - 1).abs()
     fill_cov = torch.where(st.evenodd[:, None, None], evenodd, cov)
-    op = st.opacity.clamp(0, 1)
+    op = st.opacity.clamp(0, 1)  # alpha and opacity: as raster.render
     fa = (st.fill[:, 3].clamp(0, 1) * st.has_fill * op)[:, None, None] * fill_cov
     # Stroke outlines come from the sparse path's geometry, which has data-dependent shapes:
     # scenes without strokes (the common case when optimizing fills) skip it after one sync.
@@ -146,9 +146,9 @@ def render_dense(
     log_t = torch.log1p(-a * (1 - 1e-4))  # (P, H, W)
     above = log_t.flip(0).cumsum(0).flip(0)  # Σ over shapes q ≥ p
     after = torch.exp(torch.cat([above[1:], torch.zeros_like(above[:1])]))  # Π over shapes q > p
-    image = torch.einsum("phw,pc->hwc", wf * after, st.fill[:, :3].clamp(0, 1))
+    image = torch.einsum("phw,pc->hwc", wf * after, sparse.clamp_unit(st.fill[:, :3]))
     if ws is not None:
-        image = image + torch.einsum("phw,pc->hwc", ws * after, st.stroke[:, :3].clamp(0, 1))
+        image = image + torch.einsum("phw,pc->hwc", ws * after, sparse.clamp_unit(st.stroke[:, :3]))
     total = torch.exp(above[0])
     if background is not None:
         bg = torch.as_tensor(background, dtype=dt, device=dev).reshape(1, 1, 3)

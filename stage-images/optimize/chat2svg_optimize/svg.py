@@ -332,6 +332,9 @@ def parse_path_data(d: str) -> list[Subpath]:
                 flush(True)
             cur = start.copy()
             last_ctrl, last_cmd = None, "z"
+            if i < len(toks) and not toks[i].isalpha():
+                # z takes no numbers; without this the loop would read "z" again forever.
+                raise InvalidInput("path command z takes no numbers")
             continue
         if i + n > len(toks) or any(t.isalpha() for t in toks[i : i + n]):
             raise InvalidInput(f"path command {cmd} needs {n} numbers")

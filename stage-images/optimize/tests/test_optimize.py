@@ -13,7 +13,7 @@ from chat2svg_worker import InvalidInput, make_payload
 from chat2svg_worker.contracts import errors
 from PIL import Image
 
-from chat2svg_optimize.optimize import OptimizeConfig, optimize, simplify
+from chat2svg_optimize.optimize import OptimizeConfig, compact, optimize, simplify
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.refine import split_segments
 from chat2svg_optimize.svg import parse_svg, write_svg
@@ -145,3 +145,16 @@ def test_fit_on_cuda_reaches_the_target() -> None:
     a, b = mask(result.svg, 256), mask(TARGET, 256)
     assert (a & b).sum() / (a | b).sum() >= 0.95
     assert result.metrics["device"] == "cuda"
+
+
+def test_quality_first_over_budget_rounds_before_it_simplifies() -> None:
+    # Many short, non-round segments: one decimal less brings it under a budget between its 1- and
+    # 2-decimal sizes, so no segment is merged; under a tighter budget it is simplified as for size.
+    square = START.replace('<circle id="blob" cx="24" cy="26" r="13"', '<path d="M16.41 16.41H48.41V48.41H16.41Z"')
+    scene = split_segments(split_segments(parse_svg(square), lambda *_: True), lambda *_: True)
+    one, two = len(write_svg(scene, 1).encode()), len(write_svg(scene, 2).encode())
+    cpu = torch.device("cpu")
+    rounded, digits = compact(scene, (one + two) / 2, False, 64, 64, cpu)
+    assert digits == 1 and rounded.segments == scene.segments
+    simplified, _ = compact(scene, one / 2, False, 64, 64, cpu)
+    assert simplified.segments < scene.segments

@@ -137,6 +137,28 @@ def test_sparse_gradients_match_dense() -> None:
     assert (grads["sparse"] - grads["dense"]).norm() <= 1e-3 * grads["dense"].norm()
 
 
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_cached_crops_give_the_same_image_and_gradients(path: Path) -> None:
+    # A fit's renders share a cache: its crops (with a margin) serve while the shapes stay inside
+    # them, and are rebuilt once one leaves; either way the image and gradients are the uncached ones.
+    st = to_tensors(parse_svg(path.read_text()), dtype=torch.float64)
+    start = st.points.detach().clone()
+    target = torch.rand(64, 64, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    cache: dict = {}
+    built = []
+    for shift in (0.0, 0.3, -0.2, 3.0, 9.0):
+        out = {}
+        for cached in (True, False):
+            st.points = (start + shift * st.view_box[2] / 64).requires_grad_(True)
+            image = render(st, 64, 64, cache=cache if cached else None).image
+            ((image - target) ** 2).sum().backward()
+            out[cached] = (image.detach(), st.points.grad)
+        built.append(id(cache["crops"]))
+        assert torch.allclose(out[True][0], out[False][0], atol=1e-9)
+        assert torch.allclose(out[True][1], out[False][1], atol=1e-7 * (1 + out[False][1].abs().max()))
+    assert built[0] == built[1] and len(set(built)) > 1  # kept for small moves, rebuilt for large ones
+
+
 @pytest.mark.gpu
 def test_cuda_render_matches_cpu() -> None:
     for path in CORPUS:

@@ -51,6 +51,8 @@ def test_bad_path_data_is_invalid_input() -> None:
         parse_svg(SVG.format('<path d="M10 10 L20"/>'))
     with pytest.raises(InvalidInput):
         parse_svg("<svg")
+    with pytest.raises(InvalidInput):  # numbers after z: read "z" again forever before (Hypothesis found it)
+        parse_path_data("M0 0 L1 1 z 5")
 
 
 def test_nested_transforms_and_group_styles_are_applied() -> None:

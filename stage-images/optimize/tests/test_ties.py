@@ -9,9 +9,10 @@ quads with bevel joins, which has a kink of its own where the chain is straight.
 
 import pytest
 import torch
+from hypothesis import given, strategies
 
 from chat2svg_optimize.optimize import fit, psnr, render_scene
-from chat2svg_optimize.raster import render, to_tensors
+from chat2svg_optimize.raster import clamp_unit, render, to_tensors
 from chat2svg_optimize.reference import render_resvg
 from chat2svg_optimize.svg import parse_svg
 
@@ -98,3 +99,28 @@ def test_whole_pixel_rect_fits_a_disc() -> None:
     after = psnr(render_scene(fitted, 128, 128, torch.device("cpu")), target)
     moved = abs(fitted.shapes[0].subpaths[0].points - scene.shapes[0].subpaths[0].points).max()
     assert before < 10 and moved > 10 and after > 25
+
+
+@given(strategies.floats(-2, 3, allow_nan=False) | strategies.sampled_from([0.0, 1.0]))
+def test_unit_clamp_passes_the_inside_gradient_at_its_bounds(x: float) -> None:
+    v = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out = clamp_unit(v)
+    out.backward()
+    assert out.item() == min(max(x, 0.0), 1.0)
+    assert float(v.grad) == (1.0 if 0 <= x <= 1 else 0.0)
+
+
+@pytest.mark.parametrize("method", ["sparse", "dense"])
+def test_colors_on_their_bounds_get_a_gradient_and_opaque_stays_opaque(method: str) -> None:
+    # A white, fully opaque square (every channel on a bound, as #fff and #000 are) fitted to a
+    # pale blue one: the channels must be told to move inside, not be frozen. Alpha and opacity
+    # keep torch's clamp: the fit does not turn an opaque shape translucent.
+    start = svg('<rect x="3" y="4" width="8" height="9" fill="#ffffff"/>')
+    st_ = to_tensors(parse_svg(start), dtype=torch.float64)
+    target = render(to_tensors(parse_svg(start.replace("#ffffff", "#e8f5f7"))), SIZE, SIZE).image.double()
+    for t in (st_.fill, st_.opacity):
+        t.requires_grad_(True)
+    background = (0.2, 0.2, 0.2)  # so that a lower alpha darkens the square, toward the target
+    ((render(st_, SIZE, SIZE, background, method=method).image - target) ** 2).sum().backward()
+    assert (st_.fill.grad[0, :3] > 0).all()  # every channel is too bright: pushed down
+    assert st_.fill.grad[0, 3] == 0 and st_.opacity.grad[0] == 0
