@@ -5,7 +5,7 @@
 // infra/constructs/*.ts do, so their `new URL('../../', import.meta.url)` is the repository root
 // in both forms. Node packages stay external: they load from node_modules as they would under tsx.
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -28,8 +28,6 @@ const EXTERNAL = [
   'cdk-nag',
   'esbuild',
   'classic-level',
-  'dynalite',
-  's3rver',
   'css-tree',
   'csso',
   '@resvg/resvg-js',
@@ -72,6 +70,20 @@ const zodLocales = {
     );
   },
 };
+// dynalite loads its actions by name; with an extension in the name, esbuild bundles them all.
+const dynaliteActions = {
+  name: 'dynalite-actions',
+  setup(b) {
+    b.onLoad({ filter: /node_modules\/dynalite\/index\.js$/ }, ({ path }) => ({
+      contents: readFileSync(path, 'utf8').replace(
+        /require\('\.\/(actions|validations)\/' \+ action\)/g,
+        "require('./$1/' + action + '.js')",
+      ),
+      loader: 'js',
+      resolveDir: dirname(path),
+    }));
+  },
+};
 const out = join(root, 'dist/local');
 const partial = `${out}.${process.pid}.tmp`;
 await build({
@@ -86,7 +98,7 @@ await build({
   // cold start. Those that find files beside their own sources at run time (native bindings, data
   // files, actions loaded by name) stay external, as does the CDK, which only a definition rebuild loads.
   external: EXTERNAL,
-  plugins: [engineImports, zodLocales],
+  plugins: [engineImports, zodLocales, dynaliteActions],
   // Bundled CommonJS code calls require() for Node built-ins.
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",

@@ -22,6 +22,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import AWSAccount from 's3rver/lib/models/account.js';
 import { type EmulatorFaults, emptyFaults, faultProxy } from './faults.ts';
 import { acquireHomeLock, type HomeLock } from './home-lock.ts';
 
@@ -229,7 +230,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 // random key, and a Bedrock run also the developer's, so any key id maps to s3rver's single
 // account; guard() in front of it decides which key ids get in at all.
 function acceptAnyAccessKey(): void {
-  const AWSAccount = createRequire(import.meta.url)('s3rver/lib/models/account.js');
+  // Imported, not required by path: the bundle (scripts/build-cli.mjs) holds s3rver's own instance.
   const registry: Map<string, unknown> = AWSAccount.registry;
   if ((registry as { acceptsAny?: boolean }).acceptsAny) return;
   const known = registry.get.bind(registry);

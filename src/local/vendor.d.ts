@@ -30,3 +30,9 @@ declare module 's3rver' {
     close(): Promise<void>;
   }
 }
+
+declare module 's3rver/lib/models/account.js' {
+  /** s3rver's known access keys, by key id, and the account it answers for any key it knows. */
+  const AWSAccount: { registry: Map<string, unknown>; DUMMY_ACCOUNT: unknown };
+  export default AWSAccount;
+}
