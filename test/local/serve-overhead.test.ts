@@ -46,6 +46,27 @@ describe('OverheadEstimate', () => {
   });
 });
 
+/** A generation that ended with this cache outcome, its stages run at medium. */
+const finished = (id: string, cache: 'hit' | 'miss') =>
+  ({
+    id,
+    status: 'SUCCEEDED',
+    output: {
+      cache,
+      requestId: id,
+      result: {
+        tier: 'medium',
+        stages: [
+          { name: 'template', status: 'ran', reason: '', durationMs: 500 },
+          { name: 'detail', status: 'ran', reason: '', durationMs: 1500 },
+          { name: 'optimize', status: 'ran', reason: '', durationMs: 2000 },
+        ],
+      },
+    },
+    // Stage work 5 s: the template's 0.5 s and 4.5 s in the GPU stages (queue and service).
+    timings: { totalMs: 6000, orchestrationMs: 1000 },
+  }) as unknown as Generation;
+
 describe('Admission: non-GPU time', () => {
   const idle = { queued: 0, running: 0, workers: 2 };
   const prepare = (onGpu: number) => {
@@ -61,25 +82,6 @@ describe('Admission: non-GPU time', () => {
     });
     return { admission, load, at: (ms: number) => (now = ms) };
   };
-  const finished = (id: string, cache: 'hit' | 'miss') =>
-    ({
-      id,
-      status: 'SUCCEEDED',
-      output: {
-        cache,
-        requestId: id,
-        result: {
-          tier: 'medium',
-          stages: [
-            { name: 'template', status: 'ran', reason: '', durationMs: 500 },
-            { name: 'detail', status: 'ran', reason: '', durationMs: 1500 },
-            { name: 'optimize', status: 'ran', reason: '', durationMs: 2000 },
-          ],
-        },
-      },
-      // Stage work 5 s: the template's 0.5 s and 4.5 s in the GPU stages (queue and service).
-      timings: { totalMs: 6000, orchestrationMs: 1000 },
-    }) as unknown as Generation;
   const request = { prompt: 'a lantern', tier: 'auto' } as GenerationRequest;
 
   it('takes the GPU stages off a run end to end, and keeps the template and the orchestration', async () => {
@@ -115,31 +117,15 @@ describe('Admission: repeats', () => {
     stages: ['detail', 'optimize'],
   });
   const ask = (prompt: string) => ({ prompt, tier: 'auto' }) as GenerationRequest;
-  const ran = (id: string) =>
-    ({
-      id,
-      status: 'SUCCEEDED',
-      output: {
-        cache: 'miss',
-        requestId: id,
-        result: {
-          tier: 'medium',
-          stages: [
-            { name: 'detail', status: 'ran', reason: '', durationMs: 1000 },
-            { name: 'optimize', status: 'ran', reason: '', durationMs: 2000 },
-          ],
-        },
-      },
-    }) as unknown as Generation;
 
   it('takes a repeat of a request in flight or answered without charging it GPU time, whatever the load', async () => {
     await admission.admit('first', ask('a lantern'), { ok: true });
-    admission.end(ran('first'));
+    admission.end(finished('first', 'miss'));
     for (const prompt of ['a kite', 'a drum', 'a bell'])
       await admission.admit(prompt, ask(prompt), admission.decide(ask(prompt)));
     const backlog = admission.status().backlogSeconds;
 
-    // Three optimize runs of about 2 s queue on one worker: a new request misses a 5 s deadline.
+    // Three optimize runs of 2 s queue on one worker: a new request misses a 5 s deadline.
     expect(admission.decide(ask('a boat')).ok).toBe(false);
     // The same requests again: one answered (now in the cache), one in flight (it joins).
     for (const repeat of [ask('a lantern'), ask('a kite')]) {

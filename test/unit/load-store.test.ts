@@ -1,7 +1,7 @@
 // The signal store's rolling service windows, on dynalite: p50/p95 over the last samples, and
 // concurrent writers (record-outcome in many executions at once) that lose no sample.
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   readLoadSignals,
   recordServiceSample,
@@ -9,20 +9,11 @@ import {
   serviceSignal,
   writeService,
 } from '#functions/assess-resources/load-store';
-import { type Storage, startStorage, TABLES } from './support/storage.ts';
+import { deleteSignals, TABLES, useStorage } from './support/storage.ts';
 
-let storage: Storage;
-beforeAll(async () => {
-  storage = await startStorage();
-});
-afterAll(async () => {
-  await storage?.stop();
-});
+const storage = useStorage();
 beforeEach(async () => {
-  for (const name of ['service#detail#medium', 'service#optimize#low'])
-    await storage.emulators.dynamodb.send(
-      new DeleteItemCommand({ TableName: TABLES.signals, Key: { name: { S: name } } }),
-    );
+  await deleteSignals(storage, ['service#detail#medium', 'service#optimize#low']);
 });
 
 const stored = async (name: string) =>

@@ -1,7 +1,6 @@
 // publish-load on dynalite: each GPU backend's backlog (SQS, ECS and Batch have no local emulator,
 // so their clients are stubbed per call) turned into `load#<stage>` items the assessment reads.
 import { BatchClient, ListJobsCommand } from '@aws-sdk/client-batch';
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeServicesCommand,
   DescribeTasksCommand,
@@ -10,13 +9,13 @@ import {
 } from '@aws-sdk/client-ecs';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
 import { DEFAULT_MEDIUM_SECONDS } from '#functions/assess-resources/decide';
 import { readLoadSignals, writeService } from '#functions/assess-resources/load-store';
 import { type BacklogSource, backlogEnvironment } from '#functions/publish-load/environment';
 import { configFromEnv, makeHandler } from '#functions/publish-load/handler';
-import { type Storage, startStorage, TABLES } from './support/storage.ts';
+import { deleteSignals, TABLES, useStorage } from './support/storage.ts';
 
 const NOW = new Date('2026-11-29T08:00:00.000Z');
 const sqs = new SQSClient({ region: 'us-east-1' });
@@ -48,19 +47,15 @@ const SOURCES: Record<BacklogSource['backend'], BacklogSource> = {
   },
 };
 
-let storage: Storage;
-beforeAll(async () => {
-  storage = await startStorage();
-});
-afterAll(async () => {
-  await storage?.stop();
-});
+const storage = useStorage();
 beforeEach(async () => {
   for (const stub of [sqsStub, ecsStub, batchStub]) stub.reset();
-  for (const name of ['load#detail', 'load#optimize', 'service#detail#medium', 'service#optimize#low'])
-    await storage.emulators.dynamodb.send(
-      new DeleteItemCommand({ TableName: TABLES.signals, Key: { name: { S: name } } }),
-    );
+  await deleteSignals(storage, [
+    'load#detail',
+    'load#optimize',
+    'service#detail#medium',
+    'service#optimize#low',
+  ]);
 });
 
 /** The handler as Lambda builds it from its environment, with the stubbed backend clients. */

@@ -4,7 +4,7 @@
 // with its named-execution rules answers StartExecution and DescribeExecution.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -14,7 +14,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { invocationContext } from '#commons/lambda';
 import { GenerationRequest, PIPELINE_VERSION, type Tier } from '#contracts/schemas';
 import { writeService, writeStageLoad } from '#functions/assess-resources/load-store';
@@ -24,7 +24,7 @@ import {
 } from '#functions/normalize-request/handler';
 import { cacheKeyOf } from '#functions/normalize-request/identity';
 import { configFromEnv, makeHandler } from '#functions/start-generation/handler';
-import { type Storage, startStorage, TABLES } from './support/storage.ts';
+import { deleteSignals, TABLES, useStorage } from './support/storage.ts';
 
 const post = JSON.parse(
   readFileSync(new URL('../events/apigateway/post-generation.json', import.meta.url), 'utf8'),
@@ -70,21 +70,17 @@ function standInStepFunctions() {
   });
 }
 
-let storage: Storage;
-beforeAll(async () => {
-  storage = await startStorage();
-});
-afterAll(async () => {
-  await storage?.stop();
-});
+const storage = useStorage();
 beforeEach(async () => {
   executions.clear();
   faults.hiddenDescribes = 0;
   standInStepFunctions();
-  for (const name of ['load#detail', 'load#optimize', 'service#detail#medium', 'service#optimize#medium'])
-    await storage.emulators.dynamodb.send(
-      new DeleteItemCommand({ TableName: TABLES.signals, Key: { name: { S: name } } }),
-    );
+  await deleteSignals(storage, [
+    'load#detail',
+    'load#optimize',
+    'service#detail#medium',
+    'service#optimize#medium',
+  ]);
 });
 
 function frontDoor(overload: 'reject' | 'low', more: Record<string, string> = {}) {

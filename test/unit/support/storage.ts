@@ -1,5 +1,7 @@
 // Real local storage for handler tests: the local runtime's embedded dynalite and s3rver, the
 // project's three tables and payload bucket, and the clients a handler factory takes.
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
 import type { HandlerDeps } from '#commons/clients';
 import { type Emulators, startEmulators } from '#local/emulators';
 
@@ -30,4 +32,24 @@ export async function startStorage(): Promise<Storage> {
   await emulators.ensureBucket(BUCKET);
   const { dynamodb, s3, events } = emulators;
   return { emulators, deps: { clients: { dynamodb, s3, events } }, stop: () => emulators.stop() };
+}
+
+/** Storage for the tests of one file: started before the first, stopped after the last. */
+export function useStorage(): Storage {
+  const storage = {} as Storage;
+  beforeAll(async () => {
+    Object.assign(storage, await startStorage());
+  });
+  afterAll(async () => {
+    await storage.stop?.();
+  });
+  return storage;
+}
+
+/** Removes these items from the signals table, so a test starts without them. */
+export async function deleteSignals(storage: Storage, names: readonly string[]): Promise<void> {
+  for (const name of names)
+    await storage.emulators.dynamodb.send(
+      new DeleteItemCommand({ TableName: TABLES.signals, Key: { name: { S: name } } }),
+    );
 }
