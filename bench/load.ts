@@ -52,6 +52,19 @@ interface Outcome {
   spanSeconds: number;
 }
 
+function emptyOutcome(): Outcome {
+  return {
+    completed: 0,
+    rejected: 0,
+    lost: 0,
+    latencies: [],
+    tiers: { high: 0, medium: 0, low: 0 },
+    deadlineMisses: 0,
+    savedByDedupe: 0,
+    spanSeconds: 0,
+  };
+}
+
 function quantile(values: number[], q: number): number {
   if (!values.length) return 0;
   const sorted = [...values].sort((a, b) => a - b);
@@ -85,16 +98,7 @@ function simulate(options: {
     optimize: Array(options.workers).fill(0),
   };
   const policy: Policy = { quality: DEFAULT_QUALITY, overload: 'reject', upgradeWithin: UPGRADE_WITHIN };
-  const outcome: Outcome = {
-    completed: 0,
-    rejected: 0,
-    lost: 0,
-    latencies: [],
-    tiers: { high: 0, medium: 0, low: 0 },
-    deadlineMisses: 0,
-    savedByDedupe: 0,
-    spanSeconds: 0,
-  };
+  const outcome = emptyOutcome();
   const finished: { at: number }[] = [];
   let t = 0;
   const end = options.minutes * 60;
@@ -204,16 +208,7 @@ async function live(options: {
           await until(String(body.id));
         }
         const rand = random(42);
-        const outcome: Outcome = {
-          completed: 0,
-          rejected: 0,
-          lost: 0,
-          latencies: [],
-          tiers: { high: 0, medium: 0, low: 0 },
-          deadlineMisses: 0,
-          savedByDedupe: 0,
-          spanSeconds: 0,
-        };
+        const outcome = emptyOutcome();
         const started = performance.now();
         const calls = { ...serve.runtime.calls };
         const sent: Promise<void>[] = [];
