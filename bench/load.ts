@@ -15,8 +15,7 @@ import {
   type ServiceSeconds,
   UPGRADE_WITHIN,
 } from '#functions/assess-resources/allocate';
-import { startServe } from '#local/serve/serve';
-import { FAKE_STAGES_DIR, testDefinition } from '../test/support/local.ts';
+import { startTestServe, testDefinition } from '../test/support/local.ts';
 
 // GPU seconds per stage and tier, from docs/benchmarks.md (H200): detail = the detail bench's
 // tiny-model wall per tier; optimize = the 20-element medium run (39.5 s), scaled to low and high
@@ -172,13 +171,9 @@ async function live(options: {
   const lines: string[] = [];
   for (const rate of options.rates) {
     for (const adaptive of options.modes.map((m) => m === 'adaptive')) {
-      const serve = await startServe({
-        port: 0,
-        ephemeral: true,
+      const serve = await startTestServe({
         definition,
-        capabilities: ['detail', 'optimize'],
-        stagesDir: FAKE_STAGES_DIR,
-        workers: { mode: 'pool', perStage: 2 },
+        perStage: 2,
         admission: adaptive ? 'adaptive' : 'off',
         overload: 'reject',
       });

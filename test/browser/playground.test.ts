@@ -6,9 +6,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPayload } from '#commons/payload';
 import type { ServeHandle } from '#local/serve/serve';
-import { startServe } from '#local/serve/serve';
 import { answer, FakeProvider } from '../fixtures/llm/fake-server.ts';
-import { FAKE_STAGES_DIR, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
+import { SYNTH_TIMEOUT_MS, startTestServe } from '../support/local.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(process.cwd(), 'test-results', 'playground');
@@ -42,13 +41,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   if (skip) return;
   provider = await FakeProvider.start();
-  serve = await startServe({
-    port: 0,
-    ephemeral: true,
-    definition: await testDefinition(),
-    capabilities: ['detail', 'optimize'],
-    stagesDir: FAKE_STAGES_DIR,
-    workers: { mode: 'pool', perStage: 1 },
+  serve = await startTestServe({
     env: {
       // Long enough for a few polls to see each stage running.
       FAKE_STAGE_MS: JSON.stringify({

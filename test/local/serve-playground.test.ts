@@ -2,8 +2,7 @@
 // each stage's drawing (sanitized), the plan, and breakers and providers in the status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeHandle } from '#local/serve/serve';
-import { startServe } from '#local/serve/serve';
-import { FAKE_STAGES_DIR, rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
+import { rendersAsSvg, SYNTH_TIMEOUT_MS, startTestServe } from '../support/local.ts';
 
 /** What the stand-in detail stage answers: a drawing with script in it. */
 const HOSTILE_DETAIL = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64" onload="alert(1)"><script>alert(2)</script><rect id="path_0" width="64" height="64" fill="#F57C00" onclick="alert(3)"/></svg>`;
@@ -11,13 +10,7 @@ const HOSTILE_DETAIL = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 
 let serve: ServeHandle;
 
 beforeAll(async () => {
-  serve = await startServe({
-    port: 0,
-    ephemeral: true,
-    definition: await testDefinition(),
-    capabilities: ['detail', 'optimize'],
-    stagesDir: FAKE_STAGES_DIR,
-    workers: { mode: 'pool', perStage: 1 },
+  serve = await startTestServe({
     env: { FAKE_STAGE_SVG: JSON.stringify({ detail: HOSTILE_DETAIL }), ANTHROPIC_API_KEY: 'test-key' },
   });
 }, SYNTH_TIMEOUT_MS);

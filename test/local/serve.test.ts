@@ -2,20 +2,12 @@
 // many callers at once, on one runtime with warm stand-in stage workers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeHandle } from '#local/serve/serve';
-import { startServe } from '#local/serve/serve';
-import { FAKE_STAGES_DIR, rendersAsSvg, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
+import { rendersAsSvg, SYNTH_TIMEOUT_MS, startTestServe } from '../support/local.ts';
 
 let serve: ServeHandle;
 
 beforeAll(async () => {
-  serve = await startServe({
-    port: 0,
-    ephemeral: true,
-    definition: await testDefinition(),
-    capabilities: ['detail', 'optimize'],
-    stagesDir: FAKE_STAGES_DIR,
-    workers: { mode: 'pool', perStage: 2 },
-  });
+  serve = await startTestServe({ perStage: 2 });
 }, SYNTH_TIMEOUT_MS);
 afterAll(async () => {
   await serve?.stop();

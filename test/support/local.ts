@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import { type LocalDefinition, loadDefinition } from '#local/definition';
 import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '#local/runtime';
+import { type ServeHandle, type StartServeOptions, startServe } from '#local/serve/serve';
 
 /** Stand-in detail/optimize workers with the run-local contract (fake-stage.cjs). */
 export const FAKE_STAGES_DIR = fileURLToPath(new URL('./stages/', import.meta.url));
@@ -24,6 +25,22 @@ export async function startTestRuntime(options: LocalRuntimeOptions = {}): Promi
     ephemeral: true,
     ...options,
     definition: options.definition ?? (await testDefinition(options.context)),
+  });
+}
+
+/** `chat2svg serve` on a free loopback port, ephemeral state, warm stand-in workers for both GPU stages. */
+export async function startTestServe(
+  options: StartServeOptions & { perStage?: number } = {},
+): Promise<ServeHandle> {
+  const { perStage = 1, ...rest } = options;
+  return startServe({
+    port: 0,
+    ephemeral: true,
+    capabilities: ['detail', 'optimize'],
+    stagesDir: FAKE_STAGES_DIR,
+    workers: { mode: 'pool', perStage },
+    ...rest,
+    definition: rest.definition ?? (await testDefinition()),
   });
 }
 
