@@ -116,10 +116,11 @@ export function makeHandler(config: StartGenerationConfig, deps: HandlerDeps & {
   const admit = async (request: GenerationRequest): Promise<Decision> => {
     if (!config.signalsTable) return { ok: true };
     try {
-      // Load never turns away a request that needs no GPU time.
-      if (await isRepeat(request)) return { ok: true };
       const signals = await readLoadSignals(ddb, config.signalsTable, undefined, clock());
-      return admissionDecision(request, loadFromSignals(signals, config.stages), config.policy);
+      const decision = admissionDecision(request, loadFromSignals(signals, config.stages), config.policy);
+      // Load never turns away a request that needs no GPU time; looked up only when it would.
+      if (!decision.ok && (await isRepeat(request))) return { ok: true };
+      return decision;
     } catch (error) {
       logger.warn('load signals unavailable; request admitted without them', { error });
       return { ok: true };
