@@ -15,6 +15,7 @@ import {
   type ServiceSeconds,
   UPGRADE_WITHIN,
 } from '#functions/assess-resources/allocate';
+import { quantile } from '#functions/assess-resources/load-store';
 import { startTestServe, testDefinition } from '../test/support/local.ts';
 
 // GPU seconds per stage and tier, from docs/benchmarks.md (H200): detail = the detail bench's
@@ -62,12 +63,6 @@ function emptyOutcome(): Outcome {
     savedByDedupe: 0,
     spanSeconds: 0,
   };
-}
-
-function quantile(values: number[], q: number): number {
-  if (!values.length) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 function row(label: string, o: Outcome, unit = 1): string {
