@@ -2,14 +2,14 @@
 // `bin/chat2svg generate` child process takes the optimize probe and is then killed, with kill -9
 // (the lease runs out at the stage's own timeout) or Ctrl-C (the run aborts and gives it back).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { fromItem } from '#breaker/store';
 import { DETAIL_TYPES } from '#contracts/events';
-import { REPO_ROOT } from '#local/definition';
+import { definitionCacheDir, REPO_ROOT } from '#local/definition';
 import { createLocalRuntime, detectCapabilities, type LocalRuntime } from '#local/runtime';
 import { FAKE_STAGES_DIR, SYNTH_TIMEOUT_MS, testDefinition } from '../support/local.ts';
 
@@ -43,8 +43,11 @@ async function optimizeBreaker(local: LocalRuntime) {
 /** A home whose optimize breaker is OPEN with its cooldown over: the next run takes the probe. */
 async function homeReadyToProbe(): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'chat2svg-probe-'));
-  // The child reads the synthesized definition from its home instead of synthesizing again.
-  writeFileSync(join(home, 'definition.json'), JSON.stringify(await testDefinition(CONTEXT)));
+  // The child reads the synthesized definition from a cache directory of its own (XDG_CACHE_HOME
+  // below) instead of synthesizing again, and leaves the user's cached definition alone.
+  const cached = join(home, 'xdg', 'chat2svg', basename(definitionCacheDir()), 'definition.json');
+  mkdirSync(dirname(cached), { recursive: true });
+  writeFileSync(cached, JSON.stringify(await testDefinition(CONTEXT)));
   const local = await openRuntime(home);
   await local.emulators.dynamodb.send(
     new PutItemCommand({
@@ -75,6 +78,7 @@ async function cliHoldingTheProbe(
       env: {
         ...process.env,
         CHAT2SVG_HOME: home,
+        XDG_CACHE_HOME: join(home, 'xdg'),
         CHAT2SVG_STAGES_DIR: FAKE_STAGES_DIR,
         CHAT2SVG_STAGE_TIMEOUTS: CONTEXT.stageTimeouts,
         FAKE_STAGE_SLEEP_MS: '120000',
